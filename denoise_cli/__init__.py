@@ -1,0 +1,24 @@
+"""denoise-cli: remove noise from images with small neural networks on ONNX Runtime.
+
+`import denoise_cli` is cheap: numpy and onnxruntime load only when a name below is used.
+"""
+
+from denoise_cli._version import __version__
+
+__all__ = ["Denoiser", "DenoiseError", "ModelDescription", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "Denoiser":
+        from denoise_cli.api import Denoiser
+
+        return Denoiser
+    if name == "DenoiseError":
+        from denoise_cli.errors import DenoiseError
+
+        return DenoiseError
+    if name == "ModelDescription":
+        from denoise_cli.description import ModelDescription
+
+        return ModelDescription
+    raise AttributeError(f"module 'denoise_cli' has no attribute {name!r}")

@@ -1,0 +1,130 @@
+"""What a model is, written into its ONNX file so that the CLI needs no special case per model.
+
+The training side fills a `ModelDescription` and stores it as JSON under one metadata key of the
+ONNX file; the inference side reads it back and refuses a model whose description is missing or
+invalid (we own the training, so nothing is ever guessed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from denoise_cli.errors import DenoiseError
+
+METADATA_KEY = "denoise_cli.description"
+FORMAT_VERSION = 1
+PREDICTS = ("clean", "noise")
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """Everything the tiler and the CLI need to run a model and to tell a user what it does."""
+
+    name: str
+    """Short name, also the name under which a shipped model is registered."""
+    summary: str
+    """One line for `denoise models`."""
+    noise: dict[str, Any]
+    """The noise it was trained on: {"kind": "gaussian" | "salt-and-pepper" | ..., levels ...}."""
+    patch_size: int
+    """Side of the square tile fed to the network (the exact size when `fixed_size`)."""
+    fixed_size: bool
+    """True when the network only accepts patch_size x patch_size inputs (dense layers)."""
+    params: int
+    """Number of trained parameters."""
+    macs_per_pixel: int
+    """Multiply-adds per output pixel (per patch pixel for fixed-size models)."""
+    tile_size: int = 0
+    """Fully convolutional models: default inference tile side (0: patch_size)."""
+    multiple_of: int = 1
+    """Fully convolutional models: height and width must be multiples of this."""
+    receptive_field: int = 0
+    """Fully convolutional models: side of the input window one output pixel depends on."""
+    input_scale: float = 1.0
+    """Network input = pixel value in [0, 1] * input_scale + input_offset."""
+    input_offset: float = 0.0
+    predicts: str = "clean"
+    """"clean": the output is the clean image; "noise": the output is the noise to subtract."""
+    noise_level_input: bool = False
+    """The network takes a second input `sigma` (shape N x 1 x 1 x 1, noise std on the 0-1 scale)."""
+    recipe: dict[str, Any] = field(default_factory=dict)
+    """How it was trained (the recipe's values), for reproduction."""
+    scores: dict[str, Any] = field(default_factory=dict)
+    """Measured scores, e.g. {"bsd68/gauss25/float": {"psnr": 29.1, "ssim": 0.82}}."""
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.name:
+            problems.append("an empty name")
+        if self.patch_size < 1:
+            problems.append(f"patch_size {self.patch_size}")
+        if self.multiple_of < 1:
+            problems.append(f"multiple_of {self.multiple_of}")
+        if self.predicts not in PREDICTS:
+            problems.append(f"predicts {self.predicts!r} (expected one of {PREDICTS})")
+        if self.input_scale == 0:
+            problems.append("input_scale 0")
+        if not isinstance(self.noise, dict) or "kind" not in self.noise:
+            problems.append("no noise kind")
+        if self.format_version > FORMAT_VERSION:
+            problems.append(f"format version {self.format_version} (this denoise-cli reads {FORMAT_VERSION})")
+        if problems:
+            raise DenoiseError(f"model description of {self.name!r} is invalid: " + ", ".join(problems) + ".")
+
+    @property
+    def noise_label(self) -> str:
+        """Human-readable noise kind and levels, e.g. 'gaussian sigma 0-55'."""
+        levels = ", ".join(f"{k} {_fmt(v)}" for k, v in self.noise.items() if k != "kind")
+        return f"{self.noise['kind']} ({levels})" if levels else str(self.noise["kind"])
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    def to_metadata(self) -> dict[str, str]:
+        """The ONNX `metadata_props` entries that carry this description."""
+        return {METADATA_KEY: self.to_json()}
+
+    def with_scores(self, scores: dict[str, Any]) -> ModelDescription:
+        return dataclasses.replace(self, scores={**self.scores, **scores})
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "model") -> ModelDescription:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DenoiseError(f"{source}: its description is not valid JSON ({exc.msg}).") from None
+        if not isinstance(data, dict):
+            raise DenoiseError(f"{source}: its description is not a JSON object.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data and _required(f)]
+        if missing:
+            raise DenoiseError(f"{source}: its description lacks {', '.join(missing)}.")
+        try:
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise DenoiseError(f"{source}: its description is invalid ({exc}).") from None
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, str], source: str = "model") -> ModelDescription:
+        if METADATA_KEY not in metadata:
+            raise DenoiseError(
+                f"{source} has no denoise-cli description in its ONNX metadata "
+                f"(key {METADATA_KEY!r}); export it with denoise-train."
+            )
+        return cls.from_json(metadata[METADATA_KEY], source)
+
+
+def _required(f: dataclasses.Field) -> bool:
+    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return f"{_fmt(value[0])}-{_fmt(value[1])}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

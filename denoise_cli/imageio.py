@@ -1,0 +1,298 @@
+"""Reading and writing image files: the one place that knows Pillow's modes and formats.
+
+An image is read into `ImageData`: the planes to denoise in their native dtype (uint8, uint16,
+int32 or float32, so a 16-bit scan keeps its precision), the alpha plane kept aside untouched,
+and what the file carries besides pixels (EXIF, ICC profile, DPI). Writing is atomic: a
+temporary file in the target folder, flushed, then renamed, so no reader ever sees half an image.
+
+Mode policy (documented in the README):
+- L, I;16, I, F (grayscale 8/16/32-bit int/float): one plane, written back in the same mode.
+- RGB, CMYK: one plane per channel. RGBA, LA: alpha kept untouched.
+- 1 (bilevel): denoised as 8-bit grayscale and written as L (denoised values are not binary).
+- P/PA (palette): expanded to RGB or RGBA (with transparency) and written so.
+- other modes (YCbCr, LAB, HSV, ...): converted to RGB.
+- several frames (GIF, multi-page TIFF): the first frame only, with a warning.
+- EXIF orientation is applied to the pixels, and the written EXIF says "upright".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from denoise_cli.errors import DenoiseError
+
+# Pillow's own limit guards against decompression bombs by raising on large images; we check
+# the declared size ourselves against a limit the user can raise (--max-pixels).
+Image.MAX_IMAGE_PIXELS = None
+DEFAULT_MAX_PIXELS = 300_000_000
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+FORMAT_BY_SUFFIX = {
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+    ".bmp": "BMP", ".webp": "WEBP", ".gif": "GIF",
+}
+SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "GIF": ".gif"}
+# The modes each output format stores without losing depth or channels.
+FORMAT_MODES = {
+    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I"},
+    "JPEG": {"L", "RGB", "CMYK"},
+    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK"},
+    "BMP": {"L", "RGB", "RGBA"},
+    "WEBP": {"L", "LA", "RGB", "RGBA"},
+    "GIF": {"L"},
+}
+ORIENTATION_TAG = 0x0112
+SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
+CHANNEL_MODES = {"L": "L", "RGB": "RGB", "CMYK": "CMYK", "LA": "L", "RGBA": "RGB"}
+
+
+@dataclass(frozen=True)
+class PixelScale:
+    """Maps stored values to the [0, 1] scale the models work in, and back."""
+
+    low: float
+    high: float
+    dtype: np.dtype
+
+    def to_unit(self, values: np.ndarray) -> np.ndarray:
+        unit = values.astype(np.float32)
+        if self.low != 0.0:
+            unit -= np.float32(self.low)
+        if self.high - self.low != 1.0:
+            unit *= np.float32(1.0 / (self.high - self.low))
+        return unit
+
+    def from_unit(self, unit: np.ndarray) -> np.ndarray:
+        """Clip to the range and round to the storage type (a new array)."""
+        values = np.clip(unit, 0.0, 1.0) * np.float32(self.high - self.low) + np.float32(self.low)
+        if np.issubdtype(self.dtype, np.integer):
+            return np.round(values).astype(self.dtype)
+        return values.astype(self.dtype)
+
+
+@dataclass
+class ImageData:
+    """Pixels to denoise (C, H, W) in their stored dtype, plus what must survive the round trip."""
+
+    planes: np.ndarray
+    mode: str
+    """Pillow mode to write back (L, I;16, I, F, RGB, RGBA, LA, CMYK)."""
+    scale: PixelScale
+    alpha: np.ndarray | None = None
+    source_format: str | None = None
+    exif: bytes | None = None
+    icc_profile: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def height(self) -> int:
+        return self.planes.shape[1]
+
+    @property
+    def width(self) -> int:
+        return self.planes.shape[2]
+
+    def with_planes(self, planes: np.ndarray) -> ImageData:
+        return replace(self, planes=planes)
+
+
+def _open_error(path: Path, exc: BaseException) -> DenoiseError:
+    if isinstance(exc, FileNotFoundError):
+        return DenoiseError(f"{path}: no such file.")
+    if isinstance(exc, IsADirectoryError):
+        return DenoiseError(f"{path}: is a folder, not an image.")
+    if isinstance(exc, PermissionError):
+        return DenoiseError(f"{path}: permission denied.")
+    if isinstance(exc, UnidentifiedImageError):
+        return DenoiseError(f"{path}: not an image Pillow can read (empty, corrupt or unknown format).")
+    return DenoiseError(f"{path}: cannot read the image ({exc}).")
+
+
+def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageData:
+    """Read an image file; any problem is one DenoiseError naming the file."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            if width < 1 or height < 1:
+                raise DenoiseError(f"{path}: the image is empty ({width}x{height}).")
+            if max_pixels is not None and width * height > max_pixels:
+                raise DenoiseError(
+                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
+                    f"{max_pixels / 1e6:g}; pass --max-pixels {width * height} to allow it."
+                )
+            warnings = []
+            if getattr(img, "n_frames", 1) > 1:
+                warnings.append(f"{path}: has {img.n_frames} frames; only the first is denoised.")
+            img.load()
+            return _to_image_data(img, warnings)
+    except DenoiseError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, UnidentifiedImageError) as exc:
+        raise _open_error(path, exc) from None
+
+
+def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
+    source_format = img.format
+    icc = img.info.get("icc_profile")
+    dpi = img.info.get("dpi")
+    exif = img.getexif()
+    if exif.get(ORIENTATION_TAG, 1) != 1:
+        img = ImageOps.exif_transpose(img)
+        exif[ORIENTATION_TAG] = 1
+    exif_bytes = exif.tobytes() if len(exif) else None
+
+    if img.mode in SIXTEEN_BIT_MODES:
+        planes = np.asarray(img, dtype=np.uint16)[None]
+        mode, scale = "I;16", PixelScale(0.0, 65535.0, np.dtype(np.uint16))
+    elif img.mode == "I":
+        planes = np.asarray(img, dtype=np.int32)[None]
+        mode, scale = "I", _data_scale(planes, (0.0, 65535.0), np.int32)
+    elif img.mode == "F":
+        planes = np.asarray(img, dtype=np.float32)[None]
+        mode, scale = "F", _data_scale(planes, (0.0, 1.0), np.float32)
+    else:
+        img = _to_channel_mode(img)
+        mode, scale = img.mode, PixelScale(0.0, 255.0, np.dtype(np.uint8))
+        bands = [np.asarray(img.getchannel(k)) for k in range(len(img.getbands()))]
+        alpha = bands.pop() if mode in ("LA", "RGBA") else None
+        planes = np.stack(bands)
+        return ImageData(planes, mode, scale, alpha, source_format, exif_bytes, icc, dpi, warnings)
+    return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings)
+
+
+def _to_channel_mode(img: Image.Image) -> Image.Image:
+    if img.mode in CHANNEL_MODES:
+        return img
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode in ("P", "PA"):
+        has_alpha = img.mode == "PA" or "transparency" in img.info
+        return img.convert("RGBA" if has_alpha else "RGB")
+    if img.mode in ("RGBa", "La"):
+        return img.convert("RGBA" if img.mode == "RGBa" else "LA")
+    return img.convert("RGB")
+
+
+def _data_scale(planes: np.ndarray, usual: tuple[float, float], dtype) -> PixelScale:
+    """The usual range when the data fit in it, else the data's own min-max (e.g. raw floats)."""
+    low, high = float(planes.min()), float(planes.max())
+    if usual[0] <= low and high <= usual[1]:
+        return PixelScale(usual[0], usual[1], np.dtype(dtype))
+    return PixelScale(low, high if high > low else low + 1.0, np.dtype(dtype))
+
+
+def read_gray(path: str | os.PathLike) -> np.ndarray:
+    """8-bit grayscale as float32 in [0, 1], the benchmark protocol's way (convert('L') / 255)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
+        raise _open_error(path, exc) from None
+
+
+def to_pillow(image: ImageData) -> Image.Image:
+    """Build the Pillow image to save from the (denoised) planes."""
+    if image.mode in ("I;16", "I", "F"):
+        return Image.fromarray(np.ascontiguousarray(image.planes[0]))
+    bands = [Image.fromarray(np.ascontiguousarray(p)) for p in image.planes]
+    if image.alpha is not None:
+        bands.append(Image.fromarray(image.alpha))
+    return bands[0] if image.mode == "L" else Image.merge(image.mode, bands)
+
+
+def output_format(path: Path, requested: str | None = None) -> str:
+    """The Pillow format name for an output path (or an explicit request such as 'png')."""
+    if requested:
+        name = requested.upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
+        if name not in FORMAT_MODES:
+            raise DenoiseError(f"unknown output format {requested!r}; choose one of png, jpeg, tiff, bmp, webp, gif.")
+        return name
+    fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None:
+        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp or .gif.")
+    return fmt
+
+
+def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
+    """Refuse, before any work, an output format that would lose depth, channels or alpha."""
+    if image.mode not in FORMAT_MODES[fmt]:
+        able = ", ".join(f.lower() for f, modes in FORMAT_MODES.items() if image.mode in modes)
+        raise DenoiseError(
+            f"{path}: {fmt} cannot store this {_describe_mode(image.mode)} image without loss; "
+            f"choose another format ({able})."
+        )
+
+
+def _describe_mode(mode: str) -> str:
+    return {
+        "I;16": "16-bit grayscale", "I": "32-bit integer grayscale", "F": "32-bit float grayscale",
+        "LA": "grayscale + alpha", "RGBA": "RGB + alpha", "CMYK": "CMYK", "L": "8-bit grayscale", "RGB": "RGB",
+    }.get(mode, mode)
+
+
+def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = None, overwrite: bool = False, quality: int = 95) -> None:
+    """Write atomically: temporary file in the same folder, fsync, then link or rename into place.
+
+    Without `overwrite`, an existing file is never replaced, even one that another process
+    created while we worked (the final step is an atomic hard link, which fails if it exists).
+    """
+    path = Path(path)
+    fmt = fmt or output_format(path)
+    check_writable_as(image, fmt, path)
+    if not overwrite and path.exists():
+        raise DenoiseError(f"{path}: exists already; pass --overwrite to replace it.")
+    pil = to_pillow(image)
+    options: dict = {}
+    if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        options["icc_profile"] = image.icc_profile
+    if image.exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        options["exif"] = image.exif
+    if image.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
+        options["dpi"] = image.dpi
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "xb") as f:
+            pil.save(f, format=fmt, **options)
+            f.flush()
+            os.fsync(f.fileno())
+        _move_into_place(tmp, path, overwrite)
+    except FileNotFoundError:
+        raise DenoiseError(f"{path}: the output folder does not exist.") from None
+    except PermissionError:
+        raise DenoiseError(f"{path}: permission denied.") from None
+    except FileExistsError:
+        raise DenoiseError(f"{path}: exists already; pass --overwrite to replace it.") from None
+    except OSError as exc:
+        raise DenoiseError(f"{path}: cannot write ({exc.strerror or exc}).") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic create-if-absent
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if path.exists():  # no hard links on this file system: best effort
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)

@@ -1,0 +1,63 @@
+"""ONNX Runtime sessions: provider choice, thread settings and session options, in one place.
+
+`auto` uses CUDA when onnxruntime-gpu is installed *and* a CUDA session really starts (the GPU
+package lists the CUDA provider even on machines without a GPU or CUDA libraries), else the CPU;
+ONNX Runtime's own warnings about missing providers are silenced, since we report the outcome.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import onnxruntime as ort
+
+from denoise_cli.description import ModelDescription
+from denoise_cli.errors import DenoiseError
+
+DEVICES = ("auto", "cpu", "cuda")
+ort.set_default_logger_severity(3)  # errors only: no provider-fallback warnings on stderr
+
+
+def session_options(threads: int | None) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return options
+
+
+def _providers(device: str) -> list[str]:
+    if device not in DEVICES:
+        raise DenoiseError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}.")
+    available = ort.get_available_providers()
+    cuda = "CUDAExecutionProvider" in available
+    if device == "cuda" and not cuda:
+        raise DenoiseError("--device cuda: this ONNX Runtime has no CUDA support (install onnxruntime-gpu on a machine with an NVIDIA GPU).")
+    if device == "cpu" or not cuda:
+        return ["CPUExecutionProvider"]
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int | None = None) -> ort.InferenceSession:
+    """An InferenceSession on the requested device; a model that will not load is a DenoiseError."""
+    providers = _providers(device)
+    source = model if isinstance(model, bytes) else str(model)
+    name = "model" if isinstance(model, bytes) else Path(model).name
+    try:
+        session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
+    except Exception as exc:  # ORT raises its own exception types for bad files
+        raise DenoiseError(f"{name}: ONNX Runtime cannot load it ({str(exc).splitlines()[0][:200]}).") from None
+    if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
+        raise DenoiseError("--device cuda: no working CUDA GPU was found (the CUDA provider did not start).")
+    return session
+
+
+def read_description(session: ort.InferenceSession, source: str) -> ModelDescription:
+    return ModelDescription.from_metadata(session.get_modelmeta().custom_metadata_map, source)
+
+
+def active_device(session: ort.InferenceSession) -> str:
+    return "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"

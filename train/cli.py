@@ -1,0 +1,64 @@
+"""`denoise-train`: train a recipe, list recipes. A thin layer over `loop.train`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from denoise_cli.cli_default import group_with_default
+from denoise_cli.errors import DenoiseError
+
+app = typer.Typer(
+    cls=group_with_default("train"), no_args_is_help=True,
+    help="Train denoise-cli models and export them to ONNX. `denoise-train --recipe NAME` is short for `denoise-train train --recipe NAME`.",
+)
+err = Console(stderr=True)
+
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with mnist/, cifar10/, train400/ ... (default: $DENOISE_DATA_DIR).")]
+
+
+@app.command("recipes")
+def list_recipes() -> None:
+    """List the training recipes and their defaults."""
+    from denoise_cli.train.recipes import RECIPES
+
+    table = Table("recipe", "data", "noise", "loss", "batch", "epochs", "summary")
+    for r in RECIPES.values():
+        noise = ", ".join(f"{k}={v}" for k, v in r.noise.items())
+        table.add_row(r.name, r.data, noise, r.loss, str(r.batch_size), str(r.epochs), r.summary)
+    Console().print(table)
+
+
+@app.command("train")
+def train_command(
+    recipe: Annotated[str, typer.Option("--recipe", "-r", help="Recipe name (see `denoise-train recipes`).")],
+    data_dir: DataDir = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the run goes to OUT/RECIPE/.")] = Path("runs"),
+    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the recipe's).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Batch size (default: the recipe's).")] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Adam learning rate (default: the recipe's).")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the recipe's).")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch threads (default: torch's).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/RECIPE/checkpoint.pt.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar (default: when on a terminal).")] = sys.stderr.isatty(),
+) -> None:
+    """Train a recipe; writes a checkpoint every epoch, then the ONNX model, figures and metrics."""
+    from denoise_cli.train.loop import train
+    from denoise_cli.train.recipes import get_recipe, override
+
+    try:
+        chosen = override(get_recipe(recipe), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+        result = train(chosen, data_dir, out / chosen.name, resume=resume, threads=threads, show_progress=progress)
+    except DenoiseError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    typer.echo(str(result.onnx_path))
+
+
+def main() -> None:
+    app()

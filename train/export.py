@@ -1,0 +1,89 @@
+"""ONNX export: dynamic batch (and size for fully convolutional nets), the model description in
+the metadata, and a parity check against PyTorch that fails the export when they disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from denoise_cli.description import ModelDescription
+from denoise_cli.errors import DenoiseError
+from denoise_cli.session import open_session
+
+PARITY_TOLERANCE = 1e-4
+OPSET = 17
+
+
+def measure_receptive_field(model: nn.Module, multiple_of: int, trials: int = 3) -> int:
+    """Side of the input window that one output pixel depends on, from gradient support."""
+    size = 96 * multiple_of
+    side = 0
+    for trial in range(trials):
+        gen = torch.Generator().manual_seed(trial)
+        x = torch.rand(1, 1, size, size, generator=gen, requires_grad=True)
+        args = (x, torch.full((1, 1, 1, 1), 0.1)) if getattr(model, "noise_level_input", False) else (x,)
+        model(*args)[0, 0, size // 2, size // 2].backward()
+        rows, cols = np.nonzero(x.grad[0, 0].numpy())
+        if len(rows):
+            side = max(side, rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+    return int(side)
+
+
+def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.PathLike, seed: int = 0) -> Path:
+    """Export `model` (in eval mode) to `path` and check it against PyTorch; returns the path."""
+    path = Path(path)
+    model = model.eval()
+    side = description.patch_size
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.rand(2, 1, side, side, generator=gen) * description.input_scale + description.input_offset
+    inputs = {"input": x}
+    if description.noise_level_input:
+        inputs["sigma"] = torch.rand(2, 1, 1, 1, generator=gen) * 0.2
+    axes = {"input": {0: "batch"}, "output": {0: "batch"}}
+    if not description.fixed_size:
+        axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}}
+    if description.noise_level_input:
+        axes["sigma"] = {0: "batch"}
+    tmp = path.with_suffix(".tmp.onnx")
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            model, tuple(inputs.values()), str(tmp), input_names=list(inputs), output_names=["output"],
+            dynamic_axes=axes, opset_version=OPSET, dynamo=False,
+        )
+    proto = onnx.load(str(tmp))
+    for key, value in description.to_metadata().items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "denoise-cli"
+    onnx.checker.check_model(proto)
+    onnx.save(proto, str(tmp))
+    try:
+        check_parity(model, tmp, inputs)
+    except DenoiseError:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return path
+
+
+def check_parity(model: nn.Module, onnx_path: Path, inputs: dict[str, torch.Tensor]) -> float:
+    """Max abs difference of ONNX Runtime vs PyTorch on the same inputs; raises over tolerance."""
+    with torch.no_grad():
+        expected = model(*inputs.values()).numpy()
+    session = open_session(onnx_path, device="cpu", threads=1)
+    got = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+    diff = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else float("inf")
+    if not diff <= PARITY_TOLERANCE:
+        raise DenoiseError(
+            f"export parity check failed for {onnx_path.name}: ONNX Runtime and PyTorch differ by {diff:.3g} "
+            f"(tolerance {PARITY_TOLERANCE:g})."
+        )
+    return diff

@@ -1,0 +1,274 @@
+"""The training loop: data, noise on the fly, Adam, a checkpoint every epoch (resumable), and at
+the end the ONNX export, the figures and a metrics JSON next to the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from denoise_cli.description import ModelDescription
+from denoise_cli.errors import DenoiseError
+from denoise_cli.noise import apply_noise
+from denoise_cli.train import data as datasets
+from denoise_cli.train.export import export_onnx, measure_receptive_field
+from denoise_cli.train.figures import plot_losses, plot_samples
+from denoise_cli.train.networks import build_network, count_macs, count_parameters
+from denoise_cli.train.recipes import Recipe
+from denoise_cli.train.scoring import mean_scores
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class Data:
+    """Clean splits (N, 1, H, W) in [0, 1] and the fixed noisy versions of validation and test."""
+
+    train: datasets.Split
+    val: datasets.Split
+    test: datasets.Split
+    train_noisy: np.ndarray | None  # only for the "fixed" noise schedule
+    val_noisy: np.ndarray
+    test_noisy: np.ndarray
+
+
+@dataclass(frozen=True)
+class RunResult:
+    onnx_path: Path
+    metrics_path: Path
+    metrics: dict
+
+
+def load_data(recipe: Recipe, data_dir: Path) -> Data:
+    if recipe.data == "mnist":
+        train, test = datasets.load_mnist(data_dir, "train"), datasets.load_mnist(data_dir, "test")
+    elif recipe.data == "cifar10-gray":
+        train, test = datasets.load_cifar10_gray(data_dir, "train"), datasets.load_cifar10_gray(data_dir, "test")
+    else:
+        raise DenoiseError(f"recipe {recipe.name}: unknown data {recipe.data!r}.")
+    val = test
+    if recipe.validation.startswith("split:"):
+        fraction = float(recipe.validation.split(":", 1)[1])
+        order = np.random.default_rng(recipe.seed).permutation(len(train.images))
+        n_val = int(round(len(order) * fraction))
+        train, val = train.take(np.sort(order[n_val:])), train.take(np.sort(order[:n_val]))
+    noise = recipe.noise
+    train_noisy = None
+    if recipe.noise_schedule == "fixed":
+        train_noisy = apply_noise(train.images, noise, np.random.default_rng([recipe.seed, 1]))
+    val_noisy = apply_noise(val.images, noise, np.random.default_rng([recipe.seed, 2]))
+    test_noisy = val_noisy if val is test else apply_noise(test.images, noise, np.random.default_rng([recipe.seed, 3]))
+    return Data(train, val, test, train_noisy, val_noisy, test_noisy)
+
+
+class Denoising(nn.Module):
+    """Wraps a network with the recipe's input scaling and residual convention, so that loss,
+    evaluation and figures all see [0, 1] images: forward(noisy) -> clean estimate."""
+
+    def __init__(self, net: nn.Module, recipe: Recipe):
+        super().__init__()
+        self.net, self.scale, self.offset, self.residual = net, recipe.input_scale, recipe.input_offset, recipe.predicts == "noise"
+
+    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
+        out = self.net(noisy * self.scale + self.offset)
+        if self.residual:
+            out = noisy * self.scale + self.offset - out
+        return (out - self.offset) / self.scale
+
+
+def loss_fn(recipe: Recipe, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if recipe.loss == "bce":
+        return nn.functional.binary_cross_entropy(estimate.clamp(1e-7, 1 - 1e-7), target)
+    # MSE in the network's own value space, as the write-ups compute it
+    return nn.functional.mse_loss(estimate * recipe.input_scale, target * recipe.input_scale)
+
+
+def evaluate(model: Denoising, noisy: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    model.eval()
+    outs = []
+    with torch.no_grad():
+        for start in range(0, len(noisy), batch_size):
+            outs.append(model(torch.from_numpy(noisy[start : start + batch_size])).numpy())
+    return np.concatenate(outs)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(
+    recipe: Recipe,
+    data_dir: str | os.PathLike | None,
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = False,
+    threads: int | None = None,
+    show_progress: bool = True,
+    log=print,
+) -> RunResult:
+    """Train `recipe`, export `<out_dir>/<recipe>.onnx` with figures and metrics; returns paths."""
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(recipe.seed)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_data(recipe, datasets.resolve_data_dir(data_dir))
+    net = build_network(recipe.network, recipe.network_args)
+    model = Denoising(net, recipe)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    history: list[dict] = []
+    start_epoch = 1
+    checkpoint = out / CHECKPOINT
+    if resume and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["recipe"]["name"] != recipe.name:
+            raise DenoiseError(f"{checkpoint} belongs to recipe {state['recipe']['name']}, not {recipe.name}.")
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        history, start_epoch = state["history"], state["epoch"] + 1
+        log(f"resuming {recipe.name} after epoch {state['epoch']}")
+
+    for epoch in range(start_epoch, recipe.epochs + 1):
+        started = time.time()
+        train_loss = _train_epoch(model, optimizer, recipe, data, epoch, show_progress)
+        record = {"epoch": epoch, "train_loss": train_loss, **_validate(model, recipe, data), "seconds": round(time.time() - started, 1)}
+        history.append(record)
+        log(json.dumps(record))
+        _save_checkpoint(checkpoint, {"recipe": recipe.to_dict(), "model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "history": history})
+    return _finish(model, recipe, data, history, out, log)
+
+
+def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch: int, show_progress: bool) -> float:
+    model.train()
+    rng = np.random.default_rng([recipe.seed, 100, epoch])
+    order = rng.permutation(len(data.train.images))
+    batches = [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
+    total, count = 0.0, 0
+    with _progress(show_progress, f"epoch {epoch}/{recipe.epochs}", len(batches)) as advance:
+        for b, index in enumerate(batches):
+            clean = data.train.images[index]
+            if data.train_noisy is not None:
+                noisy = data.train_noisy[index]
+            else:
+                noisy = apply_noise(clean, recipe.noise, np.random.default_rng([recipe.seed, epoch, b]))
+            estimate = model(torch.from_numpy(noisy))
+            loss = loss_fn(recipe, estimate, torch.from_numpy(clean))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(index)
+            count += len(index)
+            advance(f"loss {total / count:.5f}")
+    return round(total / count, 6)
+
+
+def _validate(model: Denoising, recipe: Recipe, data: Data) -> dict:
+    estimate = torch.from_numpy(evaluate(model, data.val_noisy))
+    figures = {"val_loss": round(loss_fn(recipe, estimate, torch.from_numpy(data.val.images)).item(), 6)}
+    if recipe.reported.get("metric", "").endswith("against the NOISY image"):
+        figures["val_loss_noisy_target"] = round(loss_fn(recipe, estimate, torch.from_numpy(data.val_noisy)).item(), 6)
+    return figures
+
+
+class _progress:
+    """A rich progress bar with the running loss, or nothing when not on a terminal."""
+
+    def __init__(self, enabled: bool, label: str, total: int):
+        self.enabled, self.label, self.total = enabled, label, total
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda text: None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"), TimeRemainingColumn(), transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task(self.label, total=self.total, loss="")
+        return lambda text: self.bar.update(task, advance=1, loss=text)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.__exit__(*exc)
+
+
+def _grid_indices(split: datasets.Split, count: int = 10) -> np.ndarray:
+    """One test image per class when labels exist, else the first `count`."""
+    if split.labels is None:
+        return np.arange(min(count, len(split.images)))
+    picks = [np.flatnonzero(split.labels == c)[:1] for c in range(count)]
+    picks = np.concatenate(picks)
+    return picks if len(picks) else np.arange(min(count, len(split.images)))
+
+
+def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], out: Path, log) -> RunResult:
+    model.eval()
+    denoised = evaluate(model, data.test_noisy)
+    scores = {
+        "dataset": f"{recipe.data} test split",
+        "noisy": mean_scores(data.test.images, data.test_noisy),
+        "denoised": mean_scores(data.test.images, denoised),
+    }
+    description = describe(model.net, recipe, scores)
+    onnx_path = export_onnx(model.net, description, out / f"{recipe.name}.onnx", seed=recipe.seed)
+
+    loss_name = {"bce": "binary cross-entropy", "mse": "mean squared error"}[recipe.loss]
+    plot_losses(history, out / "loss_curves.png", f"{recipe.name}: {loss_name} per epoch", loss_name)
+    index = _grid_indices(data.test)
+    rows = [("original", data.test.images[index, 0]), ("noisy", data.test_noisy[index, 0]), ("denoised", denoised[index, 0])]
+    for k, spec in enumerate(recipe.grid_noise):
+        noisy = apply_noise(data.test.images[index], spec, np.random.default_rng([recipe.seed, 50 + k]))
+        label = f"std {spec.get('std')}"
+        rows += [(f"noisy {label}", noisy[:, 0]), (f"denoised {label}", evaluate(model, noisy)[:, 0])]
+    plot_samples(rows, out / "samples.png", f"{recipe.name}: test samples")
+
+    metrics = {
+        "recipe": recipe.to_dict(),
+        "history": history,
+        "final": history[-1] if history else {},
+        "reported_by_write_up": recipe.reported,
+        "test_scores": scores,
+        "params": description.params,
+        "macs_per_pixel": description.macs_per_pixel,
+        "train_seconds": round(sum(h["seconds"] for h in history), 1),
+    }
+    metrics_path = out / "metrics.json"
+    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    log(f"wrote {onnx_path}, {metrics_path}, loss_curves.png, samples.png")
+    return RunResult(onnx_path, metrics_path, metrics)
+
+
+def describe(net: nn.Module, recipe: Recipe, scores: dict) -> ModelDescription:
+    fixed = bool(getattr(net, "fixed_size", True))
+    multiple = int(getattr(net, "multiple_of", 1))
+    side = recipe.patch_size
+    example = (torch.zeros(1, 1, side, side),)
+    if getattr(net, "noise_level_input", False):
+        example += (torch.zeros(1, 1, 1, 1),)
+    net.eval()
+    return ModelDescription(
+        name=recipe.name,
+        summary=recipe.summary,
+        noise=recipe.noise,
+        patch_size=side,
+        fixed_size=fixed,
+        tile_size=0 if fixed else recipe.tile_size,
+        params=count_parameters(net),
+        macs_per_pixel=int(round(count_macs(net, example) / side**2)),
+        multiple_of=multiple,
+        receptive_field=0 if fixed else measure_receptive_field(net, multiple),
+        input_scale=recipe.input_scale,
+        input_offset=recipe.input_offset,
+        predicts=recipe.predicts,
+        noise_level_input=bool(getattr(net, "noise_level_input", False)),
+        recipe=recipe.to_dict(),
+        scores={"test": scores},
+    )
