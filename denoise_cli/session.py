@@ -7,6 +7,7 @@ ONNX Runtime's own warnings about missing providers are silenced, since we repor
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -41,11 +42,13 @@ def _providers(device: str) -> list[str]:
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int | None = None) -> ort.InferenceSession:
+def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int | None = None, name: str | None = None) -> ort.InferenceSession:
     """An InferenceSession on the requested device; a model that will not load is a DenoiseError."""
     providers = _providers(device)
     source = model if isinstance(model, bytes) else str(model)
-    name = "model" if isinstance(model, bytes) else Path(model).name
+    name = name or ("model" if isinstance(model, bytes) else Path(model).name)
+    if device == "auto" and "CUDAExecutionProvider" in providers and not _cuda_works():
+        providers = ["CPUExecutionProvider"]
     try:
         session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
     except Exception as exc:  # ORT raises its own exception types for bad files
@@ -53,6 +56,41 @@ def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads
     if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
         raise DenoiseError("--device cuda: no working CUDA GPU was found (the CUDA provider did not start).")
     return session
+
+
+@functools.lru_cache(maxsize=1)
+def _cuda_works() -> bool:
+    """Whether a CUDA session really starts here (tried once per process, silently)."""
+    ort.set_default_logger_severity(4)
+    try:
+        session = ort.InferenceSession(_tiny_model(), providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+        return session.get_providers()[0] == "CUDAExecutionProvider"
+    except Exception:
+        return False
+    finally:
+        ort.set_default_logger_severity(3)
+
+
+def _tiny_model() -> bytes:
+    """An ONNX Identity model, built by hand from protobuf wire format (no onnx package needed)."""
+
+    def field(number: int, payload: bytes) -> bytes:  # length-delimited protobuf field
+        return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+    value_info = lambda name: field(1, name) + field(2, field(1, _varint(1 << 3) + _varint(1)))  # float tensor
+    node = field(1, b"x") + field(2, b"y") + field(4, b"Identity")
+    graph = field(1, node) + field(2, b"g") + field(11, value_info(b"x")) + field(12, value_info(b"y"))
+    opset = _varint(2 << 3) + _varint(13)
+    return _varint(1 << 3) + _varint(8) + field(7, graph) + field(8, opset)
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
 
 
 def read_description(session: ort.InferenceSession, source: str) -> ModelDescription:

@@ -60,5 +60,23 @@ def train_command(
     typer.echo(str(result.onnx_path))
 
 
+@app.command("ship")
+def ship_command(
+    model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model exported by denoise-train.")],
+    weights: Annotated[Optional[Path], typer.Option(help="The weights folder (default: the one denoise_cli loads from).")] = None,
+    alias: Annotated[Optional[list[str]], typer.Option(help="Also register the model under this name (repeatable).")] = None,
+    default: Annotated[bool, typer.Option("--default", help="Make it the default model of `denoise`.")] = False,
+) -> None:
+    """Copy a model into weights/ and record its sha256 in weights/manifest.json."""
+    from denoise_cli.registry import weights_dir
+    from denoise_cli.train.ship import ship
+
+    try:
+        ship(model, weights or weights_dir(), alias or [], default)
+    except DenoiseError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
 def main() -> None:
     app()

@@ -1,0 +1,147 @@
+"""The Python API: `Denoiser(model="sp").denoise(array)` or `.denoise_file("in.png", "out.png")`.
+
+A Denoiser loads its model once and denoises any number of arrays or files; the CLI is a thin
+layer over it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from denoise_cli import registry
+from denoise_cli.description import ModelDescription
+from denoise_cli.errors import DenoiseError
+from denoise_cli.imageio import DEFAULT_MAX_PIXELS, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
+from denoise_cli.model import LoadedModel, load_model
+from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
+
+Progress = Callable[[int, int], None]  # (tiles done so far, tiles in the image)
+CPU_BATCH_PIXELS = 1 << 18  # pixels per inference call: large enough to amortise call overhead
+CUDA_BATCH_PIXELS = 1 << 22
+DEFAULT_SUFFIX = "_denoised"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    source: Path
+    target: Path
+    width: int
+    height: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
+    """photo.png -> photo_denoised.png, next to the input."""
+    return source.with_name(f"{source.stem}{suffix}{source.suffix}")
+
+
+class Denoiser:
+    """A model loaded on a device, ready to denoise arrays and files.
+
+    model: a shipped model's name or alias ("default", "sp", "mnist-conv-bn", ...) or a path to a
+    .onnx file exported by denoise-train. device: "auto" (CUDA if it works, else CPU), "cpu" or
+    "cuda". tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike = registry.DEFAULT,
+        device: str = "auto",
+        *,
+        threads: int | None = None,
+        tile: int | None = None,
+        overlap: int | None = None,
+        batch_size: int | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ):
+        if batch_size is not None and batch_size < 1:
+            raise DenoiseError(f"--batch-size must be at least 1 (got {batch_size}).")
+        self.model: LoadedModel = load_model(model, device=device, threads=threads)
+        self.tile, self.overlap, self.batch_size, self.max_pixels = tile, overlap, batch_size, max_pixels
+        self.plan(64, 64)  # reject bad tile/overlap overrides now, not on the first image
+
+    @property
+    def description(self) -> ModelDescription:
+        return self.model.description
+
+    @property
+    def device(self) -> str:
+        return self.model.device
+
+    def plan(self, height: int, width: int) -> TilePlan:
+        return plan_tiles(height, width, self.description, tile=self.tile, overlap=self.overlap)
+
+    def _batch_size(self, plan: TilePlan) -> int:
+        if self.batch_size:
+            return self.batch_size
+        pixels = CUDA_BATCH_PIXELS if self.device == "cuda" else CPU_BATCH_PIXELS
+        return max(1, pixels // (plan.tile_h * plan.tile_w))
+
+    def denoise_image(self, image: ImageData, progress: Progress | None = None) -> ImageData:
+        """Every plane of an ImageData (alpha untouched); returns a new ImageData."""
+        plan = self.plan(image.height, image.width)
+        total, done = plan.count * len(image.planes), 0
+
+        def on_tiles(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        planes = [denoise_plane(p, image.scale, self.model.infer, plan, self._batch_size(plan), on_tiles) for p in image.planes]
+        return image.with_planes(np.stack(planes))
+
+    def denoise(self, array: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+        """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
+
+        uint8 and uint16 arrays use their full range; float arrays are taken to be in [0, 1]
+        (values outside are clipped in the output). Returns the same shape and dtype.
+        """
+        array = np.asarray(array)
+        if array.ndim not in (2, 3) or array.size == 0:
+            raise DenoiseError(f"expected an (H, W) or (H, W, C) image array, got shape {array.shape}.")
+        if array.dtype == np.uint8 or array.dtype == np.uint16:
+            scale = PixelScale(0.0, float(np.iinfo(array.dtype).max), array.dtype)
+        elif np.issubdtype(array.dtype, np.floating):
+            scale = PixelScale(0.0, 1.0, array.dtype)
+        else:
+            raise DenoiseError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float.")
+        planes = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
+        image = ImageData(planes=planes, mode="array", scale=scale)
+        out = self.denoise_image(image, progress).planes
+        return out[0] if array.ndim == 2 else np.moveaxis(out, 0, -1)
+
+    def denoise_file(
+        self,
+        source: str | os.PathLike,
+        target: str | os.PathLike | None = None,
+        *,
+        overwrite: bool = False,
+        format: str | None = None,
+        progress: Progress | None = None,
+    ) -> FileResult:
+        """Read `source`, denoise it, write `target` atomically (default: <name>_denoised.<ext>).
+
+        Never replaces an existing file, nor the input, unless `overwrite` is given.
+        """
+        started = time.perf_counter()
+        source = Path(source)
+        target = Path(target) if target is not None else default_output(source)
+        fmt = output_format(target, format)
+        if not overwrite:
+            if target.exists():
+                raise DenoiseError(f"{target}: exists already; pass --overwrite to replace it.")
+        if not target.parent.is_dir():
+            raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
+        image = read_image(source, self.max_pixels)
+        check_writable_as(image, fmt, target)
+        denoised = self.denoise_image(image, progress)
+        write_image(denoised, target, fmt=fmt, overwrite=overwrite)
+        return FileResult(source, target, image.width, image.height, time.perf_counter() - started, image.warnings)

@@ -1,0 +1,130 @@
+"""`denoise`: the command line, a thin layer over `denoise_cli.api` and `denoise_cli.jobs`.
+
+`denoise photo.png` is short for `denoise run photo.png`; `denoise models` lists the models.
+Only typer is imported at start, so --help and --version answer fast; numpy, onnxruntime and the
+models load when an image is processed.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from denoise_cli._version import __version__
+from denoise_cli.cli_default import group_with_default
+
+app = typer.Typer(
+    cls=group_with_default("run"),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="Remove noise from images with small neural networks. [b]denoise photo.png[/b] is short for [b]denoise run photo.png[/b].",
+)
+
+EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Format(str, Enum):
+    png = "png"
+    jpeg = "jpeg"
+    tiff = "tiff"
+    bmp = "bmp"
+    webp = "webp"
+    gif = "gif"
+
+
+class Terminated(Exception):
+    """SIGTERM, turned into an exception so that the batch stops cleanly like on Ctrl-C."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"denoise-cli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    """Remove noise from images with small neural networks."""
+
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name or alias (see `denoise models`), or a path to a .onnx file.")]
+DeviceOpt = Annotated[Device, typer.Option(help="Where to run: auto (CUDA if it works, else CPU), cpu or cuda.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for inference (default: all cores).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
+
+
+@app.command("run")
+def run(
+    inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder.")] = None,
+    model: ModelOpt = "default",
+    device: DeviceOpt = Device.auto,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder).")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
+    suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
+    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format (default: the output's extension, or the input's).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines; errors only.")] = False,
+    json_summary: JsonOpt = False,
+    threads: ThreadsOpt = None,
+    tile: Annotated[Optional[int], typer.Option(min=1, help="Expert: tile side for fully convolutional models.")] = None,
+    overlap: Annotated[Optional[int], typer.Option(min=0, help="Expert: overlap between tiles, in pixels.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Expert: tiles per inference call.")] = None,
+    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images larger than this many pixels (guards against decompression bombs).")] = 300_000_000,
+) -> None:
+    """Denoise image files, folders or globs."""
+    from denoise_cli import batch
+
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    options = batch.BatchOptions(
+        inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
+        suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
+        batch_size=batch_size, max_pixels=max_pixels,
+    )
+    reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)
+    try:
+        code = batch.run_batch(options, reporter)
+    except KeyboardInterrupt:
+        reporter.interrupted("interrupted")
+        code = EXIT_INTERRUPTED
+    except Terminated:
+        reporter.interrupted("terminated")
+        code = EXIT_TERMINATED
+    raise typer.Exit(code)
+
+
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated()
+
+
+@app.command("models")
+def models(json_summary: JsonOpt = False) -> None:
+    """List the shipped models: noise, tile, size, cost and measured scores."""
+    from denoise_cli import catalog
+
+    raise typer.Exit(catalog.print_models(json_summary))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C outside a batch (e.g. while loading)
+        sys.stderr.write("interrupted\n")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":
+    main()

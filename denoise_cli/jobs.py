@@ -1,0 +1,111 @@
+"""Turn the command line's inputs (files, folders, globs) into (source, target) pairs.
+
+Where outputs go when -o is not given:
+- one file: `photo.png` -> `photo_denoised.png` beside it;
+- a folder: `scans/` -> a sibling folder `scans_denoised/` (same file names, sub-folders mirrored
+  with --recursive), never inside the input folder, so a second run does not pick it up;
+- several files or globs: each beside its input with the suffix; inputs whose name already ends
+  with the suffix are skipped as earlier outputs.
+With -o: a file path for one input file, else a folder (created if missing).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from denoise_cli.errors import DenoiseError
+from denoise_cli.imageio import IMAGE_SUFFIXES, SUFFIX_BY_FORMAT, output_format
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    target: Path
+
+
+@dataclass
+class JobPlan:
+    jobs: list[Job]
+    problems: list[str]  # inputs that matched nothing: one sentence each
+    skipped: list[Path]  # inputs that look like earlier outputs
+
+
+def _is_image(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def _folder_images(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
+    walk = folder.rglob("*") if recursive else folder.iterdir()
+    found = []
+    for p in walk:
+        if exclude is not None and (p == exclude or exclude in p.parents):
+            continue
+        if p.is_file() and _is_image(p):
+            found.append(p)
+    return sorted(found)
+
+
+def _with_format(target: Path, fmt: str | None) -> Path:
+    return target.with_suffix(SUFFIX_BY_FORMAT[output_format(target, fmt)]) if fmt else target
+
+
+def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False, suffix: str = "_denoised", fmt: str | None = None) -> JobPlan:
+    """Expand inputs and choose every output path (see the module docstring for the rules)."""
+    problems: list[str] = []
+    files: list[Path] = []  # explicit files and glob matches
+    folders: list[Path] = []
+    for text in inputs:
+        path = Path(text).expanduser()
+        if path.is_dir():
+            folders.append(path)
+        elif path.is_file():
+            files.append(path)
+        elif glob.has_magic(text):
+            matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=recursive)) if _is_image(Path(m)) and Path(m).is_file()]
+            files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern.")
+        else:
+            problems.append(f"{text}: no such file or folder.")
+
+    if len(inputs) == 1 and len(files) == 1 and not folders:
+        source = files[0]
+        if output is None:
+            target = source.with_name(f"{source.stem}{suffix}{source.suffix}")
+        elif output.is_dir() or str(output).endswith(("/", os.sep)):
+            target = output / source.name
+        else:
+            target = output
+        return JobPlan([Job(source, _with_format(target, fmt))], problems, [])
+
+    if output is not None and output.exists() and not output.is_dir():
+        raise DenoiseError(f"-o {output}: with several inputs or a folder, -o must be a folder, and this is a file.")
+    jobs: list[Job] = []
+    skipped: list[Path] = []
+    for folder in folders:
+        out_root = output if output is not None else folder.resolve().parent / f"{folder.resolve().name}{suffix}"
+        exclude = out_root.resolve() if output is not None else None
+        for source in _folder_images(folder, recursive, exclude):
+            jobs.append(Job(source, _with_format(out_root / source.relative_to(folder), fmt)))
+    for source in files:
+        if output is None:
+            if source.stem.endswith(suffix):
+                skipped.append(source)
+                continue
+            target = source.with_name(f"{source.stem}{suffix}{source.suffix}")
+        else:
+            target = output / source.name
+        jobs.append(Job(source, _with_format(target, fmt)))
+
+    seen: dict[Path, Path] = {}
+    unique: list[Job] = []
+    for job in jobs:
+        key = job.target.resolve()
+        if key in seen:
+            if seen[key] != job.source.resolve():
+                problems.append(f"{job.source}: its output {job.target} would collide with the output of {seen[key]}; skipped.")
+            continue
+        seen[key] = job.source.resolve()
+        unique.append(job)
+    return JobPlan(unique, problems, skipped)

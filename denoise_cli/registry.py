@@ -1,0 +1,95 @@
+"""The shipped models: a data table (weights/manifest.json) of names, files and sha256 sums.
+
+A name resolves to a shipped file whose checksum must match the manifest (a corrupted or altered
+model is refused); anything that looks like a path resolves to a user's own .onnx file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from denoise_cli.errors import DenoiseError
+
+MANIFEST = "manifest.json"
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    path: Path
+    sha256: str | None  # None for a user's own file
+    aliases: tuple[str, ...] = ()
+
+
+def weights_dir() -> Path:
+    return Path(str(resources.files("denoise_cli.weights")))
+
+
+@lru_cache(maxsize=1)
+def _manifest() -> dict:
+    path = weights_dir() / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {"default": None, "aliases": {}, "models": {}}
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DenoiseError(f"the model manifest {path} is unreadable ({exc}); reinstall denoise-cli.") from None
+
+
+def shipped_models() -> list[ModelEntry]:
+    manifest = _manifest()
+    aliases: dict[str, list[str]] = {}
+    for alias, target in manifest.get("aliases", {}).items():
+        aliases.setdefault(target, []).append(alias)
+    if manifest.get("default"):
+        aliases.setdefault(manifest["default"], []).insert(0, DEFAULT)
+    return [
+        ModelEntry(name, weights_dir() / info["file"], info["sha256"], tuple(aliases.get(name, ())))
+        for name, info in manifest.get("models", {}).items()
+    ]
+
+
+def default_model_name() -> str | None:
+    return _manifest().get("default")
+
+
+def _looks_like_path(model: str) -> bool:
+    return model.endswith(".onnx") or os.sep in model or (os.altsep is not None and os.altsep in model)
+
+
+def resolve(model: str | os.PathLike) -> ModelEntry:
+    """A shipped model by name or alias ('default', 'sp', ...), or a path to a .onnx file."""
+    text = os.fspath(model)
+    if isinstance(model, Path) or _looks_like_path(text):
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise DenoiseError(f"model file {path} does not exist.")
+        return ModelEntry(path.stem, path, None)
+    manifest = _manifest()
+    name = manifest.get("default") if text == DEFAULT else manifest.get("aliases", {}).get(text, text)
+    for entry in shipped_models():
+        if entry.name == name:
+            return entry
+    known = sorted({e.name for e in shipped_models()} | set(manifest.get("aliases", {})))
+    raise DenoiseError(f"unknown model {text!r}; available: {', '.join(known) or 'none'} (or a path to a .onnx file).")
+
+
+def read_verified(entry: ModelEntry) -> bytes:
+    """The model file's bytes; a shipped one must match its manifest checksum."""
+    try:
+        data = entry.path.read_bytes()
+    except OSError as exc:
+        raise DenoiseError(f"cannot read model file {entry.path} ({exc.strerror or exc}).") from None
+    if entry.sha256 is not None and hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise DenoiseError(
+            f"shipped model {entry.name} ({entry.path.name}) is corrupted or altered: its sha256 does not match "
+            "the manifest; reinstall denoise-cli."
+        )
+    return data
