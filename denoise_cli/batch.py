@@ -164,10 +164,9 @@ def run_batch(options: BatchOptions, reporter: Reporter) -> int:
         reporter.finish()
         return 1
     reporter.model, reporter.device = denoiser.description.name, denoiser.device
-    single = len(plan.jobs) == 1 and len(options.inputs) == 1
     reporter.start(len(plan.jobs))
     for job in plan.jobs:
-        _run_job(denoiser, job, options, reporter, make_folders=not single)
+        _run_job(denoiser, job, options, reporter, make_folders=not plan.single_file)
     reporter.finish()
     return 1 if reporter.counts()["failed"] else 0
 

@@ -9,7 +9,8 @@ Mode policy (documented in the README):
 - L, I;16, I, F (grayscale 8/16/32-bit int/float): one plane, written back in the same mode.
 - RGB, CMYK: one plane per channel. RGBA, LA: alpha kept untouched.
 - 1 (bilevel): denoised as 8-bit grayscale and written as L (denoised values are not binary).
-- P/PA (palette): expanded to RGB or RGBA (with transparency) and written so.
+- P/PA (palette): expanded to RGB or RGBA (with transparency), or L/LA when the palette is
+  all grays, and written so.
 - other modes (YCbCr, LAB, HSV, ...): converted to RGB.
 - several frames (GIF, multi-page TIFF): the first frame only, with a warning.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
@@ -177,10 +178,17 @@ def _to_channel_mode(img: Image.Image) -> Image.Image:
         return img.convert("L")
     if img.mode in ("P", "PA"):
         has_alpha = img.mode == "PA" or "transparency" in img.info
+        if _gray_palette(img):
+            return img.convert("LA" if has_alpha else "L")
         return img.convert("RGBA" if has_alpha else "RGB")
     if img.mode in ("RGBa", "La"):
         return img.convert("RGBA" if img.mode == "RGBa" else "LA")
     return img.convert("RGB")
+
+
+def _gray_palette(img: Image.Image) -> bool:
+    palette = img.getpalette("RGB") or []
+    return bool(palette) and all(palette[k] == palette[k + 1] == palette[k + 2] for k in range(0, len(palette), 3))
 
 
 def _data_scale(planes: np.ndarray, usual: tuple[float, float], dtype) -> PixelScale:

@@ -31,6 +31,7 @@ class JobPlan:
     jobs: list[Job]
     problems: list[str]  # inputs that matched nothing: one sentence each
     skipped: list[Path]  # inputs that look like earlier outputs
+    single_file: bool = False  # one input file: -o names the output file, no folders are made
 
 
 def _is_image(path: Path) -> bool:
@@ -77,7 +78,7 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
             target = output / source.name
         else:
             target = output
-        return JobPlan([Job(source, _with_format(target, fmt))], problems, [])
+        return JobPlan([Job(source, _with_format(target, fmt))], problems, [], single_file=True)
 
     if output is not None and output.exists() and not output.is_dir():
         raise DenoiseError(f"-o {output}: with several inputs or a folder, -o must be a folder, and this is a file.")

@@ -18,7 +18,7 @@ import numpy as np
 
 from denoise_cli.errors import DenoiseError
 
-Level = float | tuple[float, float] | list[float]
+Level = float | tuple[float, float] | list[float] | np.ndarray  # an array: one level per image
 
 
 def _levels(level: Level, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray | float:
@@ -26,11 +26,20 @@ def _levels(level: Level, rng: np.random.Generator, shape: tuple[int, ...]) -> n
 
     The first axis is the batch axis; per-image levels broadcast over the rest.
     """
+    if isinstance(level, np.ndarray):
+        return level.astype(np.float32, copy=False)
     if isinstance(level, (list, tuple)):
         low, high = level
         per_image = (shape[0],) + (1,) * (len(shape) - 1) if shape else ()
         return rng.uniform(low, high, size=per_image).astype(np.float32)
     return float(level)
+
+
+def draw_levels(level: Level, rng: np.random.Generator, count: int) -> np.ndarray:
+    """One level per image, shape (count, 1, 1, 1): for training with a noise-level input."""
+    if isinstance(level, (list, tuple)):
+        return rng.uniform(level[0], level[1], size=(count, 1, 1, 1)).astype(np.float32)
+    return np.full((count, 1, 1, 1), level, dtype=np.float32)
 
 
 def gaussian(x: np.ndarray, rng: np.random.Generator, std: Level, mean: float = 0.0, clip: bool = True) -> np.ndarray:

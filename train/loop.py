@@ -5,6 +5,7 @@ the end the ONNX export, the figures and a metrics JSON next to the model.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from torch import nn
 
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
-from denoise_cli.noise import apply_noise
+from denoise_cli.noise import apply_noise, draw_levels
 from denoise_cli.train import data as datasets
 from denoise_cli.train.export import export_onnx, measure_receptive_field
 from denoise_cli.train.figures import plot_losses, plot_samples
@@ -29,14 +30,21 @@ CHECKPOINT = "checkpoint.pt"
 
 @dataclass(frozen=True)
 class Data:
-    """Clean splits (N, 1, H, W) in [0, 1] and the fixed noisy versions of validation and test."""
+    """Clean splits (N, 1, H, W) in [0, 1] and the fixed noisy versions of validation and test.
 
-    train: datasets.Split
+    Array datasets (MNIST, CIFAR) train on `train`; image folders train on random patches of
+    `train_images`. `*_levels` are the per-image noise levels for networks with a level input.
+    """
+
+    train: datasets.Split | None
+    train_images: list[np.ndarray] | None
     val: datasets.Split
     test: datasets.Split
     train_noisy: np.ndarray | None  # only for the "fixed" noise schedule
     val_noisy: np.ndarray
     test_noisy: np.ndarray
+    val_levels: np.ndarray | None = None
+    test_levels: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -46,26 +54,51 @@ class RunResult:
     metrics: dict
 
 
-def load_data(recipe: Recipe, data_dir: Path) -> Data:
+def make_noisy(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with_levels: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Noisy images, and per-image levels when the network takes a noise level (Gaussian std)."""
+    if not with_levels:
+        return apply_noise(clean, recipe.noise, rng), None
+    levels = draw_levels(recipe.noise["std"], rng, len(clean))
+    return apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
+
+
+def load_data(recipe: Recipe, data_dir: Path, with_levels: bool = False) -> Data:
+    train_images = None
     if recipe.data == "mnist":
         train, test = datasets.load_mnist(data_dir, "train"), datasets.load_mnist(data_dir, "test")
     elif recipe.data == "cifar10-gray":
         train, test = datasets.load_cifar10_gray(data_dir, "train"), datasets.load_cifar10_gray(data_dir, "test")
+    elif recipe.data.startswith("folder:"):
+        images = datasets.load_folder(data_dir / recipe.data.split(":", 1)[1])
+        holdout = recipe.holdout_images
+        if len(images) <= holdout:
+            raise DenoiseError(f"recipe {recipe.name}: the image folder needs more than {holdout} images.")
+        train, train_images = None, images[:-holdout]
+        test = _stack_crops(images[-holdout:])
     else:
         raise DenoiseError(f"recipe {recipe.name}: unknown data {recipe.data!r}.")
     val = test
-    if recipe.validation.startswith("split:"):
+    if recipe.validation.startswith("split:") and train is not None:
         fraction = float(recipe.validation.split(":", 1)[1])
         order = np.random.default_rng(recipe.seed).permutation(len(train.images))
         n_val = int(round(len(order) * fraction))
         train, val = train.take(np.sort(order[n_val:])), train.take(np.sort(order[:n_val]))
-    noise = recipe.noise
     train_noisy = None
-    if recipe.noise_schedule == "fixed":
-        train_noisy = apply_noise(train.images, noise, np.random.default_rng([recipe.seed, 1]))
-    val_noisy = apply_noise(val.images, noise, np.random.default_rng([recipe.seed, 2]))
-    test_noisy = val_noisy if val is test else apply_noise(test.images, noise, np.random.default_rng([recipe.seed, 3]))
-    return Data(train, val, test, train_noisy, val_noisy, test_noisy)
+    if recipe.noise_schedule == "fixed" and train is not None:
+        train_noisy, _ = make_noisy(recipe, train.images, np.random.default_rng([recipe.seed, 1]), False)
+    val_noisy, val_levels = make_noisy(recipe, val.images, np.random.default_rng([recipe.seed, 2]), with_levels)
+    if val is test:
+        test_noisy, test_levels = val_noisy, val_levels
+    else:
+        test_noisy, test_levels = make_noisy(recipe, test.images, np.random.default_rng([recipe.seed, 3]), with_levels)
+    return Data(train, train_images, val, test, train_noisy, val_noisy, test_noisy, val_levels, test_levels)
+
+
+def _stack_crops(images: list[np.ndarray]) -> datasets.Split:
+    """Held-out images, cropped to a common size (the smallest), as one validation split."""
+    h = min(i.shape[0] for i in images) // 2 * 2
+    w = min(i.shape[1] for i in images) // 2 * 2
+    return datasets.Split(np.stack([i[:h, :w] for i in images])[:, None])
 
 
 class Denoising(nn.Module):
@@ -76,10 +109,11 @@ class Denoising(nn.Module):
         super().__init__()
         self.net, self.scale, self.offset, self.residual = net, recipe.input_scale, recipe.input_offset, recipe.predicts == "noise"
 
-    def forward(self, noisy: torch.Tensor) -> torch.Tensor:
-        out = self.net(noisy * self.scale + self.offset)
+    def forward(self, noisy: torch.Tensor, levels: torch.Tensor | None = None) -> torch.Tensor:
+        x = noisy * self.scale + self.offset
+        out = self.net(x) if levels is None else self.net(x, levels)
         if self.residual:
-            out = noisy * self.scale + self.offset - out
+            out = x - out
         return (out - self.offset) / self.scale
 
 
@@ -90,12 +124,14 @@ def loss_fn(recipe: Recipe, estimate: torch.Tensor, target: torch.Tensor) -> tor
     return nn.functional.mse_loss(estimate * recipe.input_scale, target * recipe.input_scale)
 
 
-def evaluate(model: Denoising, noisy: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+def evaluate(model: Denoising, noisy: np.ndarray, levels: np.ndarray | None = None, batch_size: int = 250) -> np.ndarray:
     model.eval()
     outs = []
     with torch.no_grad():
         for start in range(0, len(noisy), batch_size):
-            outs.append(model(torch.from_numpy(noisy[start : start + batch_size])).numpy())
+            chunk = slice(start, start + batch_size)
+            lv = None if levels is None else torch.from_numpy(levels[chunk])
+            outs.append(model(torch.from_numpy(noisy[chunk]), lv).numpy())
     return np.concatenate(outs)
 
 
@@ -121,8 +157,9 @@ def train(
     torch.manual_seed(recipe.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = load_data(recipe, datasets.resolve_data_dir(data_dir))
     net = build_network(recipe.network, recipe.network_args)
+    with_levels = bool(getattr(net, "noise_level_input", False))
+    data = load_data(recipe, datasets.resolve_data_dir(data_dir), with_levels)
     model = Denoising(net, recipe)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     history: list[dict] = []
@@ -139,7 +176,9 @@ def train(
 
     for epoch in range(start_epoch, recipe.epochs + 1):
         started = time.time()
-        train_loss = _train_epoch(model, optimizer, recipe, data, epoch, show_progress)
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(recipe, epoch)
+        train_loss = _train_epoch(model, optimizer, recipe, data, epoch, show_progress, with_levels)
         record = {"epoch": epoch, "train_loss": train_loss, **_validate(model, recipe, data), "seconds": round(time.time() - started, 1)}
         history.append(record)
         log(json.dumps(record))
@@ -147,32 +186,51 @@ def train(
     return _finish(model, recipe, data, history, out, log)
 
 
-def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch: int, show_progress: bool) -> float:
-    model.train()
+def learning_rate(recipe: Recipe, epoch: int) -> float:
+    """Constant (the write-ups), or cosine from lr down to lr/100 over the epochs."""
+    if recipe.lr_schedule == "cosine":
+        progress = (epoch - 1) / max(1, recipe.epochs - 1)
+        return recipe.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return recipe.lr
+
+
+def _batches(recipe: Recipe, data: Data, epoch: int, with_levels: bool):
+    """(clean, noisy, levels) numpy batches of one epoch, reproducible from (seed, epoch)."""
     rng = np.random.default_rng([recipe.seed, 100, epoch])
+    if data.train_images is not None:
+        for _ in range(recipe.steps_per_epoch):
+            clean = datasets.random_patches(data.train_images, recipe.batch_size, recipe.patch_size, rng)
+            yield (clean, *make_noisy(recipe, clean, rng, with_levels))
+        return
     order = rng.permutation(len(data.train.images))
-    batches = [order[i : i + recipe.batch_size] for i in range(0, len(order), recipe.batch_size)]
+    for b, start in enumerate(range(0, len(order), recipe.batch_size)):
+        index = order[start : start + recipe.batch_size]
+        clean = data.train.images[index]
+        if data.train_noisy is not None:
+            yield clean, data.train_noisy[index], None
+        else:
+            yield (clean, *make_noisy(recipe, clean, np.random.default_rng([recipe.seed, epoch, b]), with_levels))
+
+
+def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch: int, show_progress: bool, with_levels: bool) -> float:
+    model.train()
+    steps = recipe.steps_per_epoch if data.train_images is not None else math.ceil(len(data.train.images) / recipe.batch_size)
     total, count = 0.0, 0
-    with _progress(show_progress, f"epoch {epoch}/{recipe.epochs}", len(batches)) as advance:
-        for b, index in enumerate(batches):
-            clean = data.train.images[index]
-            if data.train_noisy is not None:
-                noisy = data.train_noisy[index]
-            else:
-                noisy = apply_noise(clean, recipe.noise, np.random.default_rng([recipe.seed, epoch, b]))
-            estimate = model(torch.from_numpy(noisy))
+    with _progress(show_progress, f"epoch {epoch}/{recipe.epochs}", steps) as advance:
+        for clean, noisy, levels in _batches(recipe, data, epoch, with_levels):
+            estimate = model(torch.from_numpy(noisy), None if levels is None else torch.from_numpy(levels))
             loss = loss_fn(recipe, estimate, torch.from_numpy(clean))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += loss.item() * len(index)
-            count += len(index)
+            total += loss.item() * len(clean)
+            count += len(clean)
             advance(f"loss {total / count:.5f}")
     return round(total / count, 6)
 
 
 def _validate(model: Denoising, recipe: Recipe, data: Data) -> dict:
-    estimate = torch.from_numpy(evaluate(model, data.val_noisy))
+    estimate = torch.from_numpy(evaluate(model, data.val_noisy, data.val_levels))
     figures = {"val_loss": round(loss_fn(recipe, estimate, torch.from_numpy(data.val.images)).item(), 6)}
     if recipe.reported.get("metric", "").endswith("against the NOISY image"):
         figures["val_loss_noisy_target"] = round(loss_fn(recipe, estimate, torch.from_numpy(data.val_noisy)).item(), 6)
@@ -211,7 +269,7 @@ def _grid_indices(split: datasets.Split, count: int = 10) -> np.ndarray:
 
 def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], out: Path, log) -> RunResult:
     model.eval()
-    denoised = evaluate(model, data.test_noisy)
+    denoised = evaluate(model, data.test_noisy, data.test_levels)
     scores = {
         "dataset": f"{recipe.data} test split",
         "noisy": mean_scores(data.test.images, data.test_noisy),
@@ -227,7 +285,8 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
     for k, spec in enumerate(recipe.grid_noise):
         noisy = apply_noise(data.test.images[index], spec, np.random.default_rng([recipe.seed, 50 + k]))
         label = f"std {spec.get('std')}"
-        rows += [(f"noisy {label}", noisy[:, 0]), (f"denoised {label}", evaluate(model, noisy)[:, 0])]
+        levels = None if data.test_levels is None else np.full((len(noisy), 1, 1, 1), spec.get("std", 0.0), np.float32)
+        rows += [(f"noisy {label}", noisy[:, 0]), (f"denoised {label}", evaluate(model, noisy, levels)[:, 0])]
     plot_samples(rows, out / "samples.png", f"{recipe.name}: test samples")
 
     metrics = {

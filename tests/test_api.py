@@ -1,0 +1,70 @@
+"""The Python API and the light import: `import denoise_cli` pulls in neither torch, numpy nor
+onnxruntime; the registry refuses a corrupted shipped model."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from denoise_cli import Denoiser
+from denoise_cli import registry
+from denoise_cli.errors import DenoiseError
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys; print(' '.join(sys.modules))"], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_import_is_light():
+    loaded = _modules_after("import denoise_cli")
+    assert not {"torch", "numpy", "onnxruntime"} & loaded
+
+
+def test_cli_help_path_imports_no_numpy_or_onnxruntime():
+    loaded = _modules_after("import denoise_cli.cli")
+    assert not {"torch", "numpy", "onnxruntime"} & loaded
+
+
+def test_inference_never_imports_torch(identity_fixed):
+    loaded = _modules_after(f"import numpy as np\nfrom denoise_cli import Denoiser\nDenoiser({str(identity_fixed)!r}, 'cpu').denoise(np.zeros((5, 5), np.uint8))")
+    assert "torch" not in loaded
+
+
+def test_denoise_array_shapes_and_dtypes(identity_fixed):
+    d = Denoiser(identity_fixed, device="cpu")
+    for array in (np.zeros((10, 12), np.uint8), np.ones((10, 12, 3), np.uint16), np.full((3, 4), 0.5, np.float32)):
+        out = d.denoise(array)
+        assert out.shape == array.shape and out.dtype == array.dtype
+    with pytest.raises(DenoiseError):
+        d.denoise(np.zeros((2, 2, 2, 2)))
+
+
+def test_progress_callback_counts_tiles(identity_fixed):
+    seen = []
+    Denoiser(identity_fixed, "cpu").denoise(np.zeros((60, 60), np.uint8), progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1]
+
+
+def test_corrupted_shipped_model_is_refused(tmp_path):
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"original bytes")
+    entry = registry.ModelEntry("m", model, hashlib.sha256(b"original bytes").hexdigest())
+    assert registry.read_verified(entry) == b"original bytes"
+    model.write_bytes(b"tampered bytes")
+    with pytest.raises(DenoiseError, match="corrupted or altered"):
+        registry.read_verified(entry)
+
+
+def test_shipped_models_match_their_manifest():
+    for entry in registry.shipped_models():
+        assert registry.read_verified(entry)
+
+
+def test_default_model_is_registered():
+    name = registry.default_model_name()
+    assert name is not None and registry.resolve("default").name == name

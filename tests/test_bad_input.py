@@ -1,0 +1,128 @@
+"""Bad input: one clear sentence on stderr naming the file, no traceback, a non-zero exit; a
+batch goes on with the other files and sums up what failed."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import assert_clean_error, run_cli
+
+
+def _png(path, shape=(20, 20)):
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, size=shape, dtype=np.uint8)).save(path)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """One good image and every kind of bad file."""
+    _png(tmp_path / "good.png")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.png").write_text("hello, I am not an image")
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(buf, format="PNG")
+    (tmp_path / "truncated.png").write_bytes(buf.getvalue()[:60])
+    _png(tmp_path / "huge.png", shape=(300, 300))
+    return tmp_path
+
+
+@pytest.mark.parametrize("name,phrase", [
+    ("empty.png", "not an image"),
+    ("text.png", "not an image"),
+    ("truncated.png", "truncated.png"),
+    ("missing.png", "no such file"),
+])
+def test_bad_single_file(corpus, identity_fixed, name, phrase):
+    result = run_cli(str(corpus / name), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert phrase in result.stderr and name in result.stderr
+
+
+def test_too_many_pixels(corpus, identity_fixed):
+    result = run_cli(str(corpus / "huge.png"), "-m", str(identity_fixed), "--max-pixels", "10000")
+    assert_clean_error(result)
+    assert "--max-pixels" in result.stderr
+
+
+def test_batch_goes_on_and_sums_up(corpus, identity_fixed):
+    result = run_cli(str(corpus), "-m", str(identity_fixed), "--max-pixels", "10000", "-o", str(corpus.parent / "out"), "--json")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["counts"] == {"ok": 1, "skipped": 0, "failed": 4}
+    assert "1 denoised, 0 skipped, 4 failed" in result.stderr
+    assert (corpus.parent / "out" / "good.png").exists()
+    assert sorted(p.name for p in (corpus.parent / "out").iterdir()) == ["good.png"]  # nothing half-written
+
+
+def test_unwritable_output(corpus, identity_fixed, tmp_path):
+    if os.geteuid() == 0:  # root writes anywhere a permission allows; /proc refuses new files
+        target = "/proc/denoise-cli-test.png"
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        target = str(locked / "x.png")
+    result = run_cli(str(corpus / "good.png"), "-m", str(identity_fixed), "-o", target)
+    assert_clean_error(result)
+    assert "denoise-cli-test.png" in result.stderr or "x.png" in result.stderr
+
+
+def test_output_folder_missing_for_single_file(corpus, identity_fixed):
+    result = run_cli(str(corpus / "good.png"), "-m", str(identity_fixed), "-o", str(corpus / "nope" / "x.png"))
+    assert_clean_error(result)
+    assert "does not exist" in result.stderr
+
+
+def test_output_is_a_file_when_a_folder_is_needed(corpus, identity_fixed):
+    result = run_cli(str(corpus), "-m", str(identity_fixed), "-o", str(corpus / "good.png"))
+    assert_clean_error(result)
+
+
+def test_unknown_model_and_missing_model_file(corpus):
+    result = run_cli(str(corpus / "good.png"), "--model", "no-such-model")
+    assert_clean_error(result)
+    assert "unknown model 'no-such-model'" in result.stderr
+    result = run_cli(str(corpus / "good.png"), "--model", str(corpus / "nope.onnx"))
+    assert_clean_error(result)
+    assert "does not exist" in result.stderr
+
+
+def test_not_an_onnx_model_and_model_without_description(corpus, models_dir):
+    fake = corpus / "fake.onnx"
+    fake.write_bytes(b"garbage")
+    result = run_cli(str(corpus / "good.png"), "--model", str(fake))
+    assert_clean_error(result)
+    assert "fake.onnx" in result.stderr
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Identity", ["input"], ["output"])], "g",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, None)],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, None)])
+    bare = corpus / "bare.onnx"
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    proto.ir_version = 8
+    onnx.save(proto, str(bare))
+    result = run_cli(str(corpus / "good.png"), "--model", str(bare))
+    assert_clean_error(result)
+    assert "no denoise-cli description" in result.stderr
+
+
+def test_no_images_in_folder(tmp_path, identity_fixed):
+    (tmp_path / "empty").mkdir()
+    result = run_cli(str(tmp_path / "empty"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert "no images" in result.stderr
+
+
+def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
+    result = run_cli(str(tmp_path / "*.png"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    result = run_cli(str(tmp_path / "x.png"), "--format", "xyz")
+    assert result.returncode == 2 and "Traceback" not in result.stderr

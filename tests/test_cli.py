@@ -1,0 +1,133 @@
+"""The `denoise` command through a real subprocess: outputs where a user expects them, folders
+mirrored, nothing overwritten without --overwrite, JSON summary, models listing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import assert_clean_error, run_cli
+
+
+def _write(path, shape=(30, 40), seed=0, mode=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixels = np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+    return pixels
+
+
+def test_version_and_help():
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.startswith("denoise-cli ")
+    for args in (["--help"], ["run", "--help"], ["models", "--help"]):
+        result = run_cli(*args)
+        assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_single_file_default_output_beside_input(tmp_path, identity_fixed):
+    pixels = _write(tmp_path / "photo.png")
+    result = run_cli("photo.png", "--model", str(identity_fixed), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "photo_denoised.png")), pixels)
+
+
+def test_single_file_explicit_output_and_format(tmp_path, identity_fixed):
+    _write(tmp_path / "in.png")
+    result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / "out.tif"), "-m", str(identity_fixed))
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "out.tif").format == "TIFF"
+    result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / "conv"), "--format", "webp", "-m", str(identity_fixed))
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "conv.webp").format == "WEBP"
+
+
+def test_folder_goes_to_a_sibling_folder_and_recursive_mirrors(tmp_path, identity_fixed):
+    _write(tmp_path / "scans" / "a.png")
+    _write(tmp_path / "scans" / "sub" / "b.png", seed=1)
+    (tmp_path / "scans" / "notes.txt").write_text("not an image")
+    flat = run_cli(str(tmp_path / "scans"), "-m", str(identity_fixed))
+    assert flat.returncode == 0, flat.stderr
+    assert sorted(p.name for p in (tmp_path / "scans_denoised").iterdir()) == ["a.png"]
+    deep = run_cli(str(tmp_path / "scans"), "-r", "-o", str(tmp_path / "out"), "-m", str(identity_fixed))
+    assert deep.returncode == 0, deep.stderr
+    assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "sub" / "b.png").exists()
+    assert sorted(p.name for p in (tmp_path / "scans").iterdir()) == ["a.png", "notes.txt", "sub"]  # input untouched
+
+
+def test_output_folder_inside_input_is_not_picked_up_again(tmp_path, identity_fixed):
+    _write(tmp_path / "in" / "a.png")
+    for _ in range(2):
+        result = run_cli(str(tmp_path / "in"), "-r", "-o", str(tmp_path / "in" / "clean"), "-m", str(identity_fixed), "--json")
+        assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "in" / "clean" / "clean").exists()
+
+
+def test_globs_and_several_files(tmp_path, identity_fixed):
+    for k in range(3):
+        _write(tmp_path / f"img{k}.png", seed=k)
+    result = run_cli("img*.png", "-m", str(identity_fixed), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert all((tmp_path / f"img{k}_denoised.png").exists() for k in range(3))
+    again = run_cli("img*.png", "-m", str(identity_fixed), "--json", cwd=tmp_path)  # outputs match the glob now
+    summary = json.loads(again.stdout)
+    assert summary["counts"] == {"ok": 0, "skipped": 3, "failed": 0}
+
+
+def test_existing_outputs_are_kept_unless_overwrite(tmp_path, identity_fixed, box_blur):
+    _write(tmp_path / "a.png")
+    (tmp_path / "a_denoised.png").write_bytes(b"precious")
+    result = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed))
+    assert result.returncode == 0 and "exists already" in result.stderr
+    assert (tmp_path / "a_denoised.png").read_bytes() == b"precious"
+    result = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "--overwrite")
+    assert result.returncode == 0 and Image.open(tmp_path / "a_denoised.png").size == (40, 30)
+
+
+def test_json_summary_and_quiet(tmp_path, identity_fixed):
+    _write(tmp_path / "a.png")
+    result = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "--json", "--quiet")
+    summary = json.loads(result.stdout)
+    assert summary["model"] == "identity-fixed" and summary["device"] == "cpu"
+    assert summary["files"][0]["status"] == "ok" and summary["files"][0]["width"] == 40
+    assert result.stderr == ""
+
+
+def test_expert_options_reach_the_api(tmp_path, conv_stack):
+    _write(tmp_path / "a.png", shape=(70, 90))
+    result = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "24", "--overlap", "4", "--batch-size", "2", "--threads", "1", "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    bad = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "4", "-o", str(tmp_path / "x.png"))
+    assert_clean_error(bad)
+    assert "too small" in bad.stderr
+
+
+def test_models_lists_the_shipped_models():
+    result = run_cli("models")
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(run_cli("models", "--json").stdout)
+    for model in listing:
+        assert model["name"] in result.stdout
+        assert "error" not in model
+        assert model["description"]["params"] > 0
+
+
+@pytest.mark.parametrize("name", [m for m in __import__("denoise_cli.registry", fromlist=["x"]).shipped_models()], ids=lambda m: m.name)
+def test_every_shipped_model_denoises_from_the_cli(tmp_path, name):
+    _write(tmp_path / "digit.png", shape=(28, 28))
+    result = run_cli(str(tmp_path / "digit.png"), "--model", name.name, "-o", str(tmp_path / "out.png"))
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "out.png").size == (28, 28)
+
+
+def test_device_cuda_without_gpu_is_a_clear_error(tmp_path, identity_fixed):
+    from denoise_cli.session import _cuda_works
+
+    if _cuda_works():
+        pytest.skip("this machine has a working CUDA GPU")
+    _write(tmp_path / "a.png")
+    result = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "--device", "cuda")
+    assert_clean_error(result)
+    assert "cuda" in result.stderr.lower()

@@ -1,0 +1,194 @@
+"""Every image mode through a real file round trip with an identity model: depth, alpha, EXIF
+orientation, ICC profile and DPI survive; palette, bilevel, CMYK and multi-frame inputs get the
+documented behaviour."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from denoise_cli import Denoiser
+from denoise_cli.errors import DenoiseError
+from denoise_cli.imageio import read_image, write_image
+
+
+@pytest.fixture
+def identity(identity_fixed):
+    return Denoiser(identity_fixed, "cpu")
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _round_trip(identity, tmp_path, image: Image.Image, name: str, out_name: str | None = None, **save):
+    src = tmp_path / name
+    image.save(src, **save)
+    dst = tmp_path / (out_name or f"out_{name}")
+    identity.denoise_file(src, dst)
+    return Image.open(src), Image.open(dst)
+
+
+@pytest.mark.parametrize("mode,dtype,high", [("L", np.uint8, 255), ("I;16", np.uint16, 65535)])
+def test_integer_grayscale_keeps_depth_and_values(identity, tmp_path, mode, dtype, high):
+    pixels = _rng().integers(0, high + 1, size=(37, 53), dtype=dtype)
+    src, out = _round_trip(identity, tmp_path, Image.fromarray(pixels), "gray.png")
+    assert out.mode == src.mode
+    assert np.array_equal(np.asarray(out), pixels)
+
+
+def test_16_bit_tiff_keeps_full_precision(identity, tmp_path):
+    pixels = _rng(1).integers(0, 65536, size=(30, 40), dtype=np.uint16)
+    src, out = _round_trip(identity, tmp_path, Image.fromarray(pixels), "scan.tif")
+    assert np.array_equal(np.asarray(out), pixels)
+    assert len(np.unique(np.asarray(out))) > 256  # not rounded to 8 bits
+
+
+def test_float_tiff_keeps_float(identity, tmp_path):
+    pixels = _rng(2).random((30, 40), dtype=np.float32)
+    _, out = _round_trip(identity, tmp_path, Image.fromarray(pixels), "float.tif")
+    assert out.mode == "F"
+    assert np.allclose(np.asarray(out), pixels, atol=1e-6)
+
+
+def test_float_outside_unit_range_keeps_its_range(identity, tmp_path):
+    pixels = (_rng(3).random((20, 30), dtype=np.float32) * 1000 - 200).astype(np.float32)
+    _, out = _round_trip(identity, tmp_path, Image.fromarray(pixels), "raw.tif")
+    assert np.allclose(np.asarray(out), pixels, atol=1e-3)
+
+
+def test_32_bit_integer_grayscale(identity, tmp_path):
+    pixels = _rng(4).integers(0, 65536, size=(20, 30)).astype(np.int32)
+    _, out = _round_trip(identity, tmp_path, Image.fromarray(pixels, mode="I") if False else Image.fromarray(pixels), "int.tif")
+    assert out.mode == "I"
+    assert np.array_equal(np.asarray(out), pixels)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA"])
+def test_colour_and_alpha_round_trip(identity, tmp_path, mode):
+    bands = len(mode)
+    pixels = _rng(5).integers(0, 256, size=(31, 45, bands), dtype=np.uint8)
+    image = Image.fromarray(pixels[..., 0]) if bands == 1 else Image.merge(mode, [Image.fromarray(pixels[..., k]) for k in range(bands)])
+    _, out = _round_trip(identity, tmp_path, image, "colour.png")
+    assert out.mode == mode
+    assert np.array_equal(np.asarray(out), pixels)
+
+
+def test_alpha_is_never_denoised(box_blur, tmp_path):
+    rgba = _rng(6).integers(0, 256, size=(40, 40, 4), dtype=np.uint8)
+    src = tmp_path / "a.png"
+    Image.fromarray(rgba, "RGBA").save(src)
+    Denoiser(box_blur, "cpu").denoise_file(src, tmp_path / "b.png")
+    out = np.asarray(Image.open(tmp_path / "b.png"))
+    assert np.array_equal(out[..., 3], rgba[..., 3])
+    assert not np.array_equal(out[..., :3], rgba[..., :3])  # the colour planes were blurred
+
+
+def test_palette_becomes_rgb_and_transparency_becomes_alpha(identity, tmp_path):
+    pal = Image.fromarray(_rng(7).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)).quantize(16)
+    _, out = _round_trip(identity, tmp_path, pal, "pal.png")
+    assert out.mode == "RGB"
+    assert np.array_equal(np.asarray(out), np.asarray(pal.convert("RGB")))
+    pal.info["transparency"] = 0
+    src = tmp_path / "palt.png"
+    pal.save(src, transparency=0)
+    identity.denoise_file(src, tmp_path / "palt_out.png")
+    assert Image.open(tmp_path / "palt_out.png").mode == "RGBA"
+
+
+def test_bilevel_becomes_8_bit_gray(identity, tmp_path):
+    bits = Image.fromarray(_rng(8).integers(0, 2, size=(20, 30), dtype=np.uint8) * 255).convert("1")
+    _, out = _round_trip(identity, tmp_path, bits, "bits.png")
+    assert out.mode == "L"
+    assert np.array_equal(np.asarray(out), np.asarray(bits.convert("L")))
+
+
+def test_cmyk_jpeg_stays_cmyk(identity, tmp_path):
+    cmyk = Image.fromarray(_rng(9).integers(0, 256, size=(24, 24, 3), dtype=np.uint8)).convert("CMYK")
+    _, out = _round_trip(identity, tmp_path, cmyk, "cmyk.jpg", quality=95)
+    assert out.mode == "CMYK"
+
+
+def test_multi_frame_gif_denoises_the_first_frame_with_a_warning(identity, tmp_path):
+    frames = [Image.fromarray(_rng(k).integers(0, 256, size=(16, 16), dtype=np.uint8)) for k in range(3)]
+    src = tmp_path / "anim.gif"
+    frames[0].save(src, save_all=True, append_images=frames[1:])
+    result = identity.denoise_file(src, tmp_path / "anim_out.png")
+    assert any("3 frames" in w for w in result.warnings)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "anim_out.png")), np.asarray(Image.open(src).convert("L")))
+
+
+def test_exif_orientation_is_applied_and_exif_kept(identity, tmp_path):
+    pixels = _rng(10).integers(0, 256, size=(20, 40, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    exif[0x010F] = "TestCam"  # Make
+    src = tmp_path / "rot.jpg"
+    Image.fromarray(pixels).save(src, exif=exif, quality=95)
+    identity.denoise_file(src, tmp_path / "rot_out.jpg")
+    out = Image.open(tmp_path / "rot_out.jpg")
+    assert out.size == (20, 40)  # width and height swapped: the pixels are upright now
+    assert out.getexif().get(0x0112, 1) == 1
+    assert out.getexif().get(0x010F) == "TestCam"
+
+
+def test_icc_profile_and_dpi_are_kept(identity, tmp_path):
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = Image.fromarray(_rng(11).integers(0, 256, size=(20, 20, 3), dtype=np.uint8))
+    src = tmp_path / "icc.png"
+    image.save(src, icc_profile=icc, dpi=(300, 300))
+    identity.denoise_file(src, tmp_path / "icc_out.tif")
+    out = Image.open(tmp_path / "icc_out.tif")
+    assert out.info.get("icc_profile") == icc
+    assert tuple(round(v) for v in out.info["dpi"]) == (300, 300)
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", "gif"])
+def test_every_format_reads_and_writes(identity, tmp_path, ext):
+    image = Image.fromarray(_rng(12).integers(0, 256, size=(20, 30), dtype=np.uint8))
+    src = tmp_path / f"in.{ext}"
+    image.save(src)
+    identity.denoise_file(src, tmp_path / f"out.{ext}")
+    assert Image.open(tmp_path / f"out.{ext}").size == (30, 20)
+
+
+def test_lossy_format_choice_is_refused_before_work(identity, tmp_path):
+    src = tmp_path / "deep.png"
+    Image.fromarray(_rng(13).integers(0, 65536, size=(10, 10), dtype=np.uint16)).save(src)
+    with pytest.raises(DenoiseError, match="JPEG cannot store this 16-bit grayscale image"):
+        identity.denoise_file(src, tmp_path / "deep.jpg")
+    assert not (tmp_path / "deep.jpg").exists()
+
+
+def test_write_is_atomic_and_never_replaces_without_overwrite(tmp_path):
+    src = tmp_path / "x.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(src)
+    data = read_image(src)
+    target = tmp_path / "y.png"
+    target.write_bytes(b"keep me")
+    with pytest.raises(DenoiseError, match="exists already"):
+        write_image(data, target)
+    assert target.read_bytes() == b"keep me"
+    write_image(data, target, overwrite=True)
+    assert Image.open(target).size == (8, 8)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
+
+
+def test_decompression_bomb_limit(tmp_path):
+    src = tmp_path / "big.png"
+    Image.fromarray(np.zeros((100, 100), np.uint8)).save(src)
+    with pytest.raises(DenoiseError, match="over the limit"):
+        read_image(src, max_pixels=5000)
+    assert read_image(src, max_pixels=10000).width == 100
+
+
+def test_truncated_file_is_a_clean_error(tmp_path):
+    buf = io.BytesIO()
+    Image.fromarray(_rng(14).integers(0, 256, size=(64, 64), dtype=np.uint8)).save(buf, format="PNG")
+    src = tmp_path / "cut.png"
+    src.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(DenoiseError, match="cut.png"):
+        read_image(src)
