@@ -17,6 +17,7 @@ import numpy as np
 from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
+from denoise_cli.estimate import estimate_noise_std
 from denoise_cli.imageio import DEFAULT_MAX_PIXELS, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
@@ -35,6 +36,7 @@ class FileResult:
     height: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    sigmas: list[float] | None = None  # the noise level used per channel (0-255 scale), if any
 
 
 def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
@@ -47,7 +49,9 @@ class Denoiser:
 
     model: a shipped model's name or alias ("default", "sp", "mnist-conv-bn", ...) or a path to a
     .onnx file exported by denoise-train. device: "auto" (CUDA if it works, else CPU), "cpu" or
-    "cuda". tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
+    "cuda". sigma: the noise level on the 0-255 scale, for models with a noise-level input
+    (higher removes more); None estimates it from each image. tile / overlap / batch_size:
+    expert overrides of the tiling (see tiling.py).
     """
 
     def __init__(
@@ -60,10 +64,16 @@ class Denoiser:
         overlap: int | None = None,
         batch_size: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        sigma: float | None = None,
     ):
         if batch_size is not None and batch_size < 1:
             raise DenoiseError(f"--batch-size must be at least 1 (got {batch_size}).")
+        if sigma is not None and not 0 <= sigma <= 255:
+            raise DenoiseError(f"--sigma must be between 0 and 255 (got {sigma:g}).")
         self.model: LoadedModel = load_model(model, device=device, threads=threads)
+        if sigma is not None and not self.description.noise_level_input:
+            raise DenoiseError(f"model {self.description.name} has no noise-level input, so --sigma does not apply to it.")
+        self.sigma = sigma
         self.tile, self.overlap, self.batch_size, self.max_pixels = tile, overlap, batch_size, max_pixels
         self.plan(64, 64)  # reject bad tile/overlap overrides now, not on the first image
 
@@ -84,8 +94,15 @@ class Denoiser:
         pixels = CUDA_BATCH_PIXELS if self.device == "cuda" else CPU_BATCH_PIXELS
         return max(1, pixels // (plan.tile_h * plan.tile_w))
 
-    def denoise_image(self, image: ImageData, progress: Progress | None = None) -> ImageData:
-        """Every plane of an ImageData (alpha untouched); returns a new ImageData."""
+    def noise_level(self, plane: np.ndarray, scale: PixelScale) -> float | None:
+        """The level (0-1 scale) fed to a noise-level model: the user's sigma, else an estimate."""
+        if not self.description.noise_level_input:
+            return None
+        return self.sigma / 255 if self.sigma is not None else estimate_noise_std(plane, scale)
+
+    def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, list[float] | None]:
+        """Every plane of an ImageData (alpha untouched): the new ImageData, and the noise level
+        used for each plane (0-255 scale) when the model takes one."""
         plan = self.plan(image.height, image.width)
         total, done = plan.count * len(image.planes), 0
 
@@ -95,8 +112,14 @@ class Denoiser:
             if progress:
                 progress(done, total)
 
-        planes = [denoise_plane(p, image.scale, self.model.infer, plan, self._batch_size(plan), on_tiles) for p in image.planes]
-        return image.with_planes(np.stack(planes))
+        planes, levels = [], []
+        for plane in image.planes:
+            level = self.noise_level(plane, image.scale)
+            levels.append(level)
+            infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
+            planes.append(denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles))
+        sigmas = None if levels[0] is None else [round(v * 255, 2) for v in levels]
+        return image.with_planes(np.stack(planes)), sigmas
 
     def denoise(self, array: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
@@ -115,7 +138,7 @@ class Denoiser:
             raise DenoiseError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float.")
         planes = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
         image = ImageData(planes=planes, mode="array", scale=scale)
-        out = self.denoise_image(image, progress).planes
+        out = self.denoise_image(image, progress)[0].planes
         return out[0] if array.ndim == 2 else np.moveaxis(out, 0, -1)
 
     def denoise_file(
@@ -142,6 +165,6 @@ class Denoiser:
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
         image = read_image(source, self.max_pixels)
         check_writable_as(image, fmt, target)
-        denoised = self.denoise_image(image, progress)
+        denoised, sigmas = self.denoise_image(image, progress)
         write_image(denoised, target, fmt=fmt, overwrite=overwrite)
-        return FileResult(source, target, image.width, image.height, time.perf_counter() - started, image.warnings)
+        return FileResult(source, target, image.width, image.height, time.perf_counter() - started, image.warnings, sigmas)

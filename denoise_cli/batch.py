@@ -34,6 +34,7 @@ class BatchOptions:
     overlap: int | None
     batch_size: int | None
     max_pixels: int
+    sigma: float | None = None
 
 
 class Reporter:
@@ -85,11 +86,13 @@ class Reporter:
             self.progress.advance(self._files_task)
 
     def done(self, job: Job, result: FileResult) -> None:
-        self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height)
+        extra = {"sigma": result.sigmas} if result.sigmas is not None else {}
+        self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
             self.warn(warning)
         if not self.quiet and not self.json_summary:
-            self._print(f"{job.source} -> {job.target} ({result.width}x{result.height}, {result.seconds:.2f} s)")
+            level = f", sigma {'/'.join(f'{v:.1f}' for v in result.sigmas)}" if result.sigmas else ""
+            self._print(f"{job.source} -> {job.target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
 
     def skipped(self, job: Job, reason: str) -> None:
         self._record(job, "skipped", reason=reason)
@@ -157,7 +160,7 @@ def run_batch(options: BatchOptions, reporter: Reporter) -> int:
     try:
         denoiser = Denoiser(
             options.model, options.device, threads=options.threads, tile=options.tile, overlap=options.overlap,
-            batch_size=options.batch_size, max_pixels=options.max_pixels,
+            batch_size=options.batch_size, max_pixels=options.max_pixels, sigma=options.sigma,
         )
     except DenoiseError as exc:
         reporter.failed(None, str(exc))

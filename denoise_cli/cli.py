@@ -77,6 +77,7 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
     suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
     format: Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format (default: the output's extension, or the input's).")] = None,
+    sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines; errors only.")] = False,
     json_summary: JsonOpt = False,
     threads: ThreadsOpt = None,
@@ -92,7 +93,7 @@ def run(
     options = batch.BatchOptions(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
-        batch_size=batch_size, max_pixels=max_pixels,
+        batch_size=batch_size, max_pixels=max_pixels, sigma=sigma,
     )
     reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -73,6 +74,58 @@ def ship_command(
 
     try:
         ship(model, weights or weights_dir(), alias or [], default)
+    except DenoiseError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _split(values: str) -> list[str]:
+    return [v.strip() for v in values.split(",") if v.strip()]
+
+
+@app.command("bench")
+def bench_command(
+    data_dir: DataDir = None,
+    sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
+    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS and spNN.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
+    variants: Annotated[str, typer.Option(help="float and/or png8.")] = "float,png8",
+    baselines: Annotated[str, typer.Option(help="Comma-separated: noisy, median3, switching-median, nlm, bm3d.")] = "noisy,median3,switching-median,nlm,bm3d",
+    models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths.")] = "gaussian,sp",
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set (BM3D is slow).")] = None,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
+) -> None:
+    """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
+    from denoise_cli.train.bench import benchmark, to_markdown
+    from denoise_cli.train.data import resolve_data_dir
+
+    try:
+        rows = benchmark(resolve_data_dir(data_dir), _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit, log=lambda line: err.print(line, highlight=False))
+    except DenoiseError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    table = to_markdown(rows)
+    typer.echo(table)
+    if out is not None:
+        out.with_suffix(".md").write_text(table)
+        out.with_suffix(".json").write_text(json.dumps([r.__dict__ for r in rows], indent=2) + "\n")
+
+
+@app.command("score")
+def score_command(
+    model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
+    data_dir: DataDir = None,
+    sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
+) -> None:
+    """Measure a model on the benchmark sets (its own noise kind, blind) and write the scores
+    into its ONNX metadata; `denoise-train ship` it afterwards."""
+    from denoise_cli.train.bench import SCENARIOS, VARIANTS, benchmark, scores_for_metadata
+    from denoise_cli.train.data import resolve_data_dir
+    from denoise_cli.train.export import rewrite_description
+
+    try:
+        rows = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS), list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
+        blind = next(r.method for r in rows)
+        rewrite_description(model, lambda d: d.with_scores(scores_for_metadata(rows, blind)))
     except DenoiseError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from None

@@ -74,6 +74,22 @@ def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.
     return path
 
 
+def rewrite_description(path: Path, change) -> ModelDescription:
+    """Replace the description in an exported model's metadata (e.g. to add measured scores)."""
+    proto = onnx.load(str(path))
+    entries = {p.key: p.value for p in proto.metadata_props}
+    description = change(ModelDescription.from_metadata(entries, path.name))
+    entries.update(description.to_metadata())
+    del proto.metadata_props[:]
+    for key, value in entries.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    tmp = path.with_suffix(".tmp.onnx")
+    onnx.save(proto, str(tmp))
+    os.replace(tmp, path)
+    return description
+
+
 def check_parity(model: nn.Module, onnx_path: Path, inputs: dict[str, torch.Tensor]) -> float:
     """Max abs difference of ONNX Runtime vs PyTorch on the same inputs; raises over tolerance."""
     with torch.no_grad():

@@ -172,6 +172,31 @@ class ResidualUnshuffleCNN(nn.Module):
         return nn.functional.pixel_shuffle(self.body(h), 2)  # the noise, (N, 1, H, W)
 
 
+class ImpulseUnshuffleCNN(nn.Module):
+    """Impulse (salt-and-pepper) remover: only pixels at exactly 0 or 1 can be impulses, so only
+    they are re-predicted, from the others and the impulse mask; every other pixel passes through
+    untouched (the idea of switching median filters, with a learned fill-in)."""
+
+    fixed_size = False
+    multiple_of = 2
+
+    def __init__(self, *, channels: int = 48, depth: int = 10):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Conv2d(8, channels, 3, padding=1), nn.ReLU()]
+        for _ in range(depth - 2):
+            layers += [nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU()]
+        layers += [nn.Conv2d(channels, 4, 3, padding=1)]
+        self.body = nn.Sequential(*layers)
+        self.depth = depth
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 1, H, W) in [0, 1]
+        mask = ((x <= 0) | (x >= 1)).to(x.dtype)  # candidate impulses
+        kept = x * (1 - mask)
+        h = nn.functional.pixel_unshuffle(torch.cat([kept, mask], dim=1), 2)  # (N, 8, H/2, W/2)
+        fill = nn.functional.pixel_shuffle(self.body(h), 2)  # (N, 1, H, W)
+        return kept + mask * fill
+
+
 NETWORKS: dict[str, type[nn.Module]] = {
     "mnist-conv-strided": MnistConvStrided,
     "mnist-dense": MnistDense,
@@ -179,6 +204,7 @@ NETWORKS: dict[str, type[nn.Module]] = {
     "mnist-conv-bn": MnistConvBN,
     "cifar-sp": CifarSP,
     "residual-unshuffle": ResidualUnshuffleCNN,
+    "impulse-unshuffle": ImpulseUnshuffleCNN,
 }
 
 

@@ -143,6 +143,24 @@ _register(Recipe(
 ))
 
 
+_register(Recipe(
+    name="salt-and-pepper",
+    summary="Impulse noise remover for photos and scans (5-50% salt and pepper); untouched pixels pass through",
+    data="folder:train400",
+    noise={"kind": "salt-and-pepper", "density": (0.05, 0.5)},  # one density per patch
+    network="impulse-unshuffle",
+    network_args={"channels": 48, "depth": 10},  # ~53k multiply-adds per pixel
+    loss="mse", batch_size=32, epochs=30,
+    lr=1e-3, lr_schedule="cosine",
+    noise_schedule="fresh",
+    patch_size=50,
+    tile_size=1024,
+    steps_per_epoch=150,
+    holdout_images=16,
+    reported={},
+))
+
+
 def get_recipe(name: str) -> Recipe:
     if name not in RECIPES:
         raise DenoiseError(f"unknown recipe {name!r}; known: {', '.join(RECIPES)}.")

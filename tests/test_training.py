@@ -1,0 +1,134 @@
+"""The training extra on tiny generated data: loaders, a few-step run exported to ONNX that the
+CLI then runs, resume, and the export parity check failing on a broken export."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import tarfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from conftest import run_cli  # noqa: E402
+from denoise_cli.errors import DenoiseError  # noqa: E402
+from denoise_cli.train import data as datasets  # noqa: E402
+from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
+from denoise_cli.train.loop import describe, train  # noqa: E402
+from denoise_cli.train.networks import NETWORKS, build_network, count_parameters  # noqa: E402
+from denoise_cli.train.recipes import RECIPES, get_recipe, override  # noqa: E402
+
+
+def _idx(path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    """64/32 MNIST-like digits, a 3-batch CIFAR-like tarball and a folder of 20 images."""
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    (root / "mnist").mkdir()
+    for split, n in (("train", 64), ("t10k", 32)):
+        images = np.zeros((n, 28, 28), np.uint8)
+        images[:, 8:20, 10:18] = rng.integers(150, 256, size=(n, 12, 8))
+        _idx(root / "mnist" / f"{split}-images-idx3-ubyte.gz", images)
+        _idx(root / "mnist" / f"{split}-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    (root / "cifar10").mkdir()
+    with tarfile.open(root / "cifar10" / "cifar-10-python.tar.gz", "w:gz") as tar:
+        for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
+            batch = {b"data": rng.integers(0, 256, size=(8, 3072), dtype=np.uint8), b"labels": list(range(8))}
+            raw = pickle.dumps(batch, protocol=3)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    (root / "photos").mkdir()
+    for k in range(20):
+        Image.fromarray(rng.integers(0, 256, size=(60, 70), dtype=np.uint8)).save(root / "photos" / f"{k:03d}.png")
+    return root
+
+
+def test_mnist_loader(tiny_data):
+    split = datasets.load_mnist(tiny_data, "train")
+    assert split.images.shape == (64, 1, 28, 28) and split.images.dtype == np.float32
+    assert 0 <= split.images.min() and split.images.max() <= 1 and split.labels[:3].tolist() == [0, 1, 2]
+
+
+def test_cifar_loader_and_r4_preprocessing(tiny_data):
+    rgb, labels = datasets.load_cifar10_rgb(tiny_data, "train")
+    assert rgb.shape == (40, 32, 32, 3) and len(labels) == 40
+    gray = datasets.load_cifar10_gray(tiny_data, "test").images
+    assert gray.shape == (8, 1, 32, 32)
+    assert np.allclose(gray.min(axis=(1, 2, 3)), 0) and np.allclose(gray.max(axis=(1, 2, 3)), 1)
+    assert np.allclose(gray * 100, np.round(gray * 100), atol=1e-4)  # two decimals
+
+
+def test_folder_loader_and_patches(tiny_data):
+    images = datasets.load_folder(tiny_data / "photos")
+    patches = datasets.random_patches(images, 10, 24, np.random.default_rng(0))
+    assert len(images) == 20 and patches.shape == (10, 1, 24, 24)
+
+
+def test_missing_data_says_what_is_expected(tmp_path, monkeypatch):
+    with pytest.raises(DenoiseError, match="train-images-idx3-ubyte.gz"):
+        datasets.load_mnist(tmp_path, "train")
+    with pytest.raises(DenoiseError, match="cifar-10-python.tar.gz"):
+        datasets.load_cifar10_rgb(tmp_path, "train")
+    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
+    with pytest.raises(DenoiseError, match="DENOISE_DATA_DIR"):
+        datasets.resolve_data_dir(None)
+
+
+def test_r3_network_has_the_write_ups_parameter_count():
+    assert count_parameters(build_network("mnist-conv-bn", {})) == 16385
+
+
+@pytest.mark.parametrize("name", list(RECIPES))
+def test_every_recipe_network_maps_images_to_images(name):
+    recipe = RECIPES[name]
+    net = build_network(recipe.network, recipe.network_args).eval()
+    x = torch.rand(2, 1, recipe.patch_size, recipe.patch_size)
+    args = (x, torch.full((2, 1, 1, 1), 0.1)) if getattr(net, "noise_level_input", False) else (x,)
+    assert net(*args).shape == x.shape
+
+
+@pytest.mark.parametrize("recipe_name", ["mnist-conv-bn", "mnist-dense", "cifar-sp", "gaussian"])
+def test_few_step_training_exports_a_model_the_cli_runs(tiny_data, tmp_path, recipe_name):
+    recipe = override(get_recipe(recipe_name), epochs=1, batch_size=8, steps_per_epoch=2, holdout_images=4)
+    if recipe_name == "gaussian":
+        recipe = override(recipe, data="folder:photos", network_args={"channels": 8, "depth": 3, "noise_level_input": True}, patch_size=20)
+    result = train(recipe, tiny_data, tmp_path / "run", show_progress=False, log=lambda *_: None)
+    for name in (f"{recipe_name}.onnx", "metrics.json", "loss_curves.png", "samples.png", "checkpoint.pt"):
+        assert (tmp_path / "run" / name).exists()
+    image = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, size=(45, 61), dtype=np.uint8)).save(image)
+    cli = run_cli(str(image), "--model", str(result.onnx_path), "-o", str(tmp_path / "out.png"), "--json")
+    assert cli.returncode == 0, cli.stderr
+    assert Image.open(tmp_path / "out.png").size == (61, 45)
+
+
+def test_resume_continues_after_the_last_checkpoint(tiny_data, tmp_path):
+    recipe = override(get_recipe("mnist-conv-bn"), epochs=1, batch_size=16)
+    train(recipe, tiny_data, tmp_path, show_progress=False, log=lambda *_: None)
+    lines = []
+    result = train(override(recipe, epochs=2), tiny_data, tmp_path, resume=True, show_progress=False, log=lines.append)
+    assert any("resuming" in str(line) for line in lines)
+    assert [h["epoch"] for h in result.metrics["history"]] == [1, 2]
+
+
+def test_parity_check_fails_on_a_broken_export(tmp_path):
+    recipe = get_recipe("mnist-conv-bn")
+    net = build_network(recipe.network, recipe.network_args).eval()
+    path = export_onnx(net, describe(net, recipe, {}), tmp_path / "m.onnx")
+    inputs = {"input": torch.rand(2, 1, 28, 28)}
+    assert check_parity(net, path, inputs) <= 1e-4
+    with torch.no_grad():
+        net.net[0].weight.add_(0.5)  # the file no longer matches the network
+    with pytest.raises(DenoiseError, match="parity check failed"):
+        check_parity(net, path, inputs)

@@ -1,0 +1,221 @@
+"""The quality and speed benchmark of ../shared/bench/PROTOCOL.md: our models against the
+classical methods a user would otherwise try, on Set12 and BSD68, Gaussian and impulse noise.
+
+Every method is a function (noisy float image, noise level on the 0-255 scale) -> denoised
+float image; the protocol's noise, scoring and timing are applied around it identically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from denoise_cli.errors import DenoiseError
+from denoise_cli.imageio import read_gray
+from denoise_cli.noise import protocol_noise, protocol_sigma
+from denoise_cli.train.scoring import mean_scores
+
+Method = Callable[[np.ndarray, float], np.ndarray]
+SETS = ("set12", "bsd68")
+SCENARIOS = ("gauss15", "gauss25", "gauss50", "sp10", "sp20", "sp30")
+VARIANTS = ("float", "png8")
+THREADS = 2
+
+
+# --- classical baselines -------------------------------------------------------------------
+
+
+def noisy_input(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    return noisy
+
+
+def median3(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import median_filter
+
+    return median_filter(noisy, size=3, mode="reflect")
+
+
+def switching_median(noisy: np.ndarray, sigma: float, max_window: int = 15) -> np.ndarray:
+    """Decision-based adaptive median: only pixels at exactly 0 or 255 (8-bit) are impulses; each
+    is replaced by the median of the non-impulse pixels in the smallest window, 3x3 up to
+    max_window, that has any. Other pixels are left untouched."""
+    image8 = np.round(np.clip(noisy, 0, 1) * 255)
+    impulse = (image8 == 0) | (image8 == 255)
+    out = noisy.copy()
+    values = np.where(impulse, np.nan, noisy)
+    todo_y, todo_x = np.nonzero(impulse)
+    for window in range(3, max_window + 1, 2):
+        if len(todo_y) == 0:
+            break
+        r = window // 2
+        padded = np.pad(values, r, mode="symmetric")
+        patches = np.lib.stride_tricks.sliding_window_view(padded, (window, window))[todo_y, todo_x]
+        has_good = ~np.isnan(patches).all(axis=(1, 2))
+        if has_good.any():
+            out[todo_y[has_good], todo_x[has_good]] = np.nanmedian(patches[has_good].reshape(has_good.sum(), -1), axis=1)
+        todo_y, todo_x = todo_y[~has_good], todo_x[~has_good]
+    return out
+
+
+def nlm(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """OpenCV non-local means on the 8-bit image, filter strength h = 0.8 sigma (its best over
+    0.6 / 0.8 / 1.0 sigma on Set12 at sigma 25), larger search window for strong noise."""
+    import cv2
+
+    cv2.setNumThreads(THREADS)
+    image8 = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+    search = 21 if sigma <= 30 else 35
+    return cv2.fastNlMeansDenoising(image8, None, h=0.8 * sigma, templateWindowSize=7, searchWindowSize=search).astype(np.float32) / 255
+
+
+def bm3d_method(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    import bm3d
+
+    return bm3d.bm3d(noisy, sigma_psd=sigma / 255).astype(np.float32)
+
+
+BASELINES: dict[str, Method] = {
+    "noisy": noisy_input,
+    "median3": median3,
+    "switching-median": switching_median,
+    "nlm": nlm,
+    "bm3d": bm3d_method,
+}
+
+
+def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
+    """Impulse filters and impulse models on impulse noise, Gaussian models on Gaussian noise."""
+    impulse = scenario.startswith("sp")
+    if name == "switching-median":
+        return impulse
+    if noise_kind == "gaussian":
+        return not impulse
+    if noise_kind is not None and "salt-and-pepper" in noise_kind:
+        return impulse
+    return True
+
+
+def model_method(model: str, give_sigma: bool) -> tuple[str, Method, str]:
+    """One of our models through the public API; with `give_sigma`, a noise-level model is told
+    the protocol's level instead of estimating it (blind)."""
+    from denoise_cli.api import Denoiser
+
+    denoiser = Denoiser(model, device="cpu", threads=THREADS)
+    levels = denoiser.description.noise_level_input
+    name = denoiser.description.name + ((" (sigma given)" if give_sigma else " (blind)") if levels else "")
+
+    def run(noisy: np.ndarray, sigma: float) -> np.ndarray:
+        denoiser.sigma = sigma if (give_sigma and levels) else None
+        return denoiser.denoise(noisy.astype(np.float32))
+
+    run(np.zeros((32, 32), np.float32), 25.0)  # warm-up, excluded from timing
+    return name, run, denoiser.description.noise["kind"]
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    set: str
+    scenario: str
+    variant: str
+    psnr: float
+    ssim: float
+    megapixels_per_second: float
+    images: int
+
+
+def load_set(data_dir: Path, name: str, limit: int | None) -> list[np.ndarray]:
+    folder = data_dir / name
+    if not folder.is_dir():
+        raise DenoiseError(f"benchmark set {folder} not found (expected {', '.join(SETS)} under the data directory).")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
+    return [read_gray(p) for p in paths[:limit]]
+
+
+def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str, scenario: str, variant: str) -> Row:
+    sigma = protocol_sigma(scenario)
+    outputs, seconds = [], 0.0
+    for index, image in enumerate(clean):
+        noisy = protocol_noise(image, scenario, index, variant)
+        started = time.perf_counter()
+        outputs.append(method(noisy, sigma))
+        seconds += time.perf_counter() - started
+    scores = mean_scores(clean, outputs)
+    pixels = sum(c.size for c in clean)
+    speed = pixels / 1e6 / seconds if seconds > 0 else float("inf")
+    return Row(name, set_name, scenario, variant, scores["psnr"], scores["ssim"], round(speed, 3), len(clean))
+
+
+def to_markdown(rows: list[Row]) -> str:
+    """One table per set: a row per method, PSNR / SSIM per scenario and variant, then MP/s."""
+    lines = []
+    for set_name in dict.fromkeys(r.set for r in rows):
+        subset = [r for r in rows if r.set == set_name]
+        columns = list(dict.fromkeys((r.scenario, r.variant) for r in subset))
+        lines += [f"**{set_name}** ({subset[0].images} images), PSNR dB / SSIM; speed in megapixels per second (mean over the columns)", ""]
+        lines.append("| method | " + " | ".join(f"{s} {v}" for s, v in columns) + " | MP/s |")
+        lines.append("|---" * (len(columns) + 2) + "|")
+        for method in dict.fromkeys(r.method for r in subset):
+            cells, speeds = [], []
+            for s, v in columns:
+                match = [r for r in subset if r.method == method and r.scenario == s and r.variant == v]
+                cells.append(f"{match[0].psnr:.2f} / {match[0].ssim:.3f}" if match else "")
+                speeds += [r.megapixels_per_second for r in match]
+            lines.append(f"| {method} | " + " | ".join(cells) + f" | {np.mean(speeds):.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def scores_for_metadata(rows: list[Row], method: str) -> dict:
+    """A model's rows as description scores: {"bsd68/gauss25/float": {...}}."""
+    return {
+        f"{r.set}/{r.scenario}/{r.variant}": {"dataset": f"{r.set} {r.scenario} {r.variant}", "denoised": {"psnr": r.psnr, "ssim": r.ssim}, "megapixels_per_second": r.megapixels_per_second}
+        for r in rows if r.method == method
+    }
+
+
+def set_threads() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", str(THREADS))
+    try:
+        import torch
+
+        torch.set_num_threads(THREADS)
+    except ImportError:
+        pass
+
+
+def benchmark(
+    data_dir: Path, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
+    models: list[str], limit: int | None, log=print,
+) -> list[Row]:
+    set_threads()
+    methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
+    for model in models:
+        for give_sigma in (False, True):
+            name, run, kind = model_method(model, give_sigma)
+            methods.append((name, run, kind))
+            if "(" not in name:
+                break  # a model without a noise-level input has one row only
+    rows = []
+    for set_name in sets:
+        clean = load_set(data_dir, set_name, limit)
+        for scenario in scenarios:
+            for variant in variants:
+                if scenario.startswith("sp") and variant == "float":
+                    continue  # the variants coincide for impulse noise: recorded as png8
+                for name, method, kind in methods:
+                    if not applies(name, kind, scenario):
+                        continue
+                    row = run_method(name, method, clean, set_name, scenario, variant)
+                    rows.append(row)
+                    log(json.dumps(row.__dict__))
+    return rows
