@@ -16,7 +16,7 @@ import numpy as np
 
 from denoise_cli import registry
 from denoise_cli.description import ModelDescription
-from denoise_cli.errors import DenoiseError
+from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import estimate_noise_std
 from denoise_cli.imageio import DEFAULT_MAX_PIXELS, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
 from denoise_cli.model import LoadedModel, load_model
@@ -37,6 +37,22 @@ class FileResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     sigmas: list[float] | None = None  # the noise level used per channel (0-255 scale), if any
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """A source read and its target checked, waiting for the model."""
+
+    source: Path
+    target: Path
+    fmt: str
+    image: ImageData
+    overwrite: bool
+    started: float
+
+    @property
+    def pixels(self) -> int:
+        return self.image.width * self.image.height
 
 
 def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
@@ -112,14 +128,15 @@ class Denoiser:
             if progress:
                 progress(done, total)
 
-        planes, levels = [], []
-        for plane in image.planes:
+        out = np.empty(image.planes.shape, dtype=image.scale.dtype)
+        levels = []
+        for plane, out_plane in zip(image.planes, out):
             level = self.noise_level(plane, image.scale)
             levels.append(level)
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
-            planes.append(denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles))
+            denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
         sigmas = None if levels[0] is None else [round(v * 255, 2) for v in levels]
-        return image.with_planes(np.stack(planes)), sigmas
+        return image.with_planes(out), sigmas
 
     def denoise(self, array: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
@@ -141,6 +158,26 @@ class Denoiser:
         out = self.denoise_image(image, progress)[0].planes
         return out[0] if array.ndim == 2 else np.moveaxis(out, 0, -1)
 
+    def load_file(self, source: str | os.PathLike, target: str | os.PathLike | None = None, *, overwrite: bool = False, format: str | None = None) -> LoadedFile:
+        """Check the target, then read the source: everything of `denoise_file` before the model."""
+        started = time.perf_counter()
+        source = Path(source)
+        target = Path(target) if target is not None else default_output(source)
+        fmt = output_format(target, format)
+        if not overwrite and target.exists():
+            raise OutputExistsError(f"{target}: exists already; pass --overwrite to replace it.")
+        if not target.parent.is_dir():
+            raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
+        image = read_image(source, self.max_pixels)
+        check_writable_as(image, fmt, target)
+        return LoadedFile(source, target, fmt, image, overwrite, started)
+
+    def save_file(self, loaded: LoadedFile, denoised: ImageData, sigmas: list[float] | None) -> FileResult:
+        """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
+        write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite)
+        image = loaded.image
+        return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, sigmas)
+
     def denoise_file(
         self,
         source: str | os.PathLike,
@@ -154,17 +191,6 @@ class Denoiser:
 
         Never replaces an existing file, nor the input, unless `overwrite` is given.
         """
-        started = time.perf_counter()
-        source = Path(source)
-        target = Path(target) if target is not None else default_output(source)
-        fmt = output_format(target, format)
-        if not overwrite:
-            if target.exists():
-                raise DenoiseError(f"{target}: exists already; pass --overwrite to replace it.")
-        if not target.parent.is_dir():
-            raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
-        image = read_image(source, self.max_pixels)
-        check_writable_as(image, fmt, target)
-        denoised, sigmas = self.denoise_image(image, progress)
-        write_image(denoised, target, fmt=fmt, overwrite=overwrite)
-        return FileResult(source, target, image.width, image.height, time.perf_counter() - started, image.warnings, sigmas)
+        loaded = self.load_file(source, target, overwrite=overwrite, format=format)
+        denoised, sigmas = self.denoise_image(loaded.image, progress)
+        return self.save_file(loaded, denoised, sigmas)

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from denoise_cli.api import Denoiser, FileResult
-from denoise_cli.errors import DenoiseError
+from denoise_cli.api import Denoiser, FileResult, LoadedFile
+from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.jobs import Job, plan_jobs
 
 
@@ -168,26 +171,77 @@ def run_batch(options: BatchOptions, reporter: Reporter) -> int:
         return 1
     reporter.model, reporter.device = denoiser.description.name, denoiser.device
     reporter.start(len(plan.jobs))
-    for job in plan.jobs:
-        _run_job(denoiser, job, options, reporter, make_folders=not plan.single_file)
+    Pipeline(denoiser, options, reporter, make_folders=not plan.single_file).run(plan.jobs)
     reporter.finish()
     return 1 if reporter.counts()["failed"] else 0
 
 
-def _run_job(denoiser: Denoiser, job: Job, options: BatchOptions, reporter: Reporter, make_folders: bool) -> None:
-    if not options.overwrite and job.target.exists():
-        reporter.skipped(job, "exists already (pass --overwrite to replace it)")
-        return
-    try:
-        if make_folders:
-            job.target.parent.mkdir(parents=True, exist_ok=True)
-        result = denoiser.denoise_file(
-            job.source, job.target, overwrite=options.overwrite, format=options.format,
-            progress=reporter.image_progress(job.source.name),
-        )
-    except DenoiseError as exc:
-        reporter.failed(job, str(exc))
-    except OSError as exc:
-        reporter.failed(job, f"{job.target}: {exc.strerror or exc}.")
-    else:
-        reporter.done(job, result)
+class Pipeline:
+    """Reads the next image and writes the previous one on I/O threads while the model works
+    on the current one (ONNX Runtime, Pillow's codecs and file I/O release the GIL). Images over
+    `OVERLAP_MAX_PIXELS` are done one at a time, so only one large scan is ever in memory."""
+
+    OVERLAP_MAX_PIXELS = 16_000_000
+
+    def __init__(self, denoiser: Denoiser, options: BatchOptions, reporter: Reporter, make_folders: bool):
+        self.denoiser, self.options, self.reporter, self.make_folders = denoiser, options, reporter, make_folders
+        self.writes: deque[tuple[Job, Future]] = deque()
+
+    def _load(self, job: Job) -> LoadedFile:
+        if self.make_folders:
+            try:
+                job.target.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DenoiseError(f"{job.target.parent}: cannot create the folder ({exc.strerror or exc}).") from None
+        return self.denoiser.load_file(job.source, job.target, overwrite=self.options.overwrite, format=self.options.format)
+
+    def _settle(self, job: Job, outcome: Callable[[], FileResult]) -> FileResult | None:
+        """Run or collect one step, turning its error into the job's report line."""
+        try:
+            return outcome()
+        except OutputExistsError:
+            self.reporter.skipped(job, "exists already (pass --overwrite to replace it)")
+        except DenoiseError as exc:
+            self.reporter.failed(job, str(exc))
+        except OSError as exc:
+            self.reporter.failed(job, f"{job.target}: {exc.strerror or exc}.")
+        return None
+
+    def _drain(self, keep: int) -> None:
+        while len(self.writes) > keep:
+            job, future = self.writes.popleft()
+            result = self._settle(job, future.result)
+            if result is not None:
+                self.reporter.done(job, result)
+
+    def run(self, jobs: list[Job]) -> None:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="denoise-io") as io:
+            try:
+                ahead = io.submit(self._load, jobs[0])
+                for k, job in enumerate(jobs):
+                    loaded = self._settle(job, ahead.result)
+                    small = loaded is not None and loaded.pixels <= self.OVERLAP_MAX_PIXELS
+                    if k + 1 < len(jobs):
+                        if not small:
+                            self._drain(keep=0)  # a large image (or none): nothing else in memory
+                        ahead = io.submit(self._load, jobs[k + 1]) if small else _done(lambda j=jobs[k + 1]: self._load(j))
+                    if loaded is None:
+                        continue
+                    progress = self.reporter.image_progress(job.source.name)
+                    denoised = self._settle(job, lambda: self.denoiser.denoise_image(loaded.image, progress))
+                    if denoised is None:
+                        continue
+                    self.writes.append((job, io.submit(self.denoiser.save_file, loaded, *denoised)))
+                    self._drain(keep=1 if small else 0)
+            finally:
+                self._drain(keep=0)  # finished writes are reported even after Ctrl-C
+
+
+class _done:
+    """A deferred call with the Future interface's `result`, for work not sent to a thread."""
+
+    def __init__(self, call: Callable[[], LoadedFile]):
+        self.call = call
+
+    def result(self) -> LoadedFile:
+        return self.call()

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from denoise_cli.errors import DenoiseError
+from denoise_cli.errors import DenoiseError, OutputExistsError
 
 # Pillow's own limit guards against decompression bombs by raising on large images; we check
 # the declared size ourselves against a limit the user can raise (--max-pixels).
@@ -164,6 +164,9 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     else:
         img = _to_channel_mode(img)
         mode, scale = img.mode, PixelScale(0.0, 255.0, np.dtype(np.uint8))
+        if mode == "L":
+            planes = np.asarray(img)[None]  # one copy, no stacking
+            return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings)
         bands = [np.asarray(img.getchannel(k)) for k in range(len(img.getbands()))]
         alpha = bands.pop() if mode in ("LA", "RGBA") else None
         planes = np.stack(bands)
@@ -259,7 +262,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     fmt = fmt or output_format(path)
     check_writable_as(image, fmt, path)
     if not overwrite and path.exists():
-        raise DenoiseError(f"{path}: exists already; pass --overwrite to replace it.")
+        raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
     pil = to_pillow(image)
     options: dict = {}
     if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
@@ -282,7 +285,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     except PermissionError:
         raise DenoiseError(f"{path}: permission denied.") from None
     except FileExistsError:
-        raise DenoiseError(f"{path}: exists already; pass --overwrite to replace it.") from None
+        raise OutputExistsError(f"{path}: exists already (another process wrote it meanwhile); pass --overwrite to replace it.") from None
     except OSError as exc:
         raise DenoiseError(f"{path}: cannot write ({exc.strerror or exc}).") from None
     finally:

@@ -143,10 +143,11 @@ def denoise_plane(
     plan: TilePlan,
     batch_size: int,
     on_tiles: Callable[[int], None] | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Denoise one (H, W) plane of any stored dtype; returns a new plane of the same dtype."""
+    """Denoise one (H, W) plane of any stored dtype into `out` (a new plane if None)."""
     H, W = plan.height, plan.width
-    out = np.empty((H, W), dtype=scale.dtype)
+    out = np.empty((H, W), dtype=scale.dtype) if out is None else out
     win_y, win_x = ramp_window(plan.kept_h, plan.overlap), ramp_window(plan.kept_w, plan.overlap)
     tiles_per_row = len(plan.xs)
     rows_per_band = max(1, min(math.ceil(batch_size / tiles_per_row), BAND_PIXELS // max(1, plan.tile_h * W)))

@@ -38,4 +38,4 @@ def test_wheel_has_no_top_level_train_package(wheel):
 def test_wheel_declares_the_console_scripts(wheel):
     with zipfile.ZipFile(wheel) as z:
         entry_points = next(z.read(n).decode() for n in z.namelist() if n.endswith("entry_points.txt"))
-    assert "denoise = denoise_cli.cli:main" in entry_points and "denoise-train = denoise_cli.train.cli:main" in entry_points
+    assert "denoise = denoise_cli.entry:main" in entry_points and "denoise-train = denoise_cli.train.cli:main" in entry_points
