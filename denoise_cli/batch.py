@@ -40,6 +40,34 @@ class BatchOptions:
     sigma: float | None = None
 
 
+EXIT_CODES = {"interrupted": 130, "terminated": 143}
+
+
+class Stopped(Exception):
+    """Raised at a safe point after SIGINT or SIGTERM."""
+
+    def __init__(self, how: str):
+        super().__init__(how)
+        self.how = how
+
+
+class StopFlag:
+    """Set by the signal handlers, checked by the pipeline between images and tile batches, so a
+    stop never lands half-way through writing a file or recording its outcome."""
+
+    def __init__(self) -> None:
+        self.how: str | None = None
+
+    def request(self, how: str) -> None:
+        if self.how is not None:
+            raise KeyboardInterrupt  # a second signal: stop at once
+        self.how = how
+
+    def check(self) -> None:
+        if self.how is not None:
+            raise Stopped(self.how)
+
+
 class Reporter:
     """Everything the user sees about a batch, in one place."""
 
@@ -143,8 +171,18 @@ class Reporter:
         self.finish(interrupted=how)
 
 
-def run_batch(options: BatchOptions, reporter: Reporter) -> int:
-    """Process every job; returns the exit code (0 all done or skipped, 1 anything failed)."""
+def run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag | None = None) -> int:
+    """Process every job; returns the exit code: 0 all done or skipped, 1 anything failed,
+    130/143 stopped by SIGINT/SIGTERM (after a summary of what was done)."""
+    stop = stop or StopFlag()
+    try:
+        return _run_batch(options, reporter, stop)
+    except Stopped as exc:
+        reporter.interrupted(exc.how)
+        return EXIT_CODES[exc.how]
+
+
+def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int:
     try:
         plan = plan_jobs(options.inputs, options.output, recursive=options.recursive, suffix=options.suffix, fmt=options.format)
     except DenoiseError as exc:
@@ -169,9 +207,10 @@ def run_batch(options: BatchOptions, reporter: Reporter) -> int:
         reporter.failed(None, str(exc))
         reporter.finish()
         return 1
+    stop.check()
     reporter.model, reporter.device = denoiser.description.name, denoiser.device
     reporter.start(len(plan.jobs))
-    Pipeline(denoiser, options, reporter, make_folders=not plan.single_file).run(plan.jobs)
+    Pipeline(denoiser, options, reporter, stop, make_folders=not plan.single_file).run(plan.jobs)
     reporter.finish()
     return 1 if reporter.counts()["failed"] else 0
 
@@ -183,8 +222,8 @@ class Pipeline:
 
     OVERLAP_MAX_PIXELS = 16_000_000
 
-    def __init__(self, denoiser: Denoiser, options: BatchOptions, reporter: Reporter, make_folders: bool):
-        self.denoiser, self.options, self.reporter, self.make_folders = denoiser, options, reporter, make_folders
+    def __init__(self, denoiser: Denoiser, options: BatchOptions, reporter: Reporter, stop: StopFlag, make_folders: bool):
+        self.denoiser, self.options, self.reporter, self.stop, self.make_folders = denoiser, options, reporter, stop, make_folders
         self.writes: deque[tuple[Job, Future]] = deque()
 
     def _load(self, job: Job) -> LoadedFile:
@@ -207,6 +246,17 @@ class Pipeline:
             self.reporter.failed(job, f"{job.target}: {exc.strerror or exc}.")
         return None
 
+    def _progress(self, job: Job) -> Callable[[int, int], None]:
+        """The tile-progress callback: updates the bar, and is where a stop request is honoured."""
+        update = self.reporter.image_progress(job.source.name)
+
+        def progress(done: int, total: int) -> None:
+            self.stop.check()
+            if update is not None:
+                update(done, total)
+
+        return progress
+
     def _drain(self, keep: int) -> None:
         while len(self.writes) > keep:
             job, future = self.writes.popleft()
@@ -219,6 +269,7 @@ class Pipeline:
             try:
                 ahead = io.submit(self._load, jobs[0])
                 for k, job in enumerate(jobs):
+                    self.stop.check()
                     loaded = self._settle(job, ahead.result)
                     small = loaded is not None and loaded.pixels <= self.OVERLAP_MAX_PIXELS
                     if k + 1 < len(jobs):
@@ -227,7 +278,7 @@ class Pipeline:
                         ahead = io.submit(self._load, jobs[k + 1]) if small else _done(lambda j=jobs[k + 1]: self._load(j))
                     if loaded is None:
                         continue
-                    progress = self.reporter.image_progress(job.source.name)
+                    progress = self._progress(job)
                     denoised = self._settle(job, lambda: self.denoiser.denoise_image(loaded.image, progress))
                     if denoised is None:
                         continue

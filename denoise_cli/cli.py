@@ -26,7 +26,7 @@ app = typer.Typer(
     help="Remove noise from images with small neural networks. [b]denoise photo.png[/b] is short for [b]denoise run photo.png[/b].",
 )
 
-EXIT_FAILED, EXIT_INTERRUPTED, EXIT_TERMINATED = 1, 130, 143
+EXIT_INTERRUPTED = 130
 
 
 class Device(str, Enum):
@@ -42,10 +42,6 @@ class Format(str, Enum):
     bmp = "bmp"
     webp = "webp"
     gif = "gif"
-
-
-class Terminated(Exception):
-    """SIGTERM, turned into an exception so that the batch stops cleanly like on Ctrl-C."""
 
 
 def _version(value: bool) -> None:
@@ -89,7 +85,9 @@ def run(
     """Denoise image files, folders or globs."""
     from denoise_cli import batch
 
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    stop = batch.StopFlag()
+    signal.signal(signal.SIGINT, lambda *_: stop.request("interrupted"))
+    signal.signal(signal.SIGTERM, lambda *_: stop.request("terminated"))
     options = batch.BatchOptions(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
@@ -97,18 +95,11 @@ def run(
     )
     reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)
     try:
-        code = batch.run_batch(options, reporter)
-    except KeyboardInterrupt:
+        code = batch.run_batch(options, reporter, stop)
+    except KeyboardInterrupt:  # a second Ctrl-C: stop at once
         reporter.interrupted("interrupted")
         code = EXIT_INTERRUPTED
-    except Terminated:
-        reporter.interrupted("terminated")
-        code = EXIT_TERMINATED
     raise typer.Exit(code)
-
-
-def _raise_terminated(signum, frame) -> None:
-    raise Terminated()
 
 
 @app.command("models")

@@ -51,6 +51,13 @@ FORMAT_MODES = {
     "GIF": {"L"},
 }
 ORIENTATION_TAG = 0x0112
+# TIFF tags that describe a file's pixel layout, not the picture: a TIFF's getexif() includes
+# them, and copying them into another file would corrupt it.
+LAYOUT_TAGS = {
+    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 282, 283, 284, 288, 289,
+    290, 291, 296, 317, 318, 319, 320, 321, 322, 323, 324, 325, 338, 339, 340, 341, 347, 512, 513, 514,
+    515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 700, 33723, 34377, 34675, 37724,
+}
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 CHANNEL_MODES = {"L": "L", "RGB": "RGB", "CMYK": "CMYK", "LA": "L", "RGBA": "RGB"}
 
@@ -150,6 +157,8 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     if exif.get(ORIENTATION_TAG, 1) != 1:
         img = ImageOps.exif_transpose(img)
         exif[ORIENTATION_TAG] = 1
+    for tag in LAYOUT_TAGS & set(exif):
+        del exif[tag]
     exif_bytes = exif.tobytes() if len(exif) else None
 
     if img.mode in SIXTEEN_BIT_MODES:
