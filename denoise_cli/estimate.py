@@ -28,13 +28,24 @@ def _blocks(plane: np.ndarray, scale: PixelScale) -> np.ndarray:
     return np.stack([scale.to_unit(plane[y : y + BLOCK, x : x + BLOCK]) for y in rows for x in cols])
 
 
+def _mask_response(x: np.ndarray) -> np.ndarray:
+    """The 3x3 mask over the last two axes (valid part only)."""
+    c = x[..., 1:-1, 1:-1]
+    edges = x[..., :-2, 1:-1] + x[..., 2:, 1:-1] + x[..., 1:-1, :-2] + x[..., 1:-1, 2:]
+    corners = x[..., :-2, :-2] + x[..., :-2, 2:] + x[..., 2:, :-2] + x[..., 2:, 2:]
+    return 4 * c - 2 * edges + corners
+
+
 def estimate_noise_std(plane: np.ndarray, scale: PixelScale) -> float:
     """Noise standard deviation of a (H, W) plane, on the [0, 1] scale of `scale`."""
     x = _blocks(plane, scale)
     if x.shape[1] < 3 or x.shape[2] < 3:
         return 0.0
-    c = x[:, 1:-1, 1:-1]
-    edges = x[:, :-2, 1:-1] + x[:, 2:, 1:-1] + x[:, 1:-1, :-2] + x[:, 1:-1, 2:]
-    corners = x[:, :-2, :-2] + x[:, :-2, 2:] + x[:, 2:, :-2] + x[:, 2:, 2:]
-    response = 4 * c - 2 * edges + corners
-    return float(np.median(np.abs(response)) / MAD_TO_STD / MASK_GAIN)
+    return float(np.median(np.abs(_mask_response(x))) / MAD_TO_STD / MASK_GAIN)
+
+
+def estimate_noise_std_batch(images: np.ndarray) -> np.ndarray:
+    """One estimate per image of a (N, ..., H, W) float batch in [0, 1], shaped (N, 1, 1, 1):
+    the level fed to a model trained on estimated levels."""
+    response = np.abs(_mask_response(images)).reshape(len(images), -1)
+    return (np.median(response, axis=1) / MAD_TO_STD / MASK_GAIN).astype(np.float32).reshape(-1, 1, 1, 1)

@@ -100,6 +100,11 @@ NOISE_KINDS: dict[str, Callable[..., np.ndarray]] = {
 }
 
 
+def register_noise(kind: str, function: Callable[..., np.ndarray]) -> None:
+    """Add a noise kind (the training extra adds its camera pipeline this way)."""
+    NOISE_KINDS[kind] = function
+
+
 def apply_noise(x: np.ndarray, spec: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
     """Apply the noise a spec dict describes, e.g. {"kind": "gaussian", "std": 0.1}."""
     params = dict(spec)

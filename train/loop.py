@@ -17,7 +17,9 @@ from torch import nn
 
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
+from denoise_cli.estimate import estimate_noise_std_batch
 from denoise_cli.noise import apply_noise, draw_levels
+from denoise_cli.train import degrade  # noqa: F401  (registers the 'camera' noise kind)
 from denoise_cli.train import data as datasets
 from denoise_cli.train.export import export_onnx, measure_receptive_field
 from denoise_cli.train.figures import plot_losses, plot_samples
@@ -58,6 +60,9 @@ def make_noisy(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with
     """Noisy images, and per-image levels when the network takes a noise level (Gaussian std)."""
     if not with_levels:
         return apply_noise(clean, recipe.noise, rng), None
+    if recipe.level_input == "estimated":  # what the model will be given at inference
+        noisy = apply_noise(clean, recipe.noise, rng)
+        return noisy, estimate_noise_std_batch(noisy)
     levels = draw_levels(recipe.noise["std"], rng, len(clean))
     return apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
 

@@ -32,6 +32,7 @@ class Recipe:
     input_scale: float = 1.0  # the network sees x * input_scale + input_offset
     input_offset: float = 0.0
     predicts: str = "clean"  # "clean" | "noise" (residual learning)
+    level_input: str = "true"  # networks with a noise-level input: "true" drawn std | "estimated" from the noisy image
     patch_size: int = 28  # training image side; for fully convolutional nets also the crop size
     tile_size: int = 0  # fully convolutional nets: default inference tile (0: patch_size)
     steps_per_epoch: int = 0  # patch data: batches per epoch (0: one pass over the dataset)
@@ -154,6 +155,26 @@ _register(Recipe(
     lr=1e-3, lr_schedule="cosine",
     noise_schedule="fresh",
     patch_size=50,
+    tile_size=1024,
+    steps_per_epoch=150,
+    holdout_images=16,
+    reported={},
+))
+
+
+_register(Recipe(
+    name="photo",
+    summary="Real camera noise (signal-dependent, demosaiced, sharpened, JPEG) and Gaussian noise in photos",
+    data="folder:train400",
+    noise={"kind": "camera"},  # train/degrade.py: camera pipeline 70%, white Gaussian 25%, clean 5%
+    network="residual-unshuffle",
+    network_args={"channels": 64, "depth": 12, "noise_level_input": True},  # as `gaussian`
+    level_input="estimated",  # fed the estimator's reading, exactly what inference has
+    loss="mse", batch_size=32, epochs=30,
+    lr=1e-3, lr_schedule="cosine",
+    noise_schedule="fresh",
+    predicts="noise",
+    patch_size=64,  # a multiple of JPEG's 8x8 blocks, larger than the 50 px receptive field
     tile_size=1024,
     steps_per_epoch=150,
     holdout_images=16,
