@@ -9,7 +9,9 @@ Vocabulary (per axis):
   whose two sides sum to one (fixed-size models, whose tiles each see only themselves, blend over
   half a patch by default);
 - `stride = kept - overlap`, a multiple of the model's `multiple_of`, so every tile sits on the
-  same grid phase and stride-2 networks give the same result tiled or whole.
+  same grid phase and stride-2 networks give the same result tiled or whole;
+- tiles of fully convolutional models are shrunk so that the image is shared evenly between as
+  few tiles as the tile size allows (no mostly-empty last tile).
 
 Outside the image the plane is mirrored (reflect padding), on the fly, so no padded copy of a
 large image is ever made. Tile rows are processed a band at a time: memory holds one band of
@@ -74,6 +76,15 @@ def axis_starts(length: int, kept: int, stride: int, align: int) -> tuple[int, .
     return tuple(starts)
 
 
+def balanced_kept(length: int, most: int, overlap: int, align: int) -> int:
+    """The kept size that covers `length` with as few tiles as `most` allows, shared evenly: a
+    2048 px side with at most 972 kept px takes three tiles of 684, not two of 972 and a third
+    mostly wasted (and a small image takes one tile its own size)."""
+    count = 1 if length <= most else math.ceil((length - overlap) / (most - overlap))
+    share = math.ceil((length + (count - 1) * overlap) / count)
+    return min(most, _round_up(share, align))
+
+
 def plan_tiles(height: int, width: int, model: ModelDescription, tile: int | None = None, overlap: int | None = None) -> TilePlan:
     """The tile layout for a plane, from the model's description and the user's overrides."""
     if height < 1 or width < 1:
@@ -91,10 +102,11 @@ def plan_tiles(height: int, width: int, model: ModelDescription, tile: int | Non
         full_kept = side - 2 * margin
         if full_kept < align:
             raise DenoiseError(f"--tile {side} is too small for model {model.name}: it needs at least {2 * margin + align} (receptive field {model.receptive_field}).")
-        # a tile never needs to be larger than the (padded) image itself
-        tile_h = min(side, _round_up(height + 2 * margin, align))
-        tile_w = min(side, _round_up(width + 2 * margin, align))
         overlap = 0 if overlap is None else overlap
+        if not 0 <= overlap < full_kept:
+            raise DenoiseError(f"--overlap must be between 0 and {full_kept - 1} for model {model.name} (got {overlap}).")
+        tile_h = balanced_kept(height, full_kept, overlap, align) + 2 * margin
+        tile_w = balanced_kept(width, full_kept, overlap, align) + 2 * margin
     if not 0 <= overlap < full_kept:
         raise DenoiseError(f"--overlap must be between 0 and {full_kept - 1} for model {model.name} (got {overlap}).")
     kept_h, kept_w = tile_h - 2 * margin, tile_w - 2 * margin

@@ -131,5 +131,28 @@ def score_command(
         raise typer.Exit(1) from None
 
 
+@app.command("speed")
+def speed_command(
+    models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: every shipped model).")] = None,
+    threads: Annotated[int, typer.Option(min=1, help="Threads for both runtimes.")] = 2,
+    repeats: Annotated[int, typer.Option(min=1, help="Runs per measurement; the best is kept.")] = 2,
+) -> None:
+    """Megapixels per second on a 2048x2048 image, load time, tiling overhead, ONNX Runtime
+    against PyTorch eager, for each model."""
+    from denoise_cli.registry import shipped_models
+    from denoise_cli.train.speed import measure, to_markdown
+
+    names = _split(models) if models else [m.name for m in shipped_models()]
+    rows = []
+    for name in names:
+        try:
+            rows.append(measure(name, threads, repeats))
+        except DenoiseError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        err.print(json.dumps(rows[-1].__dict__), highlight=False)
+    typer.echo(to_markdown(rows))
+
+
 def main() -> None:
     app()

@@ -1,0 +1,103 @@
+"""Speed of the shipped models: megapixels per second on a 2048x2048 image through the public
+API (tiling included), model load time, threads, tiling overhead against one whole-image run,
+and ONNX Runtime against the same network in PyTorch eager on the same threads and tiles."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from denoise_cli.api import Denoiser
+from denoise_cli.model import LoadedModel
+from denoise_cli.train.networks import build_network
+
+SIDE = 2048
+
+
+@dataclass(frozen=True)
+class SpeedRow:
+    model: str
+    threads: int
+    load_seconds: float
+    megapixels_per_second: float
+    whole_image_megapixels_per_second: float | None  # fully convolutional models only
+    tiling_overhead_percent: float | None
+    torch_megapixels_per_second: float
+    onnx_over_torch: float
+
+
+class TorchSession:
+    """The ONNX session interface (`run`) over the PyTorch network the ONNX file was exported
+    from, with the file's own weights: so the same tiler drives both runtimes."""
+
+    def __init__(self, denoiser: Denoiser):
+        recipe = denoiser.description.recipe
+        self.net = build_network(recipe["network"], recipe["network_args"]).eval()
+        weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(denoiser.model.path)).graph.initializer}
+        state = {k: weights.get(k, v) for k, v in self.net.state_dict().items()}
+        self.net.load_state_dict(state)
+
+    def get_providers(self) -> list[str]:
+        return ["CPUExecutionProvider"]
+
+    def run(self, outputs, feeds):
+        with torch.inference_mode():
+            return [self.net(*(torch.from_numpy(v) for v in feeds.values())).numpy()]
+
+
+def test_image(side: int = SIDE, seed: int = 0) -> np.ndarray:
+    y, x = np.mgrid[0:side, 0:side] / side
+    smooth = 0.5 + 0.3 * np.sin(12 * x) * np.cos(9 * y)
+    noisy = smooth + np.random.default_rng(seed).normal(0, 25 / 255, (side, side))
+    return np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+
+
+def _seconds(run, repeats: int) -> float:
+    """Best of `repeats` runs (the least disturbed by other work on the machine)."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def measure(model: str, threads: int = 2, repeats: int = 2, side: int = SIDE) -> SpeedRow:
+    torch.set_num_threads(threads)
+    image = test_image(side)
+    started = time.perf_counter()
+    denoiser = Denoiser(model, device="cpu", threads=threads)
+    denoiser.denoise(image[:64, :64])  # warm-up: part of loading
+    load = time.perf_counter() - started
+    megapixels = image.size / 1e6
+    tiled = _seconds(lambda: denoiser.denoise(image), repeats)
+    whole = overhead = None
+    if not denoiser.description.fixed_size:
+        single = Denoiser(model, device="cpu", threads=threads, tile=side + 2 * denoiser.plan(side, side).margin)
+        single.denoise(image[:64, :64])
+        whole = _seconds(lambda: single.denoise(image), repeats)
+        overhead = 100 * (tiled / whole - 1)
+    denoiser.model = LoadedModel(denoiser.description, TorchSession(denoiser), denoiser.model.path)
+    eager = _seconds(lambda: denoiser.denoise(image), repeats)
+    return SpeedRow(
+        denoiser.description.name, threads, round(load, 3), round(megapixels / tiled, 3),
+        None if whole is None else round(megapixels / whole, 3), None if overhead is None else round(overhead, 1),
+        round(megapixels / eager, 3), round(eager / tiled, 2),
+    )
+
+
+def to_markdown(rows: list[SpeedRow]) -> str:
+    lines = [
+        f"| model | threads | load s | MP/s (tiled, {SIDE}x{SIDE}) | MP/s whole image | tiling overhead | MP/s PyTorch eager | ONNX Runtime / PyTorch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        whole = "" if r.whole_image_megapixels_per_second is None else f"{r.whole_image_megapixels_per_second:.2f}"
+        over = "" if r.tiling_overhead_percent is None else f"{r.tiling_overhead_percent:+.1f}%"
+        lines.append(f"| {r.model} | {r.threads} | {r.load_seconds:.2f} | {r.megapixels_per_second:.2f} | {whole} | {over} | {r.torch_megapixels_per_second:.2f} | {r.onnx_over_torch:.2f}x |")
+    return "\n".join(lines) + "\n"
