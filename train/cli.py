@@ -154,5 +154,26 @@ def speed_command(
     typer.echo(to_markdown(rows))
 
 
+@app.command("report")
+def report_command(
+    data_dir: DataDir = None,
+    recipes: Annotated[Optional[str], typer.Option(help="Comma-separated recipes (default: the five reference recipes).")] = None,
+) -> None:
+    """Re-measure the reproduction table of the reference recipes from the shipped models."""
+    from denoise_cli.train.data import resolve_data_dir
+    from denoise_cli.train.report import REFERENCE, measure_recipe, to_markdown
+
+    try:
+        root = resolve_data_dir(data_dir)
+        rows = []
+        for name in _split(recipes) if recipes else REFERENCE:
+            rows.append(measure_recipe(name, root))
+            err.print(json.dumps(rows[-1]), highlight=False)
+    except DenoiseError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    typer.echo(to_markdown(rows))
+
+
 def main() -> None:
     app()
