@@ -78,7 +78,7 @@ class ModelDescription:
     @property
     def noise_label(self) -> str:
         """Human-readable noise kind and levels, e.g. 'gaussian sigma 0-55'."""
-        levels = ", ".join(f"{k} {_fmt(v)}" for k, v in self.noise.items() if k != "kind")
+        levels = ", ".join(f"{k} {_fmt(v)}" for k, v in self.noise.items() if k != "kind" and not isinstance(v, bool))
         return f"{self.noise['kind']} ({levels})" if levels else str(self.noise["kind"])
 
     def to_json(self) -> str:
@@ -126,5 +126,5 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return f"{_fmt(value[0])}-{_fmt(value[1])}"
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.3g}"
     return str(value)

@@ -124,61 +124,49 @@ _register(Recipe(
 ))
 
 
+# What the three natural-image recipes share: Train400 patches (its last 16 images held out for
+# validation; nothing from BSD68 or Set12), fresh noise every batch, a cosine schedule, and large
+# inference tiles so that the discarded margins cost little.
+NATURAL_IMAGES = dict(
+    data="folder:train400", batch_size=32, lr=1e-3, lr_schedule="cosine", noise_schedule="fresh",
+    tile_size=1024, steps_per_epoch=150, holdout_images=16, loss="mse",
+)
+
 _register(Recipe(
     name="gaussian",
     summary="Blind Gaussian denoiser for photos and scans (std 0-55 on 0-255), with a noise-level input",
-    data="folder:train400",  # 384 images for training, the last 16 for validation; never BSD68/Set12
     noise={"kind": "gaussian", "std": (0.0, 55 / 255), "clip": False},  # one level per patch
     network="residual-unshuffle",
     # 64 channels x 12 layers at half resolution: ~94k multiply-adds per pixel, 1/6 of DnCNN
     network_args={"channels": 64, "depth": 12, "noise_level_input": True},
-    loss="mse", batch_size=32, epochs=40,
-    lr=1e-3, lr_schedule="cosine",
-    noise_schedule="fresh",
+    epochs=40,
     predicts="noise",  # residual learning, as DnCNN
     patch_size=50,  # >= the receptive field (50 px)
-    tile_size=1024,  # inference tiles: large, so the 26 px discarded margins cost ~11%
-    steps_per_epoch=150,
-    holdout_images=16,
-    reported={},
+    **NATURAL_IMAGES,
 ))
-
 
 _register(Recipe(
     name="salt-and-pepper",
     summary="Impulse noise remover for photos and scans (5-50% salt and pepper); untouched pixels pass through",
-    data="folder:train400",
     noise={"kind": "salt-and-pepper", "density": (0.05, 0.5)},  # one density per patch
     network="impulse-unshuffle",
-    network_args={"channels": 48, "depth": 10},  # ~53k multiply-adds per pixel
-    loss="mse", batch_size=32, epochs=30,
-    lr=1e-3, lr_schedule="cosine",
-    noise_schedule="fresh",
+    network_args={"channels": 48, "depth": 10},  # ~43k multiply-adds per pixel
+    epochs=30,
     patch_size=50,
-    tile_size=1024,
-    steps_per_epoch=150,
-    holdout_images=16,
-    reported={},
+    **NATURAL_IMAGES,
 ))
-
 
 _register(Recipe(
     name="photo",
     summary="Real camera noise (signal-dependent, demosaiced, sharpened, JPEG) and Gaussian noise in photos",
-    data="folder:train400",
     noise={"kind": "camera"},  # train/degrade.py: camera pipeline 70%, white Gaussian 25%, clean 5%
     network="residual-unshuffle",
     network_args={"channels": 64, "depth": 12, "noise_level_input": True},  # as `gaussian`
     level_input="estimated",  # fed the estimator's reading, exactly what inference has
-    loss="mse", batch_size=32, epochs=30,
-    lr=1e-3, lr_schedule="cosine",
-    noise_schedule="fresh",
+    epochs=30,
     predicts="noise",
     patch_size=64,  # a multiple of JPEG's 8x8 blocks, larger than the 50 px receptive field
-    tile_size=1024,
-    steps_per_epoch=150,
-    holdout_images=16,
-    reported={},
+    **NATURAL_IMAGES,
 ))
 
 
