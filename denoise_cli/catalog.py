@@ -45,8 +45,27 @@ def _size(entry: registry.ModelEntry) -> str:
     return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.0f} kB"
 
 
-def print_models(as_json: bool) -> int:
+def _tile(d: ModelDescription) -> str:
+    return f"{d.patch_size} px fixed" if d.fixed_size else f"{d.tile_size or d.patch_size} px (any size)"
+
+
+def markdown(rows) -> str:
+    lines = ["| model | removes | tile | params | MACs/pixel | size | measured (PSNR dB, SSIM) | description |", "|---|---|---|---|---|---|---|---|"]
+    for entry, d, problem in rows:
+        name = f"`{entry.name}`" + (f" ({', '.join(f'`{a}`' for a in entry.aliases)})" if entry.aliases else "")
+        if d is None:
+            lines.append(f"| {name} | | | | | {_size(entry)} | | {problem} |")
+            continue
+        scores = "<br>".join(score_lines(d.scores))
+        lines.append(f"| {name} | {d.noise_label} | {_tile(d)} | {d.params:,} | {d.macs_per_pixel:,} | {_size(entry)} | {scores} | {d.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_models(as_json: bool, as_markdown: bool = False) -> int:
     rows = describe_shipped()
+    if as_markdown:
+        print(markdown(rows), end="")
+        return 0 if all(p is None for *_, p in rows) else 1
     if as_json:
         out = []
         for entry, d, problem in rows:
@@ -63,8 +82,7 @@ def print_models(as_json: bool) -> int:
         if d is None:
             table.add_row(name, "", "", "", "", _size(entry), "", f"[red]{problem}[/red]")
             continue
-        tile = f"{d.patch_size} px fixed" if d.fixed_size else f"{d.tile_size or d.patch_size} px (any size)"
-        table.add_row(name, d.noise_label, tile, f"{d.params:,}", f"{d.macs_per_pixel:,}", _size(entry), "\n".join(score_lines(d.scores)), d.summary)
+        table.add_row(name, d.noise_label, _tile(d), f"{d.params:,}", f"{d.macs_per_pixel:,}", _size(entry), "\n".join(score_lines(d.scores)), d.summary)
     Console().print(table)
     if not rows:
         Console(stderr=True).print("no models are installed (weights/manifest.json is empty).")

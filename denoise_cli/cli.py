@@ -103,11 +103,14 @@ def run(
 
 
 @app.command("models")
-def models(json_summary: JsonOpt = False) -> None:
+def models(
+    json_summary: JsonOpt = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")] = False,
+) -> None:
     """List the shipped models: noise, tile, size, cost and measured scores."""
     from denoise_cli import catalog
 
-    raise typer.Exit(catalog.print_models(json_summary))
+    raise typer.Exit(catalog.print_models(json_summary, markdown))
 
 
 def main() -> None:
