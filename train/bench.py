@@ -95,7 +95,7 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     if name == "switching-median":
         return impulse
     if noise_kind == "gaussian":
-        return not impulse
+        return scenario.startswith("gauss")
     if noise_kind is not None and "salt-and-pepper" in noise_kind:
         return impulse
     return True
@@ -141,11 +141,32 @@ def load_set(data_dir: Path, name: str, limit: int | None) -> list[np.ndarray]:
     return [read_gray(p) for p in paths[:limit]]
 
 
+def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
+    """The protocol's noise, or the camera pipeline at a fixed setting (seeded per image; its
+    output is 8-bit JPEG, so both variants coincide)."""
+    if scenario.startswith("camera"):
+        from denoise_cli.train.degrade import CAMERA_SETTINGS, camera_setting
+
+        rng = np.random.default_rng(30000 + 1000 * list(CAMERA_SETTINGS).index(scenario) + 1000003 * index)
+        return camera_setting(clean, scenario, rng)
+    return protocol_noise(clean, scenario, index, variant)
+
+
+def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
+    """The level a method that needs one is given: the protocol's, or for camera noise (which
+    has no single level) the estimator's reading of the noisy image."""
+    if scenario.startswith("camera"):
+        from denoise_cli.estimate import estimate_noise_std_batch
+
+        return float(estimate_noise_std_batch(noisy[None])[0, 0, 0, 0] * 255)
+    return protocol_sigma(scenario)
+
+
 def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str, scenario: str, variant: str) -> Row:
-    sigma = protocol_sigma(scenario)
     outputs, seconds = [], 0.0
     for index, image in enumerate(clean):
-        noisy = protocol_noise(image, scenario, index, variant)
+        noisy = scenario_noise(image, scenario, index, variant)
+        sigma = scenario_sigma(scenario, noisy)
         started = time.perf_counter()
         outputs.append(method(noisy, sigma))
         seconds += time.perf_counter() - started
@@ -210,8 +231,8 @@ def benchmark(
         clean = load_set(data_dir, set_name, limit)
         for scenario in scenarios:
             for variant in variants:
-                if scenario.startswith("sp") and variant == "float":
-                    continue  # the variants coincide for impulse noise: recorded as png8
+                if scenario.startswith(("sp", "camera")) and variant == "float":
+                    continue  # the variants coincide for impulse and camera noise: recorded as png8
                 for name, method, kind in methods:
                     if not applies(name, kind, scenario):
                         continue

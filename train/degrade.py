@@ -104,6 +104,27 @@ def degrade_batch(clean: np.ndarray, rng: np.random.Generator, p: CameraNoise = 
     return out
 
 
+# Fixed settings for the benchmark: low, medium and high camera noise (seeded per image).
+CAMERA_SETTINGS = {
+    "cameraL": {"shot": 1e-3, "spread": 0.6, "sharpen": 0.0, "quality": 95},
+    "cameraM": {"shot": 4e-3, "spread": 0.8, "sharpen": 0.5, "quality": 85},
+    "cameraH": {"shot": 1.2e-2, "spread": 1.0, "sharpen": 1.0, "quality": 75},
+}
+
+
+def camera_setting(x: np.ndarray, setting: str, rng: np.random.Generator) -> np.ndarray:
+    """A (H, W) image through the pipeline at one fixed setting (read noise from the shot level
+    by the same relation, without jitter)."""
+    s = CAMERA_SETTINGS[setting]
+    linear = np.clip(x, 0, 1) ** GAMMA
+    read = np.exp(CameraNoise.read_slope * np.log(s["shot"]) + CameraNoise.read_offset)
+    noise = _filter3(rng.standard_normal(x.shape).astype(np.float32), correlation_kernel(s["spread"]))
+    out = np.clip(linear + np.sqrt(s["shot"] * linear + read) * noise, 0, 1) ** (1 / GAMMA)
+    if s["sharpen"]:
+        out = np.clip(out + s["sharpen"] * (out - _filter3(out, np.full((3, 3), 1 / 9))), 0, 1)
+    return jpeg(out, s["quality"])
+
+
 def _camera_kind(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return degrade_batch(x, rng)
 
