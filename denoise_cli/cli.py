@@ -23,6 +23,7 @@ app = typer.Typer(
     cls=group_with_default("run"),
     no_args_is_help=True,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Remove noise from images with small neural networks. [b]denoise photo.png[/b] is short for [b]denoise run photo.png[/b].",
 )
 

@@ -175,5 +175,18 @@ def report_command(
     typer.echo(to_markdown(rows))
 
 
+@app.command("make-scan")
+def make_scan_command(
+    out: Annotated[Path, typer.Argument(help="Output image (.tif or .png).")],
+    width: Annotated[int, typer.Option(min=1)] = 16000,
+    height: Annotated[int, typer.Option(min=1)] = 16000,
+    bits: Annotated[int, typer.Option(help="8 or 16.")] = 8,
+) -> None:
+    """Write a large scan-like test image, for memory and speed measurements."""
+    from denoise_cli.train.speed import make_scan
+
+    make_scan(out, width, height, bits)
+
+
 def main() -> None:
     app()

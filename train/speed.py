@@ -57,6 +57,21 @@ def test_image(side: int = SIDE, seed: int = 0) -> np.ndarray:
     return np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
 
 
+def make_scan(path, width: int, height: int, bits: int = 8, band: int = 1024) -> None:
+    """A large scan-like test image (smooth pattern + grain), built a band of rows at a time."""
+    from PIL import Image
+
+    dtype, peak = (np.uint8, 255) if bits == 8 else (np.uint16, 65535)
+    out = np.empty((height, width), dtype=dtype)
+    rng = np.random.default_rng(0)
+    x = np.arange(width) / width
+    for top in range(0, height, band):
+        y = (np.arange(top, min(top + band, height)) / height)[:, None]
+        rows = 0.5 + 0.3 * np.sin(40 * x)[None, :] * np.cos(30 * y) + rng.normal(0, 0.05, (len(y), width))
+        out[top : top + len(y)] = np.round(np.clip(rows, 0, 1) * peak).astype(dtype)
+    Image.fromarray(out).save(path)
+
+
 def _seconds(run, repeats: int) -> float:
     """Best of `repeats` runs (the least disturbed by other work on the machine)."""
     best = float("inf")
