@@ -162,7 +162,7 @@ def train(
     torch.manual_seed(recipe.seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    net = build_network(recipe.network, recipe.network_args)
+    net = build_network(recipe.network, recipe.network_args, recipe.init)
     with_levels = bool(getattr(net, "noise_level_input", False))
     data = load_data(recipe, datasets.resolve_data_dir(data_dir), with_levels)
     model = Denoising(net, recipe)

@@ -208,8 +208,22 @@ NETWORKS: dict[str, type[nn.Module]] = {
 }
 
 
-def build_network(name: str, args: dict[str, Any]) -> nn.Module:
-    return NETWORKS[name](**args)
+INITS = ("pytorch", "keras")
+
+
+def build_network(name: str, args: dict[str, Any], init: str = "pytorch") -> nn.Module:
+    """The network, initialised as the recipe's framework would: "pytorch" keeps PyTorch's
+    defaults (or the network's own, as R4's Xavier); "keras" is Keras' default for Dense, Conv2D
+    and Conv2DTranspose (Glorot-uniform weights, zero biases), for the TensorFlow/Keras write-ups."""
+    net = NETWORKS[name](**args)
+    if init == "keras":
+        for m in net.modules():
+            if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(m.weight)
+                nn.init.zeros_(m.bias)
+    elif init != "pytorch":
+        raise ValueError(f"unknown init {init!r}; known: {INITS}")
+    return net
 
 
 def count_parameters(model: nn.Module) -> int:

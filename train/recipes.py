@@ -22,6 +22,7 @@ class Recipe:
     noise: dict[str, Any]  # a spec for denoise_cli.noise.apply_noise
     network: str  # a key of networks.NETWORKS
     network_args: dict[str, Any] = field(default_factory=dict)
+    init: str = "pytorch"  # "pytorch" defaults | "keras" (Glorot-uniform, zero bias) for the Keras write-ups
     loss: str = "mse"  # "mse" | "bce"
     batch_size: int = 128
     epochs: int = 10
@@ -65,6 +66,7 @@ _register(Recipe(
     data="mnist",
     noise={"kind": "gaussian", "mean": 0.5, "std": 0.5, "clip": True},  # note the non-zero mean
     network="mnist-conv-strided",
+    init="keras",  # a TensorFlow/Keras write-up: Keras' default initialisation
     network_args={"filters": (32, 64), "kernel": 3, "latent": 16},  # the book example's values
     loss="mse", batch_size=128, epochs=10,
     grid_noise=({"kind": "gaussian", "mean": 0.5, "std": 0.75, "clip": True},
@@ -78,6 +80,7 @@ _register(Recipe(
     data="mnist",
     noise={"kind": "gaussian", "std": 0.4, "clip": True},
     network="mnist-dense",
+    init="keras",  # a TensorFlow/Keras write-up: Keras' default initialisation
     network_args={"sizes": (256, 128, 64)},
     loss="bce", batch_size=128, epochs=50,
     reported={"val_loss": 0.088, "metric": "validation BCE at epoch 50 (illustrative curve)"},
@@ -89,6 +92,7 @@ _register(Recipe(
     data="mnist",
     noise={"kind": "gaussian", "std": 0.5, "clip": True},
     network="mnist-conv-pool",
+    init="keras",  # a TensorFlow/Keras write-up: Keras' default initialisation
     network_args={"filters": 32},
     loss="bce", batch_size=128, epochs=100,
     tile_size=128,  # fully convolutional: larger tiles than the 28 px training digits
