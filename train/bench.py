@@ -95,7 +95,7 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     if name == "switching-median":
         return impulse
     if noise_kind == "gaussian":
-        return scenario.startswith("gauss")
+        return not impulse  # Gaussian models also face camera noise: what users' photos hold
     if noise_kind is not None and "salt-and-pepper" in noise_kind:
         return impulse
     return True
@@ -202,6 +202,11 @@ def scores_for_metadata(rows: list[Row], method: str) -> dict:
         f"{r.set}/{r.scenario}/{r.variant}": {"dataset": f"{r.set} {r.scenario} {r.variant}", "denoised": {"psnr": r.psnr, "ssim": r.ssim}, "megapixels_per_second": r.megapixels_per_second}
         for r in rows if r.method == method
     }
+
+
+def load_rows(paths: list[Path]) -> list[Row]:
+    """Rows saved by earlier runs (--out), e.g. the parts of a benchmark run in parallel."""
+    return [Row(**row) for path in paths for row in json.loads(Path(path).read_text())]
 
 
 def set_threads() -> None:

@@ -93,11 +93,15 @@ def bench_command(
     models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths.")] = "gaussian,sp",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set (BM3D is slow).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
+    merge: Annotated[Optional[list[Path]], typer.Option(help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
-    from denoise_cli.train.bench import benchmark, to_markdown
+    from denoise_cli.train.bench import benchmark, load_rows, to_markdown
     from denoise_cli.train.data import resolve_data_dir
 
+    if merge:
+        typer.echo(to_markdown(load_rows(merge)))
+        return
     try:
         rows = benchmark(resolve_data_dir(data_dir), _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit, log=lambda line: err.print(line, highlight=False))
     except DenoiseError as exc:
