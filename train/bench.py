@@ -176,23 +176,31 @@ def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str
     return Row(name, set_name, scenario, variant, scores["psnr"], scores["ssim"], round(speed, 3), len(clean))
 
 
+FAMILIES = (("gauss", "Gaussian noise"), ("sp", "salt-and-pepper noise"), ("camera", "camera noise (train/degrade.py, fixed settings)"))
+
+
 def to_markdown(rows: list[Row]) -> str:
-    """One table per set: a row per method, PSNR / SSIM per scenario and variant, then MP/s."""
+    """A table per set and noise family: a row per method, PSNR / SSIM per scenario and variant,
+    and the method's speed (megapixels per second, mean over the table's columns)."""
     lines = []
     for set_name in dict.fromkeys(r.set for r in rows):
-        subset = [r for r in rows if r.set == set_name]
-        columns = list(dict.fromkeys((r.scenario, r.variant) for r in subset))
-        lines += [f"**{set_name}** ({subset[0].images} images), PSNR dB / SSIM; speed in megapixels per second (mean over the columns)", ""]
-        lines.append("| method | " + " | ".join(f"{s} {v}" for s, v in columns) + " | MP/s |")
-        lines.append("|---" * (len(columns) + 2) + "|")
-        for method in dict.fromkeys(r.method for r in subset):
-            cells, speeds = [], []
-            for s, v in columns:
-                match = [r for r in subset if r.method == method and r.scenario == s and r.variant == v]
-                cells.append(f"{match[0].psnr:.2f} / {match[0].ssim:.3f}" if match else "")
-                speeds += [r.megapixels_per_second for r in match]
-            lines.append(f"| {method} | " + " | ".join(cells) + f" | {np.mean(speeds):.2f} |")
-        lines.append("")
+        for prefix, family in FAMILIES:
+            subset = [r for r in rows if r.set == set_name and r.scenario.startswith(prefix)]
+            if not subset:
+                continue
+            columns = list(dict.fromkeys((r.scenario, r.variant) for r in subset))
+            lines += [f"**{set_name}, {family}** ({subset[0].images} images): PSNR dB / SSIM", ""]
+            lines.append("| method | " + " | ".join(f"{s} {v}" for s, v in columns) + " | MP/s |")
+            lines.append("|---" * (len(columns) + 2) + "|")
+            for method in dict.fromkeys(r.method for r in subset):
+                cells, speeds = [], []
+                for s, v in columns:
+                    match = [r for r in subset if r.method == method and r.scenario == s and r.variant == v]
+                    cells.append(f"{match[0].psnr:.2f} / {match[0].ssim:.3f}" if match else "")
+                    speeds += [r.megapixels_per_second for r in match]
+                speed = np.mean(speeds)
+                lines.append(f"| {method} | " + " | ".join(cells) + (f" | {speed:.2f} |" if speed < 1000 else " | |"))
+            lines.append("")
     return "\n".join(lines)
 
 
