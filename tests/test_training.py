@@ -132,3 +132,12 @@ def test_parity_check_fails_on_a_broken_export(tmp_path):
         net.net[0].weight.add_(0.5)  # the file no longer matches the network
     with pytest.raises(DenoiseError, match="parity check failed"):
         check_parity(net, path, inputs)
+
+
+def test_train_cli_bad_recipe_and_missing_data_are_clean_errors(tmp_path):
+    import subprocess
+    import sys
+
+    for args in (["--recipe", "nope", "--data-dir", str(tmp_path)], ["--recipe", "mnist-dense", "--data-dir", str(tmp_path)]):
+        result = subprocess.run([sys.executable, "-m", "denoise_cli.train.cli", *args], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 1 and "error:" in result.stderr and "Traceback" not in result.stderr

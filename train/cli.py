@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -19,6 +20,17 @@ app = typer.Typer(
     help="Train denoise-cli models and export them to ONNX. `denoise-train --recipe NAME` is short for `denoise-train train --recipe NAME`.",
 )
 err = Console(stderr=True)
+
+
+@contextmanager
+def user_errors():
+    """A DenoiseError becomes one line on stderr and exit code 1, as in `denoise`."""
+    try:
+        yield
+    except DenoiseError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
 
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with mnist/, cifar10/, train400/ ... (default: $DENOISE_DATA_DIR).")]
 
@@ -52,12 +64,9 @@ def train_command(
     from denoise_cli.train.loop import train
     from denoise_cli.train.recipes import get_recipe, override
 
-    try:
+    with user_errors():
         chosen = override(get_recipe(recipe), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
         result = train(chosen, data_dir, out / chosen.name, resume=resume, threads=threads, show_progress=progress)
-    except DenoiseError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
     typer.echo(str(result.onnx_path))
 
 
@@ -72,11 +81,8 @@ def ship_command(
     from denoise_cli.registry import weights_dir
     from denoise_cli.train.ship import ship
 
-    try:
+    with user_errors():
         ship(model, weights or weights_dir(), alias or [], default)
-    except DenoiseError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
 
 
 def _split(values: str) -> list[str]:
@@ -102,11 +108,8 @@ def bench_command(
     if merge:
         typer.echo(to_markdown(load_rows(merge)))
         return
-    try:
+    with user_errors():
         rows = benchmark(resolve_data_dir(data_dir), _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit, log=lambda line: err.print(line, highlight=False))
-    except DenoiseError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
     table = to_markdown(rows)
     typer.echo(table)
     if out is not None:
@@ -126,13 +129,10 @@ def score_command(
     from denoise_cli.train.data import resolve_data_dir
     from denoise_cli.train.export import rewrite_description
 
-    try:
+    with user_errors():
         rows = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS), list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
         blind = next(r.method for r in rows)
         rewrite_description(model, lambda d: d.with_scores(scores_for_metadata(rows, blind)))
-    except DenoiseError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
 
 
 @app.command("speed")
@@ -149,11 +149,8 @@ def speed_command(
     names = _split(models) if models else [m.name for m in shipped_models()]
     rows = []
     for name in names:
-        try:
+        with user_errors():
             rows.append(measure(name, threads, repeats))
-        except DenoiseError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
         err.print(json.dumps(rows[-1].__dict__), highlight=False)
     typer.echo(to_markdown(rows))
 
@@ -167,15 +164,12 @@ def report_command(
     from denoise_cli.train.data import resolve_data_dir
     from denoise_cli.train.report import REFERENCE, measure_recipe, to_markdown
 
-    try:
+    with user_errors():
         root = resolve_data_dir(data_dir)
         rows = []
         for name in _split(recipes) if recipes else REFERENCE:
             rows.append(measure_recipe(name, root))
             err.print(json.dumps(rows[-1]), highlight=False)
-    except DenoiseError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
     typer.echo(to_markdown(rows))
 
 
@@ -194,3 +188,7 @@ def make_scan_command(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()
