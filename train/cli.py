@@ -122,17 +122,30 @@ def score_command(
     model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
     data_dir: DataDir = None,
     sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
+    rows: Annotated[Optional[Path], typer.Option(help="Take the model's rows from a `bench --out` .json instead of measuring again (the figures are deterministic).")] = None,
 ) -> None:
     """Measure a model on the benchmark sets (its own noise kind, blind) and write the scores
     into its ONNX metadata; `denoise-train ship` it afterwards."""
-    from denoise_cli.train.bench import SCENARIOS, VARIANTS, benchmark, scores_for_metadata
+    from denoise_cli.train.bench import SCENARIOS, VARIANTS, benchmark, load_rows, scores_for_metadata
     from denoise_cli.train.data import resolve_data_dir
     from denoise_cli.train.export import rewrite_description
 
+    def blind_rows(name: str) -> list:
+        return [r for r in measured if r.method in (name, f"{name} (blind)")]
+
     with user_errors():
-        rows = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS), list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
-        blind = next(r.method for r in rows)
-        rewrite_description(model, lambda d: d.with_scores(scores_for_metadata(rows, blind)))
+        if rows is not None:
+            measured = load_rows([rows])
+        else:
+            measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS) + ["gauss2", "cameraL", "cameraM", "cameraH"], list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
+
+        def add_scores(description):
+            mine = blind_rows(description.name)
+            if not mine:
+                raise DenoiseError(f"no benchmark rows for {description.name} in {rows}.")
+            return description.with_scores(scores_for_metadata(mine, mine[0].method))
+
+        rewrite_description(model, add_scores)
 
 
 @app.command("speed")
