@@ -229,12 +229,12 @@ def set_threads() -> None:
 
 def benchmark(
     data_dir: Path, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
-    models: list[str], limit: int | None, log=print,
+    models: list[str], limit: int | None, log=print, sigma_given: bool = True,
 ) -> list[Row]:
     set_threads()
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:
-        for give_sigma in (False, True):
+        for give_sigma in (False, True) if sigma_given else (False,):
             name, run, kind = model_method(model, give_sigma)
             methods.append((name, run, kind))
             if "(" not in name:

@@ -100,6 +100,7 @@ def bench_command(
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set (BM3D is slow).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
     merge: Annotated[Optional[list[Path]], typer.Option(help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
+    sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
     from denoise_cli.train.bench import benchmark, load_rows, to_markdown
@@ -109,7 +110,7 @@ def bench_command(
         typer.echo(to_markdown(load_rows(merge)))
         return
     with user_errors():
-        rows = benchmark(resolve_data_dir(data_dir), _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit, log=lambda line: err.print(line, highlight=False))
+        rows = benchmark(resolve_data_dir(data_dir), _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit, log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given)
     table = to_markdown(rows)
     typer.echo(table)
     if out is not None:
@@ -122,7 +123,7 @@ def score_command(
     model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
     data_dir: DataDir = None,
     sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
-    rows: Annotated[Optional[Path], typer.Option(help="Take the model's rows from a `bench --out` .json instead of measuring again (the figures are deterministic).")] = None,
+    rows: Annotated[Optional[list[Path]], typer.Option(help="Take the model's rows from `bench --out` .json files instead of measuring again (the figures are deterministic; repeatable).")] = None,
 ) -> None:
     """Measure a model on the benchmark sets (its own noise kind, blind) and write the scores
     into its ONNX metadata; `denoise-train ship` it afterwards."""
@@ -134,8 +135,8 @@ def score_command(
         return [r for r in measured if r.method in (name, f"{name} (blind)")]
 
     with user_errors():
-        if rows is not None:
-            measured = load_rows([rows])
+        if rows:
+            measured = load_rows(rows)
         else:
             measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS) + ["gauss2", "cameraL", "cameraM", "cameraH"], list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
 
