@@ -7,7 +7,6 @@ models load when an image is processed.
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from enum import Enum

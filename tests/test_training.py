@@ -19,7 +19,7 @@ from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.train import data as datasets  # noqa: E402
 from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
 from denoise_cli.train.loop import describe, train  # noqa: E402
-from denoise_cli.train.networks import NETWORKS, build_network, count_parameters  # noqa: E402
+from denoise_cli.train.networks import build_network, count_parameters  # noqa: E402
 from denoise_cli.train.recipes import RECIPES, get_recipe, override  # noqa: E402
 
 
