@@ -93,7 +93,7 @@ def plan_tiles(height: int, width: int, model: ModelDescription, tile: int | Non
     if model.fixed_size:
         if tile is not None and tile != model.patch_size:
             raise DenoiseError(f"model {model.name} only takes {model.patch_size}x{model.patch_size} tiles (got --tile {tile}).")
-        tile_h = tile_w = full_kept = model.patch_size
+        full_kept = model.patch_size
         margin = 0
         overlap = model.patch_size // 2 if overlap is None else overlap
     else:
@@ -103,12 +103,13 @@ def plan_tiles(height: int, width: int, model: ModelDescription, tile: int | Non
         if full_kept < align:
             raise DenoiseError(f"--tile {side} is too small for model {model.name}: it needs at least {2 * margin + align} (receptive field {model.receptive_field}).")
         overlap = 0 if overlap is None else overlap
-        if not 0 <= overlap < full_kept:
-            raise DenoiseError(f"--overlap must be between 0 and {full_kept - 1} for model {model.name} (got {overlap}).")
-        tile_h = balanced_kept(height, full_kept, overlap, align) + 2 * margin
-        tile_w = balanced_kept(width, full_kept, overlap, align) + 2 * margin
     if not 0 <= overlap < full_kept:
         raise DenoiseError(f"--overlap must be between 0 and {full_kept - 1} for model {model.name} (got {overlap}).")
+    if model.fixed_size:
+        tile_h = tile_w = model.patch_size
+    else:
+        tile_h = balanced_kept(height, full_kept, overlap, align) + 2 * margin
+        tile_w = balanced_kept(width, full_kept, overlap, align) + 2 * margin
     kept_h, kept_w = tile_h - 2 * margin, tile_w - 2 * margin
     stride_h = max(align, (kept_h - overlap) // align * align)
     stride_w = max(align, (kept_w - overlap) // align * align)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from denoise_cli.api import Denoiser
 from denoise_cli.noise import apply_noise
-from denoise_cli.train.loop import load_data
+from denoise_cli.train.loop import load_data, loss_fn
 from denoise_cli.train.recipes import Recipe, get_recipe
 from denoise_cli.train.scoring import mean_scores
 
@@ -21,10 +22,8 @@ REFERENCE = ("mnist-conv-strided", "mnist-dense", "mnist-conv-pool", "mnist-conv
 
 
 def _loss(recipe: Recipe, estimate: np.ndarray, target: np.ndarray) -> float:
-    if recipe.loss == "bce":
-        p = np.clip(estimate, 1e-7, 1 - 1e-7)
-        return float(np.mean(-(target * np.log(p) + (1 - target) * np.log(1 - p))))
-    return float(np.mean(((estimate - target) * recipe.input_scale) ** 2))
+    """The training loop's own loss, on numpy arrays."""
+    return float(loss_fn(recipe, torch.from_numpy(estimate), torch.from_numpy(target)))
 
 
 def _direct(denoiser: Denoiser, noisy: np.ndarray) -> np.ndarray:
