@@ -60,14 +60,18 @@ def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
     return source.with_name(f"{source.stem}{suffix}{source.suffix}")
 
 
+MAX_STRENGTH = 4.0  # beyond this, any model smooths an image flat
+
+
 class Denoiser:
     """A model loaded on a device, ready to denoise arrays and files.
 
     model: a shipped model's name or alias ("default", "sp", "mnist-conv-bn", ...) or a path to a
     .onnx file exported by denoise-train. device: "auto" (CUDA if it works, else CPU), "cpu" or
     "cuda". sigma: the noise level on the 0-255 scale, for models with a noise-level input
-    (higher removes more); None estimates it from each image. tile / overlap / batch_size:
-    expert overrides of the tiling (see tiling.py).
+    (higher removes more); None estimates it from each image. strength: a factor on that level
+    (estimated or given), the knob for an over- or under-smoothed result: 0.5 is gentler, 2
+    stronger. tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
     """
 
     def __init__(
@@ -81,15 +85,20 @@ class Denoiser:
         batch_size: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         sigma: float | None = None,
+        strength: float = 1.0,
     ):
         if batch_size is not None and batch_size < 1:
             raise DenoiseError(f"--batch-size must be at least 1 (got {batch_size}).")
         if sigma is not None and not 0 <= sigma <= 255:
             raise DenoiseError(f"--sigma must be between 0 and 255 (got {sigma:g}).")
+        if not 0 <= strength <= MAX_STRENGTH:
+            raise DenoiseError(f"--strength must be between 0 and {MAX_STRENGTH:g} (got {strength:g}).")
         self.model: LoadedModel = load_model(model, device=device, threads=threads)
         if sigma is not None and not self.description.noise_level_input:
             raise DenoiseError(f"model {self.description.name} has no noise-level input, so --sigma does not apply to it.")
-        self.sigma = sigma
+        if strength != 1.0 and not self.description.noise_level_input:
+            raise DenoiseError(f"model {self.description.name} has no noise-level input, so --strength does not apply to it.")
+        self.sigma, self.strength = sigma, strength
         self.tile, self.overlap, self.batch_size, self.max_pixels = tile, overlap, batch_size, max_pixels
         self.plan(64, 64)  # reject bad tile/overlap overrides now, not on the first image
 
@@ -111,10 +120,12 @@ class Denoiser:
         return max(1, pixels // (plan.tile_h * plan.tile_w))
 
     def noise_level(self, plane: np.ndarray, scale: PixelScale) -> float | None:
-        """The level (0-1 scale) fed to a noise-level model: the user's sigma, else an estimate."""
+        """The level (0-1 scale) fed to a noise-level model: the user's sigma, else an estimate,
+        times the strength."""
         if not self.description.noise_level_input:
             return None
-        return self.sigma / 255 if self.sigma is not None else estimate_noise_std(plane, scale)
+        level = self.sigma / 255 if self.sigma is not None else estimate_noise_std(plane, scale)
+        return level * self.strength
 
     def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, list[float] | None]:
         """Every plane of an ImageData (alpha untouched): the new ImageData, and the noise level

@@ -38,6 +38,7 @@ class BatchOptions:
     batch_size: int | None
     max_pixels: int
     sigma: float | None = None
+    strength: float = 1.0
 
 
 EXIT_CODES = {"interrupted": 130, "terminated": 143}
@@ -201,7 +202,7 @@ def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int
     try:
         denoiser = Denoiser(
             options.model, options.device, threads=options.threads, tile=options.tile, overlap=options.overlap,
-            batch_size=options.batch_size, max_pixels=options.max_pixels, sigma=options.sigma,
+            batch_size=options.batch_size, max_pixels=options.max_pixels, sigma=options.sigma, strength=options.strength,
         )
     except DenoiseError as exc:
         reporter.failed(None, str(exc))

@@ -74,6 +74,7 @@ def run(
     suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
     format: Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format (default: the output's extension, or the input's).")] = None,
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
+    strength: Annotated[float, typer.Option(min=0, max=4, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise.")] = 1.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines; errors only.")] = False,
     json_summary: JsonOpt = False,
     threads: ThreadsOpt = None,
@@ -91,7 +92,7 @@ def run(
     options = batch.BatchOptions(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
-        batch_size=batch_size, max_pixels=max_pixels, sigma=sigma,
+        batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength,
     )
     reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)
     try:

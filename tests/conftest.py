@@ -20,9 +20,11 @@ from denoise_cli.description import ModelDescription  # noqa: E402
 def build_model(path: Path, nodes, initializers, description: ModelDescription) -> Path:
     side = description.patch_size
     dims = ["batch", 1, side, side] if description.fixed_size else ["batch", 1, "height", "width"]
+    inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, dims)]
+    if description.noise_level_input:
+        inputs.append(helper.make_tensor_value_info("sigma", TensorProto.FLOAT, ["batch", 1, 1, 1]))
     graph = helper.make_graph(
-        nodes, "test", [helper.make_tensor_value_info("input", TensorProto.FLOAT, dims)],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, dims)], initializer=initializers,
+        nodes, "test", inputs, [helper.make_tensor_value_info("output", TensorProto.FLOAT, dims)], initializer=initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="denoise-cli-tests")
     model.ir_version = 8
@@ -70,6 +72,15 @@ def box_blur_model(path: Path, **values) -> Path:
     return build_model(path, [node], [w], describe(path.stem, **values))
 
 
+def level_echo_model(path: Path, **values) -> Path:
+    """A noise-level model whose output is the level it was given, everywhere (input * 0 +
+    sigma): the output image shows which level the API fed it."""
+    zero = numpy_helper.from_array(np.zeros((), dtype=np.float32), "zero")
+    nodes = [helper.make_node("Mul", ["input", "zero"], ["blank"]), helper.make_node("Add", ["blank", "sigma"], ["output"])]
+    values = {"fixed_size": False, "receptive_field": 1, "tile_size": 32, "noise_level_input": True, **values}
+    return build_model(path, nodes, [zero], describe(path.stem, **values))
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
@@ -107,3 +118,8 @@ def assert_clean_error(result: subprocess.CompletedProcess) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     assert "error:" in result.stderr
+
+
+@pytest.fixture(scope="session")
+def level_echo(models_dir) -> Path:
+    return level_echo_model(models_dir / "level-echo.onnx")

@@ -68,3 +68,22 @@ def test_shipped_models_match_their_manifest():
 def test_default_model_is_registered():
     name = registry.default_model_name()
     assert name is not None and registry.resolve("default").name == name
+
+
+def test_sigma_and_strength_set_the_level_a_model_is_given(level_echo):
+    """--sigma replaces the estimate and --strength scales it: the knobs a user turns when a
+    result is over- or under-smoothed."""
+    flat = np.full((40, 40), 0.5, dtype=np.float32)
+    assert np.allclose(Denoiser(level_echo, sigma=51).denoise(flat), 51 / 255)
+    assert np.allclose(Denoiser(level_echo, sigma=51, strength=0.5).denoise(flat), 25.5 / 255)
+    noisy = np.clip(flat + np.random.default_rng(0).normal(0, 20 / 255, flat.shape), 0, 1).astype(np.float32)
+    estimated = float(Denoiser(level_echo).denoise(noisy).mean())
+    assert abs(estimated * 255 - 20) < 3  # the automatic default follows the image's noise
+    assert np.isclose(float(Denoiser(level_echo, strength=2).denoise(noisy).mean()), 2 * estimated, rtol=1e-5)
+
+
+def test_strength_is_refused_where_it_cannot_act(identity_fixed, level_echo):
+    with pytest.raises(DenoiseError, match="no noise-level input"):
+        Denoiser(identity_fixed, strength=0.5)
+    with pytest.raises(DenoiseError, match="between 0 and 4"):
+        Denoiser(level_echo, strength=9)

@@ -95,6 +95,16 @@ def test_json_summary_and_quiet(tmp_path, identity_fixed):
     assert result.stderr == ""
 
 
+def test_sigma_and_strength_from_the_command_line(tmp_path, level_echo):
+    _write(tmp_path / "a.png")
+    result = run_cli(str(tmp_path / "a.png"), "-m", str(level_echo), "--sigma", "40", "--strength", "0.5", "--json", "-q")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["files"][0]["sigma"] == [20.0]
+    assert np.all(np.asarray(Image.open(tmp_path / "a_denoised.png")) == 20)
+    bad = run_cli(str(tmp_path / "a.png"), "-m", str(level_echo), "--strength", "9", "-o", str(tmp_path / "b.png"))
+    assert bad.returncode == 2 and "--strength" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_expert_options_reach_the_api(tmp_path, conv_stack):
     _write(tmp_path / "a.png", shape=(70, 90))
     result = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "24", "--overlap", "4", "--batch-size", "2", "--threads", "1", "--device", "cpu")
