@@ -42,11 +42,20 @@ def draw_levels(level: Level, rng: np.random.Generator, count: int) -> np.ndarra
     return np.full((count, 1, 1, 1), level, dtype=np.float32)
 
 
-def gaussian(x: np.ndarray, rng: np.random.Generator, std: Level, mean: float = 0.0, clip: bool = True) -> np.ndarray:
-    """x + N(mean, std^2); `std` a level or a [low, high] range for blind training."""
+def gaussian(x: np.ndarray, rng: np.random.Generator, std: Level, mean: float = 0.0, clip: bool = True,
+             png8_fraction: float = 0.0) -> np.ndarray:
+    """x + N(mean, std^2); `std` a level or a [low, high] range for blind training.
+
+    `png8_fraction` of the images (drawn per image along the first axis) are then clipped and
+    rounded to 8 bits, as a saved file holds them: clipping biases strong noise near black and
+    white, and a model that never saw it leaves that bias in users' files.
+    """
     std_arr = _levels(std, rng, x.shape)
-    noisy = x + (rng.standard_normal(x.shape, dtype=np.float32) * std_arr + mean)
-    return _finish(noisy, clip)
+    noisy = _finish(x + (rng.standard_normal(x.shape, dtype=np.float32) * std_arr + mean), clip)
+    if png8_fraction > 0:
+        chosen = rng.random(x.shape[0]) < png8_fraction
+        noisy[chosen] = np.round(np.clip(noisy[chosen], 0.0, 1.0) * 255) / 255
+    return noisy
 
 
 def salt_and_pepper(x: np.ndarray, rng: np.random.Generator, density: Level, salt_fraction: float = 0.5) -> np.ndarray:

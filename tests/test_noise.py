@@ -36,6 +36,17 @@ def test_blind_levels_vary_per_image():
     assert levels.shape == (5, 1, 1, 1) and (levels >= 0).all() and (levels <= 0.2).all()
 
 
+def test_gaussian_png8_fraction_rounds_some_images_as_saved_files():
+    batch = np.full((400, 1, 8, 8), 0.02, np.float32)
+    spec = {"kind": "gaussian", "std": (0.0, 0.2), "clip": False}
+    noisy = apply_noise(batch, {**spec, "png8_fraction": 0.5}, _rng())
+    on_8bit_grid = np.all(np.abs(noisy * 255 - np.round(noisy * 255)) < 1e-3, axis=(1, 2, 3))
+    assert 0.4 < on_8bit_grid.mean() < 0.6
+    assert noisy[on_8bit_grid].min() >= 0 and noisy[~on_8bit_grid].min() < 0  # the rest stays unclipped
+    # without the option the random stream is untouched: older recipes reproduce as before
+    assert np.array_equal(apply_noise(batch, spec, _rng()), apply_noise(batch, {**spec, "png8_fraction": 0.0}, _rng()))
+
+
 def test_salt_and_pepper_fractions():
     noisy = apply_noise(GRAY, {"kind": "salt-and-pepper", "density": 0.2}, _rng())
     assert abs((noisy == 0).mean() - 0.1) < 0.005 and abs((noisy == 1).mean() - 0.1) < 0.005
