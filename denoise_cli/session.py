@@ -77,7 +77,9 @@ def _tiny_model() -> bytes:
     def field(number: int, payload: bytes) -> bytes:  # length-delimited protobuf field
         return _varint(number << 3 | 2) + _varint(len(payload)) + payload
 
-    value_info = lambda name: field(1, name) + field(2, field(1, _varint(1 << 3) + _varint(1)))  # float tensor
+    def value_info(name: bytes) -> bytes:  # a float tensor
+        return field(1, name) + field(2, field(1, _varint(1 << 3) + _varint(1)))
+
     node = field(1, b"x") + field(2, b"y") + field(4, b"Identity")
     graph = field(1, node) + field(2, b"g") + field(11, value_info(b"x")) + field(12, value_info(b"y"))
     opset = _varint(2 << 3) + _varint(13)

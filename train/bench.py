@@ -94,7 +94,7 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     impulse = scenario.startswith("sp")
     if name == "switching-median":
         return impulse
-    if noise_kind == "gaussian":
+    if noise_kind in ("gaussian", "camera"):
         return not impulse  # Gaussian models also face camera noise: what users' photos hold
     if noise_kind is not None and "salt-and-pepper" in noise_kind:
         return impulse
@@ -142,8 +142,11 @@ def load_set(data_dir: Path, name: str, limit: int | None) -> list[np.ndarray]:
 
 
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
-    """The protocol's noise, or the camera pipeline at a fixed setting (seeded per image; its
-    output is 8-bit JPEG, so both variants coincide)."""
+    """The protocol's noise, the camera pipeline at a fixed setting (seeded per image; its
+    output is 8-bit JPEG, so both variants coincide), or no noise at all ("clean": what a
+    denoiser does to a photo that needs nothing)."""
+    if scenario == "clean":
+        return clean.copy()
     if scenario.startswith("camera"):
         from denoise_cli.train.degrade import CAMERA_SETTINGS, camera_setting
 
@@ -154,8 +157,8 @@ def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -
 
 def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
     """The level a method that needs one is given: the protocol's, or for camera noise (which
-    has no single level) the estimator's reading of the noisy image."""
-    if scenario.startswith("camera"):
+    has no single level) and clean images the estimator's reading of the input."""
+    if scenario.startswith(("camera", "clean")):
         from denoise_cli.estimate import estimate_noise_std_batch
 
         return float(estimate_noise_std_batch(noisy[None])[0, 0, 0, 0] * 255)
@@ -176,7 +179,10 @@ def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str
     return Row(name, set_name, scenario, variant, scores["psnr"], scores["ssim"], round(speed, 3), len(clean))
 
 
-FAMILIES = (("gauss", "Gaussian noise"), ("sp", "salt-and-pepper noise"), ("camera", "camera noise (train/degrade.py, fixed settings)"))
+FAMILIES = (
+    ("gauss", "Gaussian noise"), ("sp", "salt-and-pepper noise"),
+    (("camera", "clean"), "camera noise (train/degrade.py, fixed settings) and clean images"),
+)
 
 
 def to_markdown(rows: list[Row]) -> str:
@@ -244,7 +250,7 @@ def benchmark(
         clean = load_set(data_dir, set_name, limit)
         for scenario in scenarios:
             for variant in variants:
-                if scenario.startswith(("sp", "camera")) and variant == "float":
+                if scenario.startswith(("sp", "camera", "clean")) and variant == "float":
                     continue  # the variants coincide for impulse and camera noise: recorded as png8
                 for name, method, kind in methods:
                     if not applies(name, kind, scenario):

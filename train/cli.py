@@ -93,7 +93,7 @@ def _split(values: str) -> list[str]:
 def bench_command(
     data_dir: DataDir = None,
     sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
-    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS and spNN.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
+    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, spNN, cameraL/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
     variants: Annotated[str, typer.Option(help="float and/or png8.")] = "float,png8",
     baselines: Annotated[str, typer.Option(help="Comma-separated: noisy, median3, switching-median, nlm, bm3d.")] = "noisy,median3,switching-median,nlm,bm3d",
     models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths.")] = "gaussian,sp",
@@ -138,7 +138,7 @@ def score_command(
         if rows:
             measured = load_rows(rows)
         else:
-            measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS) + ["gauss2", "cameraL", "cameraM", "cameraH"], list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
+            measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS) + ["gauss2", "cameraL", "cameraM", "cameraH", "clean"], list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
 
         def add_scores(description):
             mine = blind_rows(description.name)
@@ -167,6 +167,26 @@ def speed_command(
             rows.append(measure(name, threads, repeats))
         err.print(json.dumps(rows[-1].__dict__), highlight=False)
     typer.echo(to_markdown(rows))
+
+
+@app.command("folder-speed")
+def folder_speed_command(
+    models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: the default model and sp).")] = None,
+    images: Annotated[int, typer.Option(min=2, help="Images in the folder.")] = 500,
+    width: Annotated[int, typer.Option(min=8)] = 320,
+    height: Annotated[int, typer.Option(min=8)] = 240,
+    threads: Annotated[int, typer.Option(min=1, help="Inference threads.")] = 2,
+) -> None:
+    """A folder of small images through `denoise FOLDER`'s pipeline against pure inference on
+    the same images: images per second and what the file work adds."""
+    from denoise_cli.train.speed import folder_markdown, measure_folder
+
+    rows = []
+    for name in _split(models) if models else ["default", "sp"]:
+        with user_errors():
+            rows.append(measure_folder(name, images, width, height, threads))
+        err.print(json.dumps(rows[-1].__dict__), highlight=False)
+    typer.echo(folder_markdown(rows))
 
 
 @app.command("report")

@@ -1,11 +1,15 @@
 """Speed of the shipped models: megapixels per second on a 2048x2048 image through the public
 API (tiling included), model load time, threads, tiling overhead against one whole-image run,
-and ONNX Runtime against the same network in PyTorch eager on the same threads and tiles."""
+and ONNX Runtime against the same network in PyTorch eager on the same threads and tiles; and a
+folder of small images through the real batch pipeline against pure inference on the same
+images, which shows what reading, decoding, encoding and writing add."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -115,4 +119,59 @@ def to_markdown(rows: list[SpeedRow]) -> str:
         whole = "" if r.whole_image_megapixels_per_second is None else f"{r.whole_image_megapixels_per_second:.2f}"
         over = "" if r.tiling_overhead_percent is None else f"{r.tiling_overhead_percent:+.1f}%"
         lines.append(f"| {r.model} | {r.threads} | {r.load_seconds:.2f} | {r.megapixels_per_second:.2f} | {whole} | {over} | {r.torch_megapixels_per_second:.2f} | {r.onnx_over_torch:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class FolderRow:
+    model: str
+    images: int
+    size: str
+    threads: int
+    inference_seconds: float  # denoise_image on images already in memory, one after the other
+    batch_seconds: float  # the `denoise FOLDER` pipeline: model load, read, denoise, write
+    images_per_second: float
+    overhead_percent: float
+
+
+def measure_folder(model: str, count: int = 500, width: int = 320, height: int = 240, threads: int = 2) -> FolderRow:
+    """`count` PNG photos-sized-for-the-web through the batch pipeline, against the same work
+    with the files already decoded in memory and nothing written."""
+    from PIL import Image
+
+    from denoise_cli.batch import BatchOptions, Reporter, run_batch
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "images"
+        folder.mkdir()
+        for k in range(count):
+            Image.fromarray(test_image(max(width, height), seed=k)[:height, :width]).save(folder / f"{k:04d}.png")
+        denoiser = Denoiser(model, device="cpu", threads=threads)
+        images = [denoiser.load_file(p, Path(tmp) / "unused.png").image for p in sorted(folder.iterdir())]
+        denoiser.denoise_image(images[0])  # warm-up
+        started = time.perf_counter()
+        for image in images:
+            denoiser.denoise_image(image)
+        inference = time.perf_counter() - started
+        options = BatchOptions(
+            inputs=[str(folder)], output=Path(tmp) / "out", model=model, device="cpu", recursive=False, overwrite=False,
+            suffix="_denoised", format=None, threads=threads, tile=None, overlap=None, batch_size=None, max_pixels=10**9,
+        )
+        started = time.perf_counter()
+        if run_batch(options, Reporter(quiet=True, json_summary=False)) != 0:
+            raise RuntimeError("the batch run failed")
+        batch = time.perf_counter() - started
+    return FolderRow(
+        denoiser.description.name, count, f"{width}x{height}", threads, round(inference, 2), round(batch, 2),
+        round(count / batch, 1), round(100 * (batch / inference - 1), 1),
+    )
+
+
+def folder_markdown(rows: list[FolderRow]) -> str:
+    lines = [
+        "| model | images | size | threads | pure inference s | `denoise FOLDER` s | images/s | overhead |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.model} | {r.images} | {r.size} | {r.threads} | {r.inference_seconds:.1f} | {r.batch_seconds:.1f} | {r.images_per_second:.1f} | {r.overhead_percent:+.1f}% |")
     return "\n".join(lines) + "\n"
