@@ -98,10 +98,10 @@ def test_every_recipe_network_maps_images_to_images(name):
     assert net(*args).shape == x.shape
 
 
-@pytest.mark.parametrize("recipe_name", ["mnist-conv-bn", "mnist-dense", "cifar-sp", "gaussian"])
+@pytest.mark.parametrize("recipe_name", ["mnist-conv-bn", "mnist-dense", "cifar-sp", "gaussian", "photo"])
 def test_few_step_training_exports_a_model_the_cli_runs(tiny_data, tmp_path, recipe_name):
     recipe = override(get_recipe(recipe_name), epochs=1, batch_size=8, steps_per_epoch=2, holdout_images=4)
-    if recipe_name == "gaussian":
+    if recipe_name in ("gaussian", "photo"):
         recipe = override(recipe, data="folder:photos", network_args={"channels": 8, "depth": 3, "noise_level_input": True}, patch_size=20)
     result = train(recipe, tiny_data, tmp_path / "run", show_progress=False, log=lambda *_: None)
     for name in (f"{recipe_name}.onnx", "metrics.json", "loss_curves.png", "samples.png", "checkpoint.pt"):
@@ -141,3 +141,19 @@ def test_train_cli_bad_recipe_and_missing_data_are_clean_errors(tmp_path):
     for args in (["--recipe", "nope", "--data-dir", str(tmp_path)], ["--recipe", "mnist-dense", "--data-dir", str(tmp_path)]):
         result = subprocess.run([sys.executable, "-m", "denoise_cli.train.cli", *args], capture_output=True, text=True, timeout=120)
         assert result.returncode == 1 and "error:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_path):
+    import subprocess
+    import sys
+
+    source = tmp_path / "clean.png"
+    Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(source)
+    command = [sys.executable, "-m", "denoise_cli.train.cli", "make-noisy", str(source), "-o", str(tmp_path / "noisy.png")]
+    result = subprocess.run([*command, "--scenario", "gauss25"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    noisy = np.asarray(Image.open(tmp_path / "noisy.png"), dtype=np.float64)
+    assert noisy.shape == (40, 50, 3) and abs(noisy.std() - 25) < 3
+    assert not np.array_equal(noisy[..., 0], noisy[..., 1])  # each channel has its own noise
+    again = subprocess.run([*command, "--scenario", "cameraZ"], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "cameraL" in again.stderr and "Traceback" not in again.stderr

@@ -150,8 +150,12 @@ def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -
     if scenario.startswith("camera"):
         from denoise_cli.train.degrade import CAMERA_SETTINGS, camera_setting
 
+        if scenario not in CAMERA_SETTINGS:
+            raise DenoiseError(f"unknown camera setting {scenario!r} (expected {', '.join(CAMERA_SETTINGS)}).")
         rng = np.random.default_rng(30000 + 1000 * list(CAMERA_SETTINGS).index(scenario) + 1000003 * index)
         return camera_setting(clean, scenario, rng)
+    if not scenario.startswith(("gauss", "sp")):
+        raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS, spNN, cameraL/M/H or clean).")
     return protocol_noise(clean, scenario, index, variant)
 
 

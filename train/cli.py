@@ -207,6 +207,28 @@ def report_command(
     typer.echo(to_markdown(rows))
 
 
+@app.command("make-noisy")
+def make_noisy_command(
+    image: Annotated[Path, typer.Argument(help="A clean image (any mode the CLI reads).")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the noisy image.")],
+    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraL/M/H.")] = "cameraM",
+    seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Add a benchmark scenario's noise to an image, each channel on its own, to try a model on
+    a known degradation (a before/after crop for your own photos)."""
+    import numpy as np
+
+    from denoise_cli.imageio import read_image, write_image
+    from denoise_cli.train.bench import scenario_noise
+
+    with user_errors():
+        clean = read_image(image)
+        planes = [scenario_noise(clean.scale.to_unit(p), scenario, seed + k, "png8") for k, p in enumerate(clean.planes)]
+        write_image(clean.with_planes(np.stack([clean.scale.from_unit(p) for p in planes])), out, overwrite=overwrite)
+    typer.echo(out)
+
+
 @app.command("make-scan")
 def make_scan_command(
     out: Annotated[Path, typer.Argument(help="Output image (.tif or .png).")],
