@@ -87,3 +87,15 @@ def test_strength_is_refused_where_it_cannot_act(identity_fixed, level_echo):
         Denoiser(identity_fixed, strength=0.5)
     with pytest.raises(DenoiseError, match="between 0 and 4"):
         Denoiser(level_echo, strength=9)
+
+
+def test_default_model_leaves_a_clean_image_alone():
+    """A photo without visible noise must come back unharmed: smooth shading, edges and fine
+    texture, 8-bit; the default model may only move values by rounding-sized amounts."""
+    y, x = np.mgrid[0:160, 0:200] / 160
+    image = 0.5 + 0.25 * np.sin(9 * x) * np.cos(7 * y) + 0.03 * np.sin(60 * x)
+    image[40:120, 60:70], image[100:110, 20:180] = 0.9, 0.1
+    clean = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    out = Denoiser("default", device="cpu").denoise(clean)
+    psnr = 10 * np.log10(255**2 / np.mean((out.astype(np.float64) - clean) ** 2))
+    assert psnr > 45, psnr
