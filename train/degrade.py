@@ -12,13 +12,16 @@ per patch from the ranges below (seeded, so a batch is reproducible):
    kernel (centre weight 1, neighbours exp(-d^2 / 2 s^2) with s ~ U(0.3, 1.0)), normalised to keep
    the variance; with probability 0.2 the noise stays white (raw-like, or binned output);
 4. gamma (** 1 / 2.2) back to display values, with clipping to [0, 1];
-5. in-camera sharpening with probability 0.5: unsharp mask, amount ~ U(0.2, 1.0), which
-   amplifies the noise's high frequencies as a camera's pipeline does;
+5. in-camera sharpening with probability 0.5: unsharp mask, amount ~ U(0.2, 1.0), applied to the
+   noise only. A camera sharpens signal and noise alike, but the reference of a real photo (the
+   mean of many shots) is sharpened too: the sharpened signal is the picture to keep, the
+   amplified noise is what to remove. (Sharpening the clean patch as well taught the first
+   `photo` model to blur every image, clean ones included: 37.7 dB on clean Set12.)
 6. JPEG with probability 0.6 at quality ~ U(60, 95), as most photos are stored.
 
 A fraction of the patches instead gets plain white Gaussian noise (std ~ U(0, 50) on 0-255,
 probability 0.25), so one model covers synthetic noise too, and a fraction stays clean
-(probability 0.05), so the model learns to leave a clean photo alone.
+(probability 0.1), so the model learns to leave a clean photo alone.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class CameraNoise:
     jpeg_quality: tuple[int, int] = (60, 95)
     plain_gaussian_probability: float = 0.25
     plain_gaussian_std: tuple[float, float] = (0.0, 50 / 255)
-    clean_probability: float = 0.05
+    clean_probability: float = 0.1
 
 
 def _filter3(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
@@ -77,11 +80,16 @@ def camera_noise(patch: np.ndarray, rng: np.random.Generator, p: CameraNoise = C
         noise = _filter3(noise, correlation_kernel(rng.uniform(*p.correlation_spread)))
     out = np.clip(linear + np.sqrt(variance) * noise, 0, 1) ** (1 / GAMMA)
     if rng.random() < p.sharpen_probability:
-        blurred = _filter3(out, np.full((3, 3), 1 / 9))
-        out = np.clip(out + rng.uniform(*p.sharpen_amount) * (out - blurred), 0, 1)
+        out = sharpen_noise(out, patch, rng.uniform(*p.sharpen_amount))
     if rng.random() < p.jpeg_probability:
         out = jpeg(out, int(rng.integers(p.jpeg_quality[0], p.jpeg_quality[1] + 1)))
     return out.astype(np.float32)
+
+
+def sharpen_noise(noisy: np.ndarray, clean: np.ndarray, amount: float) -> np.ndarray:
+    """Unsharp mask on the noise (noisy - clean) only, then back on the clean image."""
+    noise = noisy - clean
+    return np.clip(clean + noise + amount * (noise - _filter3(noise, np.full((3, 3), 1 / 9))), 0, 1)
 
 
 def jpeg(x: np.ndarray, quality: int) -> np.ndarray:
@@ -121,7 +129,7 @@ def camera_setting(x: np.ndarray, setting: str, rng: np.random.Generator) -> np.
     noise = _filter3(rng.standard_normal(x.shape).astype(np.float32), correlation_kernel(s["spread"]))
     out = np.clip(linear + np.sqrt(s["shot"] * linear + read) * noise, 0, 1) ** (1 / GAMMA)
     if s["sharpen"]:
-        out = np.clip(out + s["sharpen"] * (out - _filter3(out, np.full((3, 3), 1 / 9))), 0, 1)
+        out = sharpen_noise(out, x, s["sharpen"])
     return jpeg(out, s["quality"])
 
 
