@@ -189,6 +189,20 @@ FAMILIES = (
 )
 
 
+SCENARIO_ORDER = (*SCENARIOS[:3], "gauss2", *SCENARIOS[3:], "cameraL", "cameraM", "cameraH", "clean")
+
+
+def _column_order(column: tuple[str, str]) -> tuple[int, int]:
+    scenario, variant = column
+    known = scenario in SCENARIO_ORDER
+    return (SCENARIO_ORDER.index(scenario) if known else len(SCENARIO_ORDER), VARIANTS.index(variant) if variant in VARIANTS else 0)
+
+
+def _method_order(method: str) -> int:
+    """Classical baselines first, in their usual order; then our models (sorted() is stable)."""
+    return list(BASELINES).index(method) if method in BASELINES else len(BASELINES)
+
+
 def to_markdown(rows: list[Row]) -> str:
     """A table per set and noise family: a row per method, PSNR / SSIM per scenario and variant,
     and the method's speed (megapixels per second, mean over the table's columns)."""
@@ -198,11 +212,11 @@ def to_markdown(rows: list[Row]) -> str:
             subset = [r for r in rows if r.set == set_name and r.scenario.startswith(prefix)]
             if not subset:
                 continue
-            columns = list(dict.fromkeys((r.scenario, r.variant) for r in subset))
+            columns = sorted(dict.fromkeys((r.scenario, r.variant) for r in subset), key=_column_order)
             lines += [f"**{set_name}, {family}** ({subset[0].images} images): PSNR dB / SSIM", ""]
             lines.append("| method | " + " | ".join(f"{s} {v}" for s, v in columns) + " | MP/s |")
             lines.append("|---" * (len(columns) + 2) + "|")
-            for method in dict.fromkeys(r.method for r in subset):
+            for method in sorted(dict.fromkeys(r.method for r in subset), key=_method_order):
                 cells, speeds = [], []
                 for s, v in columns:
                     match = [r for r in subset if r.method == method and r.scenario == s and r.variant == v]
