@@ -98,7 +98,7 @@ _register(Recipe(
     init="keras",  # a TensorFlow/Keras write-up: Keras' default initialisation
     network_args={"filters": 32},
     loss="bce", batch_size=128, epochs=100,
-    tile_size=128,  # fully convolutional: larger tiles than the 28 px training digits
+    tile_size=512,  # fully convolutional: large tiles (128 px lost a third of the speed to margins)
     reported={},
 ))
 
@@ -112,7 +112,7 @@ _register(Recipe(
     loss="mse", batch_size=64, epochs=10,
     noise_schedule="fresh",  # drawn afresh for every batch
     validation="split:0.2",  # 80/20 random split of the training set
-    tile_size=128,  # fully convolutional: larger tiles than the 28 px training digits
+    tile_size=512,  # fully convolutional: large tiles (128 px lost a third of the speed to margins)
     reported={"val_loss": 0.0054, "metric": "validation MSE at epoch 10, against the NOISY image",
               "val_loss_per_epoch": [0.0109, 0.0090, 0.0075, 0.0067, 0.0060, 0.0056, 0.0055, 0.0054, 0.0054, 0.0054]},
 ))
