@@ -17,6 +17,7 @@ import torch
 from onnx import numpy_helper
 
 from denoise_cli.api import Denoiser
+from denoise_cli.errors import DenoiseError
 from denoise_cli.model import LoadedModel
 from denoise_cli.train.networks import build_network
 
@@ -147,6 +148,7 @@ def measure_folder(model: str, count: int = 500, width: int = 320, height: int =
         for k in range(count):
             Image.fromarray(test_image(max(width, height), seed=k)[:height, :width]).save(folder / f"{k:04d}.png")
         denoiser = Denoiser(model, device="cpu", threads=threads)
+        # load_file wants a target to check; nothing is written to it here
         images = [denoiser.load_file(p, Path(tmp) / "unused.png").image for p in sorted(folder.iterdir())]
         denoiser.denoise_image(images[0])  # warm-up
         started = time.perf_counter()
@@ -159,7 +161,7 @@ def measure_folder(model: str, count: int = 500, width: int = 320, height: int =
         )
         started = time.perf_counter()
         if run_batch(options, Reporter(quiet=True, json_summary=False)) != 0:
-            raise RuntimeError("the batch run failed")
+            raise DenoiseError(f"folder-speed: the batch run of {model} failed (its messages are above).")
         batch = time.perf_counter() - started
     return FolderRow(
         denoiser.description.name, count, f"{width}x{height}", threads, round(inference, 2), round(batch, 2),
