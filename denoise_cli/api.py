@@ -94,10 +94,9 @@ class Denoiser:
         if not 0 <= strength <= MAX_STRENGTH:
             raise DenoiseError(f"--strength must be between 0 and {MAX_STRENGTH:g} (got {strength:g}).")
         self.model: LoadedModel = load_model(model, device=device, threads=threads)
-        if sigma is not None and not self.description.noise_level_input:
-            raise DenoiseError(f"model {self.description.name} has no noise-level input, so --sigma does not apply to it.")
-        if strength != 1.0 and not self.description.noise_level_input:
-            raise DenoiseError(f"model {self.description.name} has no noise-level input, so --strength does not apply to it.")
+        for option, given in (("--sigma", sigma is not None), ("--strength", strength != 1.0)):
+            if given and not self.description.noise_level_input:
+                raise DenoiseError(f"model {self.description.name} has no noise-level input, so {option} does not apply to it.")
         self.sigma, self.strength = sigma, strength
         self.tile, self.overlap, self.batch_size, self.max_pixels = tile, overlap, batch_size, max_pixels
         self.plan(64, 64)  # reject bad tile/overlap overrides now, not on the first image

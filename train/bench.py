@@ -189,13 +189,14 @@ FAMILIES = (
 )
 
 
-SCENARIO_ORDER = (*SCENARIOS[:3], "gauss2", *SCENARIOS[3:], "cameraL", "cameraM", "cameraH", "clean")
+# Every scenario, in table order: the protocol's, near-clean Gaussian, camera noise, clean.
+ALL_SCENARIOS = (*SCENARIOS[:3], "gauss2", *SCENARIOS[3:], "cameraL", "cameraM", "cameraH", "clean")
 
 
 def _column_order(column: tuple[str, str]) -> tuple[int, int]:
     scenario, variant = column
-    known = scenario in SCENARIO_ORDER
-    return (SCENARIO_ORDER.index(scenario) if known else len(SCENARIO_ORDER), VARIANTS.index(variant) if variant in VARIANTS else 0)
+    position = ALL_SCENARIOS.index(scenario) if scenario in ALL_SCENARIOS else len(ALL_SCENARIOS)
+    return position, VARIANTS.index(variant) if variant in VARIANTS else 0
 
 
 def _method_order(method: str) -> int:

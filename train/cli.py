@@ -127,7 +127,7 @@ def score_command(
 ) -> None:
     """Measure a model on the benchmark sets (its own noise kind, blind) and write the scores
     into its ONNX metadata; `denoise-train ship` it afterwards."""
-    from denoise_cli.train.bench import SCENARIOS, VARIANTS, benchmark, load_rows, scores_for_metadata
+    from denoise_cli.train.bench import ALL_SCENARIOS, VARIANTS, benchmark, load_rows, scores_for_metadata
     from denoise_cli.train.data import resolve_data_dir
     from denoise_cli.train.export import rewrite_description
 
@@ -138,7 +138,7 @@ def score_command(
         if rows:
             measured = load_rows(rows)
         else:
-            measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(SCENARIOS) + ["gauss2", "cameraL", "cameraM", "cameraH", "clean"], list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
+            measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(ALL_SCENARIOS), list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
 
         def add_scores(description):
             mine = blind_rows(description.name)

@@ -141,6 +141,7 @@ def measure_folder(model: str, count: int = 500, width: int = 320, height: int =
     from PIL import Image
 
     from denoise_cli.batch import BatchOptions, Reporter, run_batch
+    from denoise_cli.imageio import read_image
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "images"
@@ -148,8 +149,7 @@ def measure_folder(model: str, count: int = 500, width: int = 320, height: int =
         for k in range(count):
             Image.fromarray(test_image(max(width, height), seed=k)[:height, :width]).save(folder / f"{k:04d}.png")
         denoiser = Denoiser(model, device="cpu", threads=threads)
-        # load_file wants a target to check; nothing is written to it here
-        images = [denoiser.load_file(p, Path(tmp) / "unused.png").image for p in sorted(folder.iterdir())]
+        images = [read_image(p) for p in sorted(folder.iterdir())]
         denoiser.denoise_image(images[0])  # warm-up
         started = time.perf_counter()
         for image in images:
