@@ -157,3 +157,40 @@ def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_pat
     assert not np.array_equal(noisy[..., 0], noisy[..., 1])  # each channel has its own noise
     again = subprocess.run([*command, "--scenario", "cameraZ"], capture_output=True, text=True, timeout=120)
     assert again.returncode == 1 and "cameraL" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_psnr_loss_weighs_every_patch_alike():
+    """Minus the mean per-patch PSNR: halving a faint patch's error counts as much as halving a
+    heavy one's (with MSE the heavy patch would dominate)."""
+    from denoise_cli.train.loop import PSNR_LOSS_FLOOR, loss_fn
+
+    recipe = get_recipe("photo")
+    target = torch.zeros(2, 1, 8, 8)
+    estimate = torch.stack([torch.full((1, 8, 8), 0.01), torch.full((1, 8, 8), 0.1)])
+    expected = np.mean([10 * np.log10(e**2 + PSNR_LOSS_FLOOR) for e in (0.01, 0.1)])
+    assert loss_fn(recipe, estimate, target).item() == pytest.approx(expected, abs=1e-4)
+    faint_halved = estimate.clone()
+    faint_halved[0] /= 2
+    heavy_halved = estimate.clone()
+    heavy_halved[1] /= 2
+    gain_faint = loss_fn(recipe, estimate, target) - loss_fn(recipe, faint_halved, target)
+    gain_heavy = loss_fn(recipe, estimate, target) - loss_fn(recipe, heavy_halved, target)
+    assert gain_faint.item() > 0.5 * gain_heavy.item() > 0
+
+
+def test_camera_pipeline_target_keeps_the_jpeg_of_the_clean_patch():
+    """The `photo` model learns to remove noise, not to undo JPEG: a JPEG-compressed training
+    pair has the clean patch through the same JPEG as its target; clean pairs stay identical."""
+    from denoise_cli.train.degrade import CameraNoise, degrade_pairs, jpeg
+
+    rng = np.random.default_rng(0)
+    clean = rng.uniform(0.2, 0.8, size=(4, 1, 32, 32)).astype(np.float32)
+    always_jpeg = CameraNoise(jpeg_probability=1.0, jpeg_quality=(80, 80), clean_probability=0.0, plain_gaussian_probability=0.0)
+    targets, noisy = degrade_pairs(clean, np.random.default_rng(1), always_jpeg)
+    for k in range(len(clean)):
+        np.testing.assert_array_equal(targets[k, 0], jpeg(clean[k, 0], 80))
+    assert np.abs(noisy - targets).mean() > 0.001
+    all_clean = CameraNoise(clean_probability=1.0)
+    targets, noisy = degrade_pairs(clean, np.random.default_rng(1), all_clean)
+    np.testing.assert_array_equal(targets, clean)
+    np.testing.assert_array_equal(noisy, clean)

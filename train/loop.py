@@ -58,13 +58,23 @@ class RunResult:
 
 def make_noisy(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with_levels: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Noisy images, and per-image levels when the network takes a noise level (Gaussian std)."""
-    if not with_levels:
-        return apply_noise(clean, recipe.noise, rng), None
-    if recipe.level_input == "estimated":  # what the model will be given at inference
-        noisy = apply_noise(clean, recipe.noise, rng)
-        return noisy, estimate_noise_std_batch(noisy)
-    levels = draw_levels(recipe.noise["std"], rng, len(clean))
-    return apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
+    _, noisy, levels = make_pairs(recipe, clean, rng, with_levels)
+    return noisy, levels
+
+
+def make_pairs(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with_levels: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(target, noisy, levels): the target is the clean image, except for degradations that
+    also change what the model should output (the camera pipeline's JPEG, see degrade.py)."""
+    kind = recipe.noise.get("kind")
+    if kind in degrade.PAIRED_KINDS:
+        target, noisy = degrade.PAIRED_KINDS[kind](clean, rng)
+    elif with_levels and recipe.level_input == "true":
+        levels = draw_levels(recipe.noise["std"], rng, len(clean))
+        return clean, apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
+    else:
+        target, noisy = clean, apply_noise(clean, recipe.noise, rng)
+    # "estimated": the level the model will be given at inference
+    return target, noisy, estimate_noise_std_batch(noisy) if with_levels else None
 
 
 def load_data(recipe: Recipe, data_dir: Path, with_levels: bool = False) -> Data:
@@ -122,9 +132,18 @@ class Denoising(nn.Module):
         return (out - self.offset) / self.scale
 
 
+PSNR_LOSS_FLOOR = 1e-5  # MSE floor of the "psnr" loss: patches count up to 50 dB, not beyond
+
+
 def loss_fn(recipe: Recipe, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if recipe.loss == "bce":
         return nn.functional.binary_cross_entropy(estimate.clamp(1e-7, 1 - 1e-7), target)
+    if recipe.loss == "psnr":
+        # minus the mean PSNR (dB) of the patches. Plain MSE is dominated by the noisiest
+        # patches, so a blind model neglects faint noise and clean pictures; per-patch PSNR
+        # weighs every patch alike, as the benchmark does (NAFNet's "PSNR loss").
+        mse = ((estimate - target) ** 2).flatten(1).mean(dim=1)
+        return 10 * torch.log10(mse + PSNR_LOSS_FLOOR).mean()
     # MSE in the network's own value space, as the write-ups compute it
     return nn.functional.mse_loss(estimate * recipe.input_scale, target * recipe.input_scale)
 
@@ -200,12 +219,12 @@ def learning_rate(recipe: Recipe, epoch: int) -> float:
 
 
 def _batches(recipe: Recipe, data: Data, epoch: int, with_levels: bool):
-    """(clean, noisy, levels) numpy batches of one epoch, reproducible from (seed, epoch)."""
+    """(target, noisy, levels) numpy batches of one epoch, reproducible from (seed, epoch)."""
     rng = np.random.default_rng([recipe.seed, 100, epoch])
     if data.train_images is not None:
         for _ in range(recipe.steps_per_epoch):
             clean = datasets.random_patches(data.train_images, recipe.batch_size, recipe.patch_size, rng)
-            yield (clean, *make_noisy(recipe, clean, rng, with_levels))
+            yield make_pairs(recipe, clean, rng, with_levels)
         return
     order = rng.permutation(len(data.train.images))
     for b, start in enumerate(range(0, len(order), recipe.batch_size)):
@@ -214,7 +233,7 @@ def _batches(recipe: Recipe, data: Data, epoch: int, with_levels: bool):
         if data.train_noisy is not None:
             yield clean, data.train_noisy[index], None
         else:
-            yield (clean, *make_noisy(recipe, clean, np.random.default_rng([recipe.seed, epoch, b]), with_levels))
+            yield make_pairs(recipe, clean, np.random.default_rng([recipe.seed, epoch, b]), with_levels)
 
 
 def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch: int, show_progress: bool, with_levels: bool) -> float:
@@ -283,7 +302,7 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
     description = describe(model.net, recipe, scores)
     onnx_path = export_onnx(model.net, description, out / f"{recipe.name}.onnx", seed=recipe.seed)
 
-    loss_name = {"bce": "binary cross-entropy", "mse": "mean squared error"}[recipe.loss]
+    loss_name = {"bce": "binary cross-entropy", "mse": "mean squared error", "psnr": "minus mean PSNR (dB)"}[recipe.loss]
     plot_losses(history, out / "loss_curves.png", f"{recipe.name}: {loss_name} per epoch", loss_name)
     index = _grid_indices(data.test)
     rows = [("original", data.test.images[index, 0]), ("noisy", data.test_noisy[index, 0]), ("denoised", denoised[index, 0])]
