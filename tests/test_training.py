@@ -162,9 +162,9 @@ def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_pat
 def test_psnr_loss_weighs_every_patch_alike():
     """Minus the mean per-patch PSNR: halving a faint patch's error counts as much as halving a
     heavy one's (with MSE the heavy patch would dominate)."""
-    from denoise_cli.train.loop import PSNR_LOSS_FLOOR, loss_fn
+    from denoise_cli.train.loop import PSNR_LOSS_FLOOR, epoch_loss, loss_fn
 
-    recipe = get_recipe("photo")
+    recipe = override(get_recipe("photo"), loss="psnr")
     target = torch.zeros(2, 1, 8, 8)
     estimate = torch.stack([torch.full((1, 8, 8), 0.01), torch.full((1, 8, 8), 0.1)])
     expected = np.mean([10 * np.log10(e**2 + PSNR_LOSS_FLOOR) for e in (0.01, 0.1)])
@@ -176,6 +176,8 @@ def test_psnr_loss_weighs_every_patch_alike():
     gain_faint = loss_fn(recipe, estimate, target) - loss_fn(recipe, faint_halved, target)
     gain_heavy = loss_fn(recipe, estimate, target) - loss_fn(recipe, heavy_halved, target)
     assert gain_faint.item() > 0.5 * gain_heavy.item() > 0
+    curriculum = override(recipe, loss="mse-then-psnr", epochs=30)
+    assert [epoch_loss(curriculum, e) for e in (1, 15, 16, 30)] == ["mse", "mse", "psnr", "psnr"]
 
 
 def test_camera_pipeline_target_keeps_the_jpeg_of_the_clean_patch():
