@@ -196,3 +196,26 @@ def test_camera_pipeline_target_keeps_the_jpeg_of_the_clean_patch():
     targets, noisy = degrade_pairs(clean, np.random.default_rng(1), all_clean)
     np.testing.assert_array_equal(targets, clean)
     np.testing.assert_array_equal(noisy, clean)
+
+
+@pytest.mark.parametrize("name", ["mnist-conv-bn"])
+def test_subpixel_export_form_computes_the_same_network(name):
+    """Transposed convolutions exported as conv + pixel shuffle give the trained network's output,
+    and converting back recovers its weights (what the speed benchmark's PyTorch side runs)."""
+    from denoise_cli.train.subpixel import SubPixelConv, convertible, from_subpixel, to_subpixel
+
+    torch.manual_seed(0)
+    net = build_network(name, get_recipe(name).network_args).eval()
+    for module in net.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    sub = to_subpixel(net).eval()
+    assert any(isinstance(m, SubPixelConv) for m in sub.modules())
+    assert not any(convertible(m) for m in sub.modules())  # stride-1 ones stay as they are
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(sub(x), net(x), atol=1e-5)
+    back = from_subpixel(sub, build_network(name, get_recipe(name).network_args))
+    for key, value in net.state_dict().items():
+        assert torch.allclose(back.state_dict()[key].float(), value.float(), atol=1e-6), key

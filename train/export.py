@@ -16,6 +16,7 @@ from torch import nn
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.session import open_session
+from denoise_cli.train.subpixel import to_subpixel
 
 PARITY_TOLERANCE = 1e-4
 OPSET = 17
@@ -37,9 +38,11 @@ def measure_receptive_field(model: nn.Module, multiple_of: int, trials: int = 3)
 
 
 def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.PathLike, seed: int = 0) -> Path:
-    """Export `model` (in eval mode) to `path` and check it against PyTorch; returns the path."""
+    """Export `model` (in eval mode) to `path` and check it against PyTorch; returns the path.
+    Stride-2 transposed convolutions are exported in their faster sub-pixel form (subpixel.py)."""
     path = Path(path)
     model = model.eval()
+    exported = to_subpixel(model).eval()
     side = description.patch_size
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(2, 1, side, side, generator=gen) * description.input_scale + description.input_offset
@@ -55,7 +58,7 @@ def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
-            model, tuple(inputs.values()), str(tmp), input_names=list(inputs), output_names=["output"],
+            exported, tuple(inputs.values()), str(tmp), input_names=list(inputs), output_names=["output"],
             dynamic_axes=axes, opset_version=OPSET, dynamo=False,
         )
     proto = onnx.load(str(tmp))

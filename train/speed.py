@@ -20,6 +20,7 @@ from denoise_cli.api import Denoiser
 from denoise_cli.errors import DenoiseError
 from denoise_cli.model import LoadedModel
 from denoise_cli.train.networks import build_network
+from denoise_cli.train.subpixel import from_subpixel, to_subpixel
 
 SIDE = 2048
 
@@ -42,10 +43,17 @@ class TorchSession:
 
     def __init__(self, denoiser: Denoiser):
         recipe = denoiser.description.recipe
-        self.net = build_network(recipe["network"], recipe["network_args"]).eval()
+        trained = build_network(recipe["network"], recipe["network_args"]).eval()
         weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(denoiser.model.path)).graph.initializer}
-        state = {k: weights.get(k, v) for k, v in self.net.state_dict().items()}
-        self.net.load_state_dict(state)
+        # the ONNX file holds the network as trained, or with its transposed convolutions in
+        # sub-pixel form (export_onnx); PyTorch always runs the network as trained
+        for form in (to_subpixel(trained), trained):
+            needed = {k for k in form.state_dict() if not k.endswith("num_batches_tracked")}
+            if needed <= set(weights):
+                form.load_state_dict({k: weights.get(k, v) for k, v in form.state_dict().items()})
+                self.net = from_subpixel(form, trained).eval() if form is not trained else form
+                return
+        raise DenoiseError(f"{denoiser.model.path.name}: its weights do not match the {recipe['network']} network.")
 
     def get_providers(self) -> list[str]:
         return ["CPUExecutionProvider"]
