@@ -14,21 +14,17 @@ import numpy as np  # noqa: E402
 
 
 def plot_losses(history: list[dict], path: Path, title: str, loss_name: str) -> None:
-    """Train and validation loss per epoch; one panel per loss when a recipe switches losses."""
-    names = list(dict.fromkeys(h.get("loss", loss_name) for h in history)) or [loss_name]
-    fig, axes = plt.subplots(1, len(names), figsize=(6 * len(names), 4), dpi=100, squeeze=False)
-    for ax, name in zip(axes[0], names):
-        part = [h for h in history if h.get("loss", loss_name) == name]
-        epochs = [h["epoch"] for h in part]
-        ax.plot(epochs, [h["train_loss"] for h in part], "o-", label="train")
-        ax.plot(epochs, [h["val_loss"] for h in part], "s-", label="validation")
-        if any("val_loss_noisy_target" in h for h in part):
-            ax.plot(epochs, [h.get("val_loss_noisy_target") for h in part], "^--", label="validation vs noisy image")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name if len(names) > 1 else loss_name)
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend()
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
+    ax.plot(epochs, [h["val_loss"] for h in history], "s-", label="validation")
+    if any("val_loss_noisy_target" in h for h in history):
+        ax.plot(epochs, [h.get("val_loss_noisy_target") for h in history], "^--", label="validation vs noisy image")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(loss_name)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

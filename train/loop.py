@@ -132,28 +132,9 @@ class Denoising(nn.Module):
         return (out - self.offset) / self.scale
 
 
-PSNR_LOSS_FLOOR = 1e-5  # MSE floor of the "psnr" loss: patches count up to 50 dB, not beyond
-
-
-def epoch_loss(recipe: Recipe, epoch: int) -> str:
-    """The loss of an epoch. "mse-then-psnr" trains the first half with MSE: from scratch, the
-    PSNR loss pulls a blind model to "change nothing" (clean patches weigh ~1000x more there)
-    and it stays stuck; from a trained model it rebalances toward faint noise and clean images."""
-    if recipe.loss == "mse-then-psnr":
-        return "mse" if epoch <= recipe.epochs // 2 else "psnr"
-    return recipe.loss
-
-
-def loss_fn(recipe: Recipe, estimate: torch.Tensor, target: torch.Tensor, loss: str | None = None) -> torch.Tensor:
-    loss = loss or (recipe.loss if recipe.loss != "mse-then-psnr" else "mse")
-    if loss == "bce":
+def loss_fn(recipe: Recipe, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    if recipe.loss == "bce":
         return nn.functional.binary_cross_entropy(estimate.clamp(1e-7, 1 - 1e-7), target)
-    if loss == "psnr":
-        # minus the mean PSNR (dB) of the patches. Plain MSE is dominated by the noisiest
-        # patches, so a blind model neglects faint noise and clean pictures; per-patch PSNR
-        # weighs every patch alike, as the benchmark does (NAFNet's "PSNR loss").
-        mse = ((estimate - target) ** 2).flatten(1).mean(dim=1)
-        return 10 * torch.log10(mse + PSNR_LOSS_FLOOR).mean()
     # MSE in the network's own value space, as the write-ups compute it
     return nn.functional.mse_loss(estimate * recipe.input_scale, target * recipe.input_scale)
 
@@ -212,9 +193,8 @@ def train(
         started = time.time()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(recipe, epoch)
-        loss = epoch_loss(recipe, epoch)
-        train_loss = _train_epoch(model, optimizer, recipe, data, epoch, show_progress, with_levels, loss)
-        record = {"epoch": epoch, "loss": loss, "train_loss": train_loss, **_validate(model, recipe, data, loss), "seconds": round(time.time() - started, 1)}
+        train_loss = _train_epoch(model, optimizer, recipe, data, epoch, show_progress, with_levels)
+        record = {"epoch": epoch, "train_loss": train_loss, **_validate(model, recipe, data), "seconds": round(time.time() - started, 1)}
         history.append(record)
         log(json.dumps(record))
         _save_checkpoint(checkpoint, {"recipe": recipe.to_dict(), "model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "history": history})
@@ -247,14 +227,14 @@ def _batches(recipe: Recipe, data: Data, epoch: int, with_levels: bool):
             yield make_pairs(recipe, clean, np.random.default_rng([recipe.seed, epoch, b]), with_levels)
 
 
-def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch: int, show_progress: bool, with_levels: bool, loss_name: str) -> float:
+def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch: int, show_progress: bool, with_levels: bool) -> float:
     model.train()
     steps = recipe.steps_per_epoch if data.train_images is not None else math.ceil(len(data.train.images) / recipe.batch_size)
     total, count = 0.0, 0
     with _progress(show_progress, f"epoch {epoch}/{recipe.epochs}", steps) as advance:
         for clean, noisy, levels in _batches(recipe, data, epoch, with_levels):
             estimate = model(torch.from_numpy(noisy), None if levels is None else torch.from_numpy(levels))
-            loss = loss_fn(recipe, estimate, torch.from_numpy(clean), loss_name)
+            loss = loss_fn(recipe, estimate, torch.from_numpy(clean))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -264,11 +244,11 @@ def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch:
     return round(total / count, 6)
 
 
-def _validate(model: Denoising, recipe: Recipe, data: Data, loss: str) -> dict:
+def _validate(model: Denoising, recipe: Recipe, data: Data) -> dict:
     estimate = torch.from_numpy(evaluate(model, data.val_noisy, data.val_levels))
-    figures = {"val_loss": round(loss_fn(recipe, estimate, torch.from_numpy(data.val.images), loss).item(), 6)}
+    figures = {"val_loss": round(loss_fn(recipe, estimate, torch.from_numpy(data.val.images)).item(), 6)}
     if recipe.reported.get("metric", "").endswith("against the NOISY image"):
-        figures["val_loss_noisy_target"] = round(loss_fn(recipe, estimate, torch.from_numpy(data.val_noisy), loss).item(), 6)
+        figures["val_loss_noisy_target"] = round(loss_fn(recipe, estimate, torch.from_numpy(data.val_noisy)).item(), 6)
     return figures
 
 
@@ -313,8 +293,7 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
     description = describe(model.net, recipe, scores)
     onnx_path = export_onnx(model.net, description, out / f"{recipe.name}.onnx", seed=recipe.seed)
 
-    loss_name = {"bce": "binary cross-entropy", "mse": "mean squared error", "psnr": "minus mean PSNR (dB)",
-                 "mse-then-psnr": "MSE, then minus mean PSNR (dB)"}[recipe.loss]
+    loss_name = {"bce": "binary cross-entropy", "mse": "mean squared error"}[recipe.loss]
     plot_losses(history, out / "loss_curves.png", f"{recipe.name}: {loss_name} per epoch", loss_name)
     index = _grid_indices(data.test)
     rows = [("original", data.test.images[index, 0]), ("noisy", data.test_noisy[index, 0]), ("denoised", denoised[index, 0])]
