@@ -157,7 +157,9 @@ _register(Recipe(
     summary="Impulse noise remover for photos and scans (5-50% salt and pepper); untouched pixels pass through",
     noise={"kind": "salt-and-pepper", "density": (0.05, 0.5)},  # one density per patch
     network="impulse-unshuffle",
-    network_args={"channels": 48, "depth": 10},  # ~43k multiply-adds per pixel
+    # ~94k multiply-adds per pixel, as `gaussian`: 48 channels x 10 layers (43k) scored
+    # 0.15 dB lower at every density on BSD68
+    network_args={"channels": 64, "depth": 12},
     epochs=30,
     patch_size=50,
     # MSE, PyTorch init: He init with a per-patch PSNR loss scored 0.1-0.2 dB lower on BSD68
