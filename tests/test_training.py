@@ -159,24 +159,6 @@ def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_pat
     assert again.returncode == 1 and "cameraL" in again.stderr and "Traceback" not in again.stderr
 
 
-def test_camera_pipeline_target_keeps_the_jpeg_of_the_clean_patch():
-    """The `photo` model learns to remove noise, not to undo JPEG: a JPEG-compressed training
-    pair has the clean patch through the same JPEG as its target; clean pairs stay identical."""
-    from denoise_cli.train.degrade import CameraNoise, degrade_pairs, jpeg
-
-    rng = np.random.default_rng(0)
-    clean = rng.uniform(0.2, 0.8, size=(4, 1, 32, 32)).astype(np.float32)
-    always_jpeg = CameraNoise(jpeg_probability=1.0, jpeg_quality=(80, 80), clean_probability=0.0, plain_gaussian_probability=0.0)
-    targets, noisy = degrade_pairs(clean, np.random.default_rng(1), always_jpeg)
-    for k in range(len(clean)):
-        np.testing.assert_array_equal(targets[k, 0], jpeg(clean[k, 0], 80))
-    assert np.abs(noisy - targets).mean() > 0.001
-    all_clean = CameraNoise(clean_probability=1.0)
-    targets, noisy = degrade_pairs(clean, np.random.default_rng(1), all_clean)
-    np.testing.assert_array_equal(targets, clean)
-    np.testing.assert_array_equal(noisy, clean)
-
-
 @pytest.mark.parametrize("name", ["mnist-conv-bn"])
 def test_subpixel_export_form_computes_the_same_network(name):
     """Transposed convolutions exported as conv + pixel shuffle give the trained network's output,

@@ -58,23 +58,13 @@ class RunResult:
 
 def make_noisy(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with_levels: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """Noisy images, and per-image levels when the network takes a noise level (Gaussian std)."""
-    _, noisy, levels = make_pairs(recipe, clean, rng, with_levels)
-    return noisy, levels
-
-
-def make_pairs(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with_levels: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(target, noisy, levels): the target is the clean image, except for degradations that
-    also change what the model should output (the camera pipeline's JPEG, see degrade.py)."""
-    kind = recipe.noise.get("kind")
-    if kind in degrade.PAIRED_KINDS:
-        target, noisy = degrade.PAIRED_KINDS[kind](clean, rng)
-    elif with_levels and recipe.level_input == "true":
-        levels = draw_levels(recipe.noise["std"], rng, len(clean))
-        return clean, apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
-    else:
-        target, noisy = clean, apply_noise(clean, recipe.noise, rng)
-    # "estimated": the level the model will be given at inference
-    return target, noisy, estimate_noise_std_batch(noisy) if with_levels else None
+    if not with_levels:
+        return apply_noise(clean, recipe.noise, rng), None
+    if recipe.level_input == "estimated":  # what the model will be given at inference
+        noisy = apply_noise(clean, recipe.noise, rng)
+        return noisy, estimate_noise_std_batch(noisy)
+    levels = draw_levels(recipe.noise["std"], rng, len(clean))
+    return apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
 
 
 def load_data(recipe: Recipe, data_dir: Path, with_levels: bool = False) -> Data:
@@ -210,12 +200,12 @@ def learning_rate(recipe: Recipe, epoch: int) -> float:
 
 
 def _batches(recipe: Recipe, data: Data, epoch: int, with_levels: bool):
-    """(target, noisy, levels) numpy batches of one epoch, reproducible from (seed, epoch)."""
+    """(clean, noisy, levels) numpy batches of one epoch, reproducible from (seed, epoch)."""
     rng = np.random.default_rng([recipe.seed, 100, epoch])
     if data.train_images is not None:
         for _ in range(recipe.steps_per_epoch):
             clean = datasets.random_patches(data.train_images, recipe.batch_size, recipe.patch_size, rng)
-            yield make_pairs(recipe, clean, rng, with_levels)
+            yield (clean, *make_noisy(recipe, clean, rng, with_levels))
         return
     order = rng.permutation(len(data.train.images))
     for b, start in enumerate(range(0, len(order), recipe.batch_size)):
@@ -224,7 +214,7 @@ def _batches(recipe: Recipe, data: Data, epoch: int, with_levels: bool):
         if data.train_noisy is not None:
             yield clean, data.train_noisy[index], None
         else:
-            yield make_pairs(recipe, clean, np.random.default_rng([recipe.seed, epoch, b]), with_levels)
+            yield (clean, *make_noisy(recipe, clean, np.random.default_rng([recipe.seed, epoch, b]), with_levels))
 
 
 def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch: int, show_progress: bool, with_levels: bool) -> float:

@@ -169,7 +169,7 @@ _register(Recipe(
 _register(Recipe(
     name="photo",
     summary="Real camera noise (signal-dependent, demosaiced, sharpened, JPEG) and Gaussian noise in photos",
-    noise={"kind": "camera"},  # train/degrade.py: camera pipeline 60%, white Gaussian 25%, clean 15%
+    noise={"kind": "camera"},  # train/degrade.py: camera pipeline 65%, white Gaussian 25%, clean 10%
     network="residual-unshuffle",
     network_args={"channels": 64, "depth": 12, "noise_level_input": True},  # as `gaussian`
     init="he",  # with PyTorch's default init this stack stayed at "predict no noise" for 2 epochs
@@ -178,7 +178,7 @@ _register(Recipe(
     predicts="noise",
     patch_size=64,  # a multiple of JPEG's 8x8 blocks, larger than the 50 px receptive field
     # MSE. A per-patch PSNR loss (NAFNet's), meant to make clean patches count, pulled the model
-    # to "change nothing", from scratch and from this recipe's epoch 15 alike
+    # to "change nothing", from scratch and from epoch 15 of an MSE run alike
     **NATURAL_IMAGES,
 ))
 
