@@ -159,12 +159,12 @@ def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_pat
     assert again.returncode == 1 and "cameraL" in again.stderr and "Traceback" not in again.stderr
 
 
-@pytest.mark.parametrize("name", ["mnist-conv-bn"])
-def test_subpixel_export_form_computes_the_same_network(name):
+def test_subpixel_export_form_computes_the_same_network():
     """Transposed convolutions exported as conv + pixel shuffle give the trained network's output,
     and converting back recovers its weights (what the speed benchmark's PyTorch side runs)."""
     from denoise_cli.train.subpixel import SubPixelConv, convertible, from_subpixel, to_subpixel
 
+    name = "mnist-conv-bn"  # R3: two stride-2, kernel-4 transposed convolutions and batch norms
     torch.manual_seed(0)
     net = build_network(name, get_recipe(name).network_args).eval()
     for module in net.modules():
