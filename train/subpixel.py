@@ -51,16 +51,21 @@ def convertible(layer: nn.Module) -> bool:
     return isinstance(layer, nn.ConvTranspose2d) and _taps(layer) is not None
 
 
-def _to_subpixel(layer: nn.ConvTranspose2d) -> SubPixelConv:
-    cin, cout = layer.in_channels, layer.out_channels
-    out = SubPixelConv(cin, cout)
-    weight = torch.zeros(cout * 4, cin, 3, 3)
+def _correspondence(layer: nn.ConvTranspose2d):
+    """(sub-pixel weight index, transposed-conv weight index) pairs, both as (out, in, y, x)
+    slices. The pixel shuffle sends channel o*4 + a*2 + b to output pixel (2i + a, 2j + b)."""
     taps = _taps(layer)
+    for a, dy, ty in taps:
+        for b, dx, tx in taps:
+            yield (slice(a * 2 + b, None, 4), slice(None), dy + 1, dx + 1), (slice(None), slice(None), ty, tx)
+
+
+def _to_subpixel(layer: nn.ConvTranspose2d) -> SubPixelConv:
+    out = SubPixelConv(layer.in_channels, layer.out_channels)
+    weight = torch.zeros_like(out.conv.weight)
     with torch.no_grad():
-        for a, dy, ty in taps:
-            for b, dx, tx in taps:
-                # pixel shuffle: channel o*4 + a*2 + b goes to output pixel (2i + a, 2j + b)
-                weight[a * 2 + b :: 4, :, dy + 1, dx + 1] = layer.weight[:, :, ty, tx].T
+        for sub, transposed in _correspondence(layer):
+            weight[sub] = layer.weight[transposed].T  # (in, out) -> (out, in)
         out.conv.weight.copy_(weight)
         out.conv.bias.copy_(layer.bias.repeat_interleave(4))
     return out
@@ -68,11 +73,9 @@ def _to_subpixel(layer: nn.ConvTranspose2d) -> SubPixelConv:
 
 def _from_subpixel(layer: SubPixelConv, like: nn.ConvTranspose2d) -> nn.ConvTranspose2d:
     out = copy.deepcopy(like)
-    taps = _taps(like)
     with torch.no_grad():
-        for a, dy, ty in taps:
-            for b, dx, tx in taps:
-                out.weight[:, :, ty, tx] = layer.conv.weight[a * 2 + b :: 4, :, dy + 1, dx + 1].T
+        for sub, transposed in _correspondence(like):
+            out.weight[transposed] = layer.conv.weight[sub].T
         out.bias.copy_(layer.conv.bias[::4])
     return out
 
