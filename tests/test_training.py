@@ -102,7 +102,7 @@ def test_every_recipe_network_maps_images_to_images(name):
 def test_few_step_training_exports_a_model_the_cli_runs(tiny_data, tmp_path, recipe_name):
     recipe = override(get_recipe(recipe_name), epochs=1, batch_size=8, steps_per_epoch=2, holdout_images=4)
     if recipe_name in ("gaussian", "photo"):
-        recipe = override(recipe, data="folder:photos", network_args={"channels": 8, "depth": 3, "noise_level_input": True}, patch_size=20)
+        recipe = override(recipe, data="folder:photos", network_args={**recipe.network_args, "channels": 8, "depth": 3}, patch_size=20)
     result = train(recipe, tiny_data, tmp_path / "run", show_progress=False, log=lambda *_: None)
     for name in (f"{recipe_name}.onnx", "metrics.json", "loss_curves.png", "samples.png", "checkpoint.pt"):
         assert (tmp_path / "run" / name).exists()
@@ -180,3 +180,26 @@ def test_subpixel_export_form_computes_the_same_network():
     back = from_subpixel(sub, build_network(name, get_recipe(name).network_args))
     for key, value in net.state_dict().items():
         assert torch.allclose(back.state_dict()[key].float(), value.float(), atol=1e-6), key
+
+
+def test_batch_norms_are_folded_into_the_exported_convolutions(tmp_path):
+    """A batch-norm network exports as the plain convolution stack (no BatchNormalization left)
+    with the trained network's outputs, and the speed benchmark's PyTorch side loads that file."""
+    import onnx
+
+    from denoise_cli.api import Denoiser
+    from denoise_cli.train.speed import TorchSession
+
+    recipe = override(get_recipe("gaussian"), network_args={"channels": 8, "depth": 4, "noise_level_input": True, "batch_norm": True})
+    torch.manual_seed(0)
+    net = build_network(recipe.network, recipe.network_args).train()
+    with torch.no_grad():
+        for _ in range(3):  # running statistics that are not the identity
+            net(torch.rand(4, 1, 24, 24) * 2, torch.rand(4, 1, 1, 1))
+    net.eval()
+    path = export_onnx(net, describe(net, recipe, {}), tmp_path / "bn.onnx")
+    assert "BatchNormalization" not in {node.op_type for node in onnx.load(str(path)).graph.node}
+    x, sigma = torch.rand(2, 1, 30, 30), torch.full((2, 1, 1, 1), 0.1)
+    torch_side = TorchSession(Denoiser(str(path)))
+    with torch.no_grad():
+        assert torch.allclose(torch_side.net(x, sigma), net(x, sigma), atol=1e-5)

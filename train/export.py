@@ -16,6 +16,7 @@ from torch import nn
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.session import open_session
+from denoise_cli.train.networks import fold_batch_norm
 from denoise_cli.train.subpixel import to_subpixel
 
 PARITY_TOLERANCE = 1e-4
@@ -39,10 +40,11 @@ def measure_receptive_field(model: nn.Module, multiple_of: int, trials: int = 3)
 
 def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.PathLike, seed: int = 0) -> Path:
     """Export `model` (in eval mode) to `path` and check it against PyTorch; returns the path.
-    Stride-2 transposed convolutions are exported in their faster sub-pixel form (subpixel.py)."""
+    Batch norms that follow a convolution are folded into it, and stride-2 transposed
+    convolutions are exported in their faster sub-pixel form (subpixel.py)."""
     path = Path(path)
     model = model.eval()
-    exported = to_subpixel(model).eval()
+    exported = to_subpixel(fold_batch_norm(model)).eval()
     side = description.patch_size
     gen = torch.Generator().manual_seed(seed)
     x = torch.rand(2, 1, side, side, generator=gen) * description.input_scale + description.input_offset

@@ -19,7 +19,7 @@ from onnx import numpy_helper
 from denoise_cli.api import Denoiser
 from denoise_cli.errors import DenoiseError
 from denoise_cli.model import LoadedModel
-from denoise_cli.train.networks import build_network
+from denoise_cli.train.networks import build_network, fold_batch_norm
 from denoise_cli.train.subpixel import from_subpixel, to_subpixel
 
 SIDE = 2048
@@ -43,10 +43,11 @@ class TorchSession:
 
     def __init__(self, denoiser: Denoiser):
         recipe = denoiser.description.recipe
-        trained = build_network(recipe["network"], recipe["network_args"]).eval()
+        # the ONNX file holds the network with its foldable batch norms folded, and possibly its
+        # transposed convolutions in sub-pixel form (export_onnx); PyTorch runs the network as
+        # trained, batch norms folded as any deployment would
+        trained = fold_batch_norm(build_network(recipe["network"], recipe["network_args"]))
         weights = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(str(denoiser.model.path)).graph.initializer}
-        # the ONNX file holds the network as trained, or with its transposed convolutions in
-        # sub-pixel form (export_onnx); PyTorch always runs the network as trained
         for form in (to_subpixel(trained), trained):
             needed = {k for k in form.state_dict() if not k.endswith("num_batches_tracked")}
             if needed <= set(weights):
