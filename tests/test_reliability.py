@@ -90,6 +90,17 @@ def test_same_input_same_model_gives_identical_bytes(tmp_path, conv_stack):
     assert (tmp_path / "out0.png").read_bytes() == (tmp_path / "out1.png").read_bytes()
 
 
+def test_small_patch_models_shard_batches_across_cores_with_the_same_result():
+    """A 32 px model on the CPU runs one single-threaded shard per core; the output must be the
+    one a single thread gives, to the bit."""
+    image = np.random.default_rng(2).random((150, 170)).astype(np.float32)
+    sharded = Denoiser("cifar-sp", device="cpu", threads=2)
+    assert sharded.model.workers == 2
+    single = Denoiser("cifar-sp", device="cpu", threads=1)
+    assert single.model.workers == 1
+    assert np.array_equal(sharded.denoise(image), single.denoise(image))
+
+
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 PNG_HEAD = b"\x89PNG\r\n\x1a\n"
 
