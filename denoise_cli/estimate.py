@@ -17,6 +17,10 @@ BLOCK = 64
 MAX_BLOCKS = 1024
 MAD_TO_STD = 0.6745
 MASK_GAIN = 6.0
+STRONG = 20 / 255  # below this level clipping barely hides any noise
+CLIPPED_SHARE = 0.005  # more of the pixels than this at exactly 0 or 1: a clipped image
+MID_TONES = (0.3, 0.7)  # the 3x3 means read in a clipped image
+MIN_WINDOWS = 1000  # fewer mid-tone windows than this: read them all
 
 
 def _blocks(plane: np.ndarray, scale: PixelScale) -> np.ndarray:
@@ -36,16 +40,42 @@ def _mask_response(x: np.ndarray) -> np.ndarray:
     return 4 * c - 2 * edges + corners
 
 
+def _local_mean(x: np.ndarray) -> np.ndarray:
+    """3x3 mean over the last two axes (valid part only: aligned with the mask's response)."""
+    rows = x[..., :-2, :] + x[..., 1:-1, :] + x[..., 2:, :]
+    return (rows[..., :-2] + rows[..., 1:-1] + rows[..., 2:]) / 9
+
+
+def _level(x: np.ndarray) -> float:
+    """The noise level of one image (or of a stack of its blocks).
+
+    A saved 8-bit file clips strong noise at black and white, and clipped pixels hide part of
+    it: at sigma 50 the reading of BSD68's 8-bit files fell to 46 (median), and `gaussian` lost
+    0.74 dB against 0.10 dB when told the level. When the noise is strong enough for clipping
+    to matter (a first reading above STRONG) and more than CLIPPED_SHARE of the pixels sit at
+    exactly 0 or 1, only windows whose mean is in MID_TONES are read (BSD68 at sigma 50: 49.9),
+    where clipping is rare. Faint noise is left alone: there the 0s and 1s are saturated areas,
+    not clipped noise, and reading mid-tone texture alone over-read faint noise.
+    """
+    response = np.abs(_mask_response(x))
+    level = float(np.median(response) / MAD_TO_STD / MASK_GAIN)
+    if level > STRONG and np.mean((x == 0) | (x == 1)) > CLIPPED_SHARE:
+        local = _local_mean(x)
+        mid = (local > MID_TONES[0]) & (local < MID_TONES[1])
+        if np.count_nonzero(mid) >= MIN_WINDOWS:
+            level = float(np.median(response[mid]) / MAD_TO_STD / MASK_GAIN)
+    return level
+
+
 def estimate_noise_std(plane: np.ndarray, scale: PixelScale) -> float:
     """Noise standard deviation of a (H, W) plane, on the [0, 1] scale of `scale`."""
     x = _blocks(plane, scale)
     if x.shape[1] < 3 or x.shape[2] < 3:
         return 0.0
-    return float(np.median(np.abs(_mask_response(x))) / MAD_TO_STD / MASK_GAIN)
+    return _level(x)
 
 
 def estimate_noise_std_batch(images: np.ndarray) -> np.ndarray:
     """One estimate per image of a (N, ..., H, W) float batch in [0, 1], shaped (N, 1, 1, 1):
     the level fed to a model trained on estimated levels."""
-    response = np.abs(_mask_response(images)).reshape(len(images), -1)
-    return (np.median(response, axis=1) / MAD_TO_STD / MASK_GAIN).astype(np.float32).reshape(-1, 1, 1, 1)
+    return np.array([_level(image) for image in images], dtype=np.float32).reshape(-1, 1, 1, 1)
