@@ -58,7 +58,6 @@ class LoadedModel:
             y = (y - np.float32(d.input_offset)) * np.float32(1.0 / d.input_scale)
         return y
 
-
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         n = len(feeds["input"])
         if self.workers < 2 or n < 2 * self.workers:
