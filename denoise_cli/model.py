@@ -24,8 +24,8 @@ import numpy as np
 import onnxruntime as ort
 
 from denoise_cli import registry
-from denoise_cli.description import ModelDescription
-from denoise_cli.session import active_device, open_session, read_description
+from denoise_cli.description import METADATA_KEY, ModelDescription
+from denoise_cli.session import active_device, open_session, read_description, read_metadata
 
 
 SHARD_MIN_MACS = 2000  # multiply-adds per pixel below which sharding does not pay
@@ -81,10 +81,13 @@ def load_model(model: str | os.PathLike = registry.DEFAULT, device: str = "auto"
     """A shipped model by name or alias, or a user's .onnx file; raises DenoiseError if unusable."""
     entry = registry.resolve(model)
     data = registry.read_verified(entry)
-    session = open_session(data, device=device, threads=threads, name=entry.path.name)
-    description = read_description(session, entry.path.name)
-    shard = description.fixed_size and description.macs_per_pixel >= SHARD_MIN_MACS and active_device(session) == "cpu"
-    workers = (threads or _cores()) if shard else 1
-    if workers > 1:  # small fixed patches: one single-threaded run per core instead
-        session = open_session(data, device="cpu", threads=1, name=entry.path.name)
+    name = entry.path.name
+    metadata = read_metadata(data) or {}
+    description = ModelDescription.from_metadata(metadata, name) if METADATA_KEY in metadata else None
+    # small fixed patches: one single-threaded run per core (the module docstring)
+    shard = description is not None and description.fixed_size and description.macs_per_pixel >= SHARD_MIN_MACS and device != "cuda"
+    session = open_session(data, device=device, threads=1 if shard else threads, name=name)
+    if description is None:  # ONNX Runtime, or the missing description, says what is wrong
+        description = read_description(session, name)
+    workers = (threads or _cores()) if shard and active_device(session) == "cpu" else 1
     return LoadedModel(description, session, entry.path, workers)

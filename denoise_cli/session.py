@@ -95,6 +95,56 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
+def read_metadata(data: bytes) -> dict[str, str] | None:
+    """An ONNX file's metadata (ModelProto field 14) read straight from its bytes, skipping the
+    graph, so that a model's description is known before its session is built; None when the
+    bytes are not a protobuf message."""
+    try:
+        metadata = {}
+        for number, wire, value in _fields(memoryview(data)):
+            if number == 14 and wire == 2:  # StringStringEntryProto: key 1, value 2
+                entry = {n: bytes(v).decode() for n, w, v in _fields(value) if w == 2}
+                metadata[entry.get(1, "")] = entry.get(2, "")
+        return metadata
+    except (IndexError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _fields(buffer: memoryview):
+    """(field number, wire type, value) of one protobuf message: bytes for length-delimited
+    fields, an int for varints."""
+    pos = 0
+    while pos < len(buffer):
+        key, pos = _read_varint(buffer, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _read_varint(buffer, pos)
+        elif wire == 2:
+            size, pos = _read_varint(buffer, pos)
+            if pos + size > len(buffer):
+                raise ValueError("truncated field")
+            value, pos = buffer[pos : pos + size], pos + size
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            value, pos = buffer[pos : pos + size], pos + size
+        else:
+            raise ValueError(f"wire type {wire}")
+        yield number, wire, value
+
+
+def _read_varint(buffer: memoryview, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = buffer[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
 def read_description(session: ort.InferenceSession, source: str) -> ModelDescription:
     return ModelDescription.from_metadata(session.get_modelmeta().custom_metadata_map, source)
 

@@ -65,6 +65,19 @@ def test_shipped_models_match_their_manifest():
         assert registry.read_verified(entry)
 
 
+def test_model_metadata_is_read_from_the_file_as_onnx_runtime_reads_it():
+    """The description decides how a session is built, so it is read before there is one;
+    it must be exactly what ONNX Runtime sees, and garbage must not pass for a model."""
+    from denoise_cli.session import open_session, read_metadata
+
+    for entry in registry.shipped_models():
+        data = registry.read_verified(entry)
+        session = open_session(data, device="cpu", threads=1)
+        assert read_metadata(data) == dict(session.get_modelmeta().custom_metadata_map), entry.name
+    assert read_metadata(b"\xff\xff\xff") is None
+    assert read_metadata(data[: len(data) // 2]) is None  # truncated
+
+
 def test_default_model_is_registered():
     name = registry.default_model_name()
     assert name is not None and registry.resolve("default").name == name
