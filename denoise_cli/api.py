@@ -17,7 +17,7 @@ import numpy as np
 from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.estimate import estimate_noise_std
+from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels
 from denoise_cli.imageio import DEFAULT_MAX_PIXELS, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
@@ -36,7 +36,7 @@ class FileResult:
     height: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
-    sigmas: list[float] | None = None  # the noise level used per channel (0-255 scale), if any
+    sigmas: list[float] | None = None  # the noise level used per channel (0-255 scale; a model's first reading), if any
 
 
 @dataclass(frozen=True)
@@ -118,13 +118,18 @@ class Denoiser:
         pixels = CUDA_BATCH_PIXELS if self.device == "cuda" else CPU_BATCH_PIXELS
         return max(1, pixels // (plan.tile_h * plan.tile_w))
 
-    def noise_level(self, plane: np.ndarray, scale: PixelScale) -> float | None:
-        """The level (0-1 scale) fed to a noise-level model: the user's sigma, else an estimate,
-        times the strength."""
+    def noise_levels(self, plane: np.ndarray, scale: PixelScale) -> list[float] | None:
+        """The levels (0-1 scale) fed to a noise-level model, one per reading it was trained on:
+        the user's sigma (as white noise of that std reads), else the estimates, times the
+        strength."""
+        readings = self.description.level_readings
         if not self.description.noise_level_input:
             return None
-        level = self.sigma / 255 if self.sigma is not None else estimate_noise_std(plane, scale)
-        return level * self.strength
+        if self.sigma is not None:
+            levels = [self.sigma / 255 / WHITE_NOISE_READING[r] for r in readings]
+        else:
+            levels = estimate_noise_levels(plane, scale, readings)
+        return [level * self.strength for level in levels]
 
     def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, list[float] | None]:
         """Every plane of an ImageData (alpha untouched): the new ImageData, and the noise level
@@ -141,11 +146,11 @@ class Denoiser:
         out = np.empty(image.planes.shape, dtype=image.scale.dtype)
         levels = []
         for plane, out_plane in zip(image.planes, out):
-            level = self.noise_level(plane, image.scale)
+            level = self.noise_levels(plane, image.scale)
             levels.append(level)
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
-        sigmas = None if levels[0] is None else [round(v * 255, 2) for v in levels]
+        sigmas = None if levels[0] is None else [round(v[0] * 255, 2) for v in levels]
         return image.with_planes(out), sigmas
 
     def denoise(self, array: np.ndarray, progress: Progress | None = None) -> np.ndarray:

@@ -17,6 +17,7 @@ from denoise_cli.errors import DenoiseError
 METADATA_KEY = "denoise_cli.description"
 FORMAT_VERSION = 1
 PREDICTS = ("clean", "noise")
+LEVEL_READINGS = ("full", "half")  # what estimate.py can read: the image as it is, or binned 2x2
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,10 @@ class ModelDescription:
     predicts: str = "clean"
     """"clean": the output is the clean image; "noise": the output is the noise to subtract."""
     noise_level_input: bool = False
-    """The network takes a second input `sigma` (shape N x 1 x 1 x 1, noise std on the 0-1 scale)."""
+    """The network takes a second input `sigma` (N x K x 1 x 1, noise std on the 0-1 scale)."""
+    level_readings: list[str] = field(default_factory=lambda: ["full"])
+    """With a noise-level input: the K estimator readings it was trained on, in channel order
+    ("full", "half": estimate.py). A user's sigma feeds each one as white noise of that std reads."""
     recipe: dict[str, Any] = field(default_factory=dict)
     """How it was trained (the recipe's values), for reproduction."""
     scores: dict[str, Any] = field(default_factory=dict)
@@ -68,6 +72,8 @@ class ModelDescription:
             problems.append(f"predicts {self.predicts!r} (expected one of {PREDICTS})")
         if self.input_scale == 0:
             problems.append("input_scale 0")
+        if not self.level_readings or any(r not in LEVEL_READINGS for r in self.level_readings):
+            problems.append(f"level_readings {self.level_readings!r} (each one of {LEVEL_READINGS})")
         if not isinstance(self.noise, dict) or "kind" not in self.noise:
             problems.append("no noise kind")
         if self.format_version > FORMAT_VERSION:

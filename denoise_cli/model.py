@@ -42,15 +42,17 @@ class LoadedModel:
     def device(self) -> str:
         return active_device(self.session)
 
-    def infer(self, batch: np.ndarray, sigma: float | None = None) -> np.ndarray:
-        """(N, 1, H, W) float32 on the [0, 1] scale -> denoised, same shape and scale."""
+    def infer(self, batch: np.ndarray, sigma: float | list[float] | None = None) -> np.ndarray:
+        """(N, 1, H, W) float32 on the [0, 1] scale -> denoised, same shape and scale. `sigma`:
+        the noise level, or one per reading in the description's `level_readings`."""
         d = self.description
         x = batch.astype(np.float32, copy=False)
         if d.input_scale != 1.0 or d.input_offset != 0.0:
             x = x * np.float32(d.input_scale) + np.float32(d.input_offset)
         feeds = {"input": x}
         if d.noise_level_input:
-            feeds["sigma"] = np.full((len(x), 1, 1, 1), 0.0 if sigma is None else sigma, dtype=np.float32)
+            levels = np.broadcast_to(np.asarray(0.0 if sigma is None else sigma, dtype=np.float32), (len(d.level_readings),))
+            feeds["sigma"] = np.broadcast_to(levels.reshape(1, -1, 1, 1), (len(x), len(levels), 1, 1)).copy()
         y = self._run(feeds)
         if d.predicts == "noise":
             y = x - y

@@ -22,7 +22,7 @@ def build_model(path: Path, nodes, initializers, description: ModelDescription) 
     dims = ["batch", 1, side, side] if description.fixed_size else ["batch", 1, "height", "width"]
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, dims)]
     if description.noise_level_input:
-        inputs.append(helper.make_tensor_value_info("sigma", TensorProto.FLOAT, ["batch", 1, 1, 1]))
+        inputs.append(helper.make_tensor_value_info("sigma", TensorProto.FLOAT, ["batch", len(description.level_readings), 1, 1]))
     graph = helper.make_graph(
         nodes, "test", inputs, [helper.make_tensor_value_info("output", TensorProto.FLOAT, dims)], initializer=initializers,
     )
@@ -72,13 +72,20 @@ def box_blur_model(path: Path, **values) -> Path:
     return build_model(path, [node], [w], describe(path.stem, **values))
 
 
-def level_echo_model(path: Path, **values) -> Path:
+def level_echo_model(path: Path, echo: int = 0, **values) -> Path:
     """A noise-level model whose output is the level it was given, everywhere (input * 0 +
-    sigma): the output image shows which level the API fed it."""
-    zero = numpy_helper.from_array(np.zeros((), dtype=np.float32), "zero")
-    nodes = [helper.make_node("Mul", ["input", "zero"], ["blank"]), helper.make_node("Add", ["blank", "sigma"], ["output"])]
+    sigma, of reading number `echo`): the output image shows which level the API fed it."""
     values = {"fixed_size": False, "receptive_field": 1, "tile_size": 32, "noise_level_input": True, **values}
-    return build_model(path, nodes, [zero], describe(path.stem, **values))
+    description = describe(path.stem, **values)
+    pick = np.zeros((1, len(description.level_readings), 1, 1), dtype=np.float32)
+    pick[0, echo] = 1
+    inits = [numpy_helper.from_array(np.zeros((), dtype=np.float32), "zero"), numpy_helper.from_array(pick, "pick")]
+    nodes = [
+        helper.make_node("Mul", ["input", "zero"], ["blank"]),
+        helper.make_node("Conv", ["sigma", "pick"], ["picked"]),  # (N, 1, 1, 1): the chosen reading
+        helper.make_node("Add", ["blank", "picked"], ["output"]),
+    ]
+    return build_model(path, nodes, inits, description)
 
 
 @pytest.fixture(scope="session")

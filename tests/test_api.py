@@ -13,6 +13,12 @@ import pytest
 from denoise_cli import Denoiser
 from denoise_cli import registry
 from denoise_cli.errors import DenoiseError
+from denoise_cli.estimate import estimate_noise_levels
+from denoise_cli.imageio import PixelScale
+
+from conftest import level_echo_model
+
+FLOAT = PixelScale(0.0, 1.0, np.dtype(np.float32))
 
 
 def _modules_after(code: str) -> set[str]:
@@ -93,6 +99,24 @@ def test_sigma_and_strength_set_the_level_a_model_is_given(level_echo):
     estimated = float(Denoiser(level_echo).denoise(noisy).mean())
     assert abs(estimated * 255 - 20) < 3  # the automatic default follows the image's noise
     assert np.isclose(float(Denoiser(level_echo, strength=2).denoise(noisy).mean()), 2 * estimated, rtol=1e-5)
+
+
+def test_a_two_reading_model_is_fed_both_readings(models_dir):
+    """A model trained on the full-resolution and the binned reading gets both, each scaled by
+    --strength; a user's --sigma feeds each as white noise of that std reads (half: sigma / 2)."""
+    echo_full, echo_half = (
+        level_echo_model(models_dir / f"echo-{k}.onnx", echo=k, level_readings=["full", "half"]) for k in (0, 1)
+    )
+    flat = np.full((64, 64), 0.5, dtype=np.float32)
+    assert np.allclose(Denoiser(echo_full, sigma=51).denoise(flat), 51 / 255)
+    assert np.allclose(Denoiser(echo_half, sigma=51).denoise(flat), 25.5 / 255)
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 12 / 255, (130, 130)).astype(np.float32)
+    correlated = (noise[:-2, :-2] + noise[1:-1, 1:-1] + noise[2:, 2:] + noise[1:-1, :-2] + noise[1:-1, 2:]) / np.sqrt(5)
+    noisy = np.clip(0.5 + correlated, 0, 1).astype(np.float32)
+    full, half = estimate_noise_levels(noisy, FLOAT, ["full", "half"])
+    assert np.allclose(Denoiser(echo_full, strength=1.5).denoise(noisy), 1.5 * full, rtol=1e-5)
+    assert np.allclose(Denoiser(echo_half, strength=1.5).denoise(noisy), 1.5 * half, rtol=1e-5)
 
 
 def test_strength_is_refused_where_it_cannot_act(identity_fixed, level_echo):

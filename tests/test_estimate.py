@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from denoise_cli.estimate import estimate_noise_std
+from denoise_cli.estimate import estimate_noise_levels, estimate_noise_std
 from denoise_cli.imageio import PixelScale
+from denoise_cli.train.degrade import correlation_kernel
 
 FLOAT = PixelScale(0.0, 1.0, np.dtype(np.float32))
 UINT8 = PixelScale(0.0, 255.0, np.dtype(np.uint8))
@@ -33,3 +34,18 @@ def test_a_saved_8_bit_file_with_clipped_noise_reads_its_real_level():
     saved = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
     assert np.mean(saved == 0) > 0.15  # a third of the dark half is clipped at black
     assert abs(estimate_noise_std(saved, UINT8) * 255 - 50) < 2.5
+
+
+def test_the_binned_reading_sees_correlated_noise_that_the_full_one_misses():
+    """Demosaicing correlates camera noise, which hides it from the full-resolution reading;
+    the 2x2-binned reading must expose it, while white noise reads at half its std there."""
+    rng = np.random.default_rng(2)
+    white = rng.standard_normal((258, 258), dtype=np.float32) * 12 / 255
+    full, half = estimate_noise_levels(_scene() + white[1:-1, 1:-1], FLOAT, ["full", "half"])
+    assert abs(full * 255 - 12) < 1 and abs(half * 255 - 6) < 0.6
+    kernel = correlation_kernel(0.8)
+    correlated = sum(kernel[dy, dx] * white[dy : dy + 256, dx : dx + 256] for dy in range(3) for dx in range(3))
+    full, half = estimate_noise_levels(_scene() + correlated, FLOAT, ["full", "half"])
+    assert half > 1.5 * full
+    clean_full, clean_half = estimate_noise_levels(_scene(), FLOAT, ["full", "half"])
+    assert clean_half * 255 < 0.5 and half * 255 > 4
