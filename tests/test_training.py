@@ -19,7 +19,7 @@ from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.train import data as datasets  # noqa: E402
 from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
 from denoise_cli.train.loop import describe, train  # noqa: E402
-from denoise_cli.train.networks import build_network, count_parameters  # noqa: E402
+from denoise_cli.train.networks import build_network, count_parameters, level_channels  # noqa: E402
 from denoise_cli.train.recipes import RECIPES, get_recipe, override  # noqa: E402
 
 
@@ -94,7 +94,7 @@ def test_every_recipe_network_maps_images_to_images(name):
     recipe = RECIPES[name]
     net = build_network(recipe.network, recipe.network_args).eval()
     x = torch.rand(2, 1, recipe.patch_size, recipe.patch_size)
-    args = (x, torch.full((2, 1, 1, 1), 0.1)) if getattr(net, "noise_level_input", False) else (x,)
+    args = (x, torch.full((2, level_channels(net), 1, 1), 0.1)) if level_channels(net) else (x,)
     assert net(*args).shape == x.shape
 
 

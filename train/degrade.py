@@ -26,7 +26,8 @@ the heavy benchmark setting but lost 0.7 dB at the light one, and clean pictures
 
 A fraction of the patches instead gets plain white Gaussian noise (std ~ U(0, 50) on 0-255,
 probability 0.25), so one model covers synthetic noise too, and a fraction stays clean
-(probability 0.1), so the model learns to leave a clean photo alone.
+(probability 0.1 here; the `photo` recipe raises it to 0.3 through its noise spec), so the model
+learns to leave a clean photo alone.
 """
 
 from __future__ import annotations
@@ -138,8 +139,9 @@ def camera_setting(x: np.ndarray, setting: str, rng: np.random.Generator) -> np.
     return jpeg(out, s["quality"])
 
 
-def _camera_kind(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return degrade_batch(x, rng)
+def _camera_kind(x: np.ndarray, rng: np.random.Generator, **ranges) -> np.ndarray:
+    """The "camera" noise kind; a spec may override any CameraNoise value."""
+    return degrade_batch(x, rng, CameraNoise(**ranges))
 
 
 register_noise("camera", _camera_kind)

@@ -16,7 +16,7 @@ from torch import nn
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.session import open_session
-from denoise_cli.train.networks import fold_batch_norm
+from denoise_cli.train.networks import fold_batch_norm, level_channels
 from denoise_cli.train.subpixel import to_subpixel
 
 PARITY_TOLERANCE = 1e-4
@@ -30,7 +30,7 @@ def measure_receptive_field(model: nn.Module, multiple_of: int, trials: int = 3)
     for trial in range(trials):
         gen = torch.Generator().manual_seed(trial)
         x = torch.rand(1, 1, size, size, generator=gen, requires_grad=True)
-        args = (x, torch.full((1, 1, 1, 1), 0.1)) if getattr(model, "noise_level_input", False) else (x,)
+        args = (x, torch.full((1, level_channels(model), 1, 1), 0.1)) if level_channels(model) else (x,)
         model(*args)[0, 0, size // 2, size // 2].backward()
         rows, cols = np.nonzero(x.grad[0, 0].numpy())
         if len(rows):
@@ -50,7 +50,7 @@ def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.
     x = torch.rand(2, 1, side, side, generator=gen) * description.input_scale + description.input_offset
     inputs = {"input": x}
     if description.noise_level_input:
-        inputs["sigma"] = torch.rand(2, 1, 1, 1, generator=gen) * 0.2
+        inputs["sigma"] = torch.rand(2, len(description.level_readings), 1, 1, generator=gen) * 0.2
     axes = {"input": {0: "batch"}, "output": {0: "batch"}}
     if not description.fixed_size:
         axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}}

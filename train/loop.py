@@ -24,7 +24,7 @@ from denoise_cli.train import degrade  # noqa: F401  (registers the 'camera' noi
 from denoise_cli.train import data as datasets
 from denoise_cli.train.export import export_onnx, measure_receptive_field
 from denoise_cli.train.figures import plot_losses, plot_samples
-from denoise_cli.train.networks import build_network, count_macs, count_parameters
+from denoise_cli.train.networks import build_network, count_macs, count_parameters, level_channels
 from denoise_cli.train.recipes import Recipe
 from denoise_cli.train.scoring import mean_scores
 
@@ -63,7 +63,7 @@ def make_noisy(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with
         return apply_noise(clean, recipe.noise, rng), None
     if recipe.level_input == "estimated":  # what the model will be given at inference
         noisy = apply_noise(clean, recipe.noise, rng)
-        return noisy, estimate_noise_std_batch(noisy)
+        return noisy, estimate_noise_std_batch(noisy, recipe.level_readings)
     levels = draw_levels(recipe.noise["std"], rng, len(clean))
     return apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
 
@@ -164,7 +164,9 @@ def train(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     net = build_network(recipe.network, recipe.network_args, recipe.init)
-    with_levels = bool(getattr(net, "noise_level_input", False))
+    with_levels = level_channels(net) > 0
+    if with_levels and level_channels(net) != len(recipe.level_readings):
+        raise DenoiseError(f"recipe {recipe.name}: the network takes {level_channels(net)} noise levels, level_readings names {len(recipe.level_readings)}.")
     data = load_data(recipe, datasets.resolve_data_dir(data_dir), with_levels)
     model = Denoising(net, recipe)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
@@ -317,7 +319,7 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
     for k, spec in enumerate(recipe.grid_noise):
         noisy = apply_noise(data.test.images[index], spec, np.random.default_rng([recipe.seed, 50 + k]))
         label = f"std {spec.get('std')}"
-        levels = None if data.test_levels is None else np.full((len(noisy), 1, 1, 1), spec.get("std", 0.0), np.float32)
+        levels = None if data.test_levels is None else np.full((len(noisy), len(recipe.level_readings), 1, 1), spec.get("std", 0.0), np.float32)
         rows += [(f"noisy {label}", noisy[:, 0]), (f"denoised {label}", evaluate(model, noisy, levels)[:, 0])]
     plot_samples(rows, out / "samples.png", f"{recipe.name}: test samples")
 
@@ -342,8 +344,8 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict) -> ModelDescription:
     multiple = int(getattr(net, "multiple_of", 1))
     side = recipe.patch_size
     example = (torch.zeros(1, 1, side, side),)
-    if getattr(net, "noise_level_input", False):
-        example += (torch.zeros(1, 1, 1, 1),)
+    if level_channels(net):
+        example += (torch.zeros(1, level_channels(net), 1, 1),)
     net.eval()
     return ModelDescription(
         name=recipe.name,
@@ -359,7 +361,8 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict) -> ModelDescription:
         input_scale=recipe.input_scale,
         input_offset=recipe.input_offset,
         predicts=recipe.predicts,
-        noise_level_input=bool(getattr(net, "noise_level_input", False)),
+        noise_level_input=level_channels(net) > 0,
+        level_readings=list(recipe.level_readings),
         recipe=recipe.to_dict(),
         scores={"test": scores},
     )

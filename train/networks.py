@@ -144,17 +144,19 @@ class ResidualUnshuffleCNN(nn.Module):
     resolution, pixel-shuffle back, predicting the noise (output = noise, clean = input - noise).
 
     Working at half resolution quarters the multiply-adds per pixel and doubles the receptive
-    field for the same depth (the FFDNet idea). With `noise_level_input`, a noise-level map is
-    stacked with the unshuffled image, so the user can turn the strength up or down.
+    field for the same depth (the FFDNet idea). With `noise_level_input`, noise-level maps (one
+    per reading, `level_channels`) are stacked with the unshuffled image, so the user can turn
+    the strength up or down.
     """
 
     fixed_size = False
     multiple_of = 2
 
-    def __init__(self, *, channels: int = 48, depth: int = 10, noise_level_input: bool = False, batch_norm: bool = False):
+    def __init__(self, *, channels: int = 48, depth: int = 10, noise_level_input: bool = False, level_channels: int = 1, batch_norm: bool = False):
         super().__init__()
         self.noise_level_input = noise_level_input
-        layers: list[nn.Module] = [nn.Conv2d(4 + int(noise_level_input), channels, 3, padding=1), nn.ReLU()]
+        self.level_channels = level_channels if noise_level_input else 0
+        layers: list[nn.Module] = [nn.Conv2d(4 + self.level_channels, channels, 3, padding=1), nn.ReLU()]
         for _ in range(depth - 2):
             # batch norm (DnCNN's, FFDNet's) between the inner convolutions speeds up training;
             # the export folds it into them (fold_batch_norm), so inference pays nothing
@@ -171,7 +173,7 @@ class ResidualUnshuffleCNN(nn.Module):
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         h = nn.functional.pixel_unshuffle(x, 2)  # (N, 4, H/2, W/2)
         if self.noise_level_input:
-            level = sigma.expand(-1, 1, h.shape[2], h.shape[3])  # (N, 1, H/2, W/2)
+            level = sigma.expand(-1, self.level_channels, h.shape[2], h.shape[3])  # (N, K, H/2, W/2)
             h = torch.cat([h, level], dim=1)
         return nn.functional.pixel_shuffle(self.body(h), 2)  # the noise, (N, 1, H, W)
 
@@ -238,6 +240,11 @@ def build_network(name: str, args: dict[str, Any], init: str = "pytorch") -> nn.
     elif init != "pytorch":
         raise ValueError(f"unknown init {init!r}; known: {INITS}")
     return net
+
+
+def level_channels(model: nn.Module) -> int:
+    """How many noise-level maps the network takes (0: none)."""
+    return int(getattr(model, "level_channels", 0))
 
 
 def fold_batch_norm(model: nn.Module) -> nn.Module:
