@@ -89,11 +89,16 @@ BASELINES: dict[str, Method] = {
 }
 
 
+SIGMA_GIVEN = " (sigma given)"
+
+
 def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     """Impulse filters and impulse models on impulse noise, Gaussian models on Gaussian noise."""
     impulse = scenario.startswith("sp")
     if name == "switching-median":
         return impulse
+    if name.endswith(SIGMA_GIVEN) and scenario.startswith(("camera", "clean")):
+        return False  # no protocol level to give: the blind row is the one that means something
     if noise_kind in ("gaussian", "camera"):
         return not impulse  # Gaussian models also face camera noise: what users' photos hold
     if noise_kind is not None and "salt-and-pepper" in noise_kind:
@@ -108,7 +113,7 @@ def model_method(model: str, give_sigma: bool) -> tuple[str, Method, str]:
 
     denoiser = Denoiser(model, device="cpu", threads=THREADS)
     levels = denoiser.description.noise_level_input
-    name = denoiser.description.name + ((" (sigma given)" if give_sigma else " (blind)") if levels else "")
+    name = denoiser.description.name + ((SIGMA_GIVEN if give_sigma else " (blind)") if levels else "")
 
     def run(noisy: np.ndarray, sigma: float) -> np.ndarray:
         denoiser.sigma = sigma if (give_sigma and levels) else None
