@@ -122,9 +122,9 @@ class Denoiser:
         """The levels (0-1 scale) fed to a noise-level model, one per reading it was trained on:
         the user's sigma (as white noise of that std reads), else the estimates, times the
         strength."""
-        readings = self.description.level_readings
         if not self.description.noise_level_input:
             return None
+        readings = self.description.level_readings
         if self.sigma is not None:
             levels = [self.sigma / 255 / WHITE_NOISE_READING[r] for r in readings]
         else:

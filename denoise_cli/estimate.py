@@ -93,11 +93,6 @@ def _reading(x: np.ndarray, reading: str) -> float:
     return _level(x)
 
 
-def estimate_noise_std(plane: np.ndarray, scale: PixelScale) -> float:
-    """Noise standard deviation of a (H, W) plane, on the [0, 1] scale of `scale`."""
-    return _reading(_blocks(plane, scale), "full")
-
-
 def estimate_noise_levels(plane: np.ndarray, scale: PixelScale, readings: list[str] | tuple[str, ...]) -> list[float]:
     """The given readings ("full", "half") of a (H, W) plane, on the [0, 1] scale of `scale`."""
     blocks = _blocks(plane, scale)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from denoise_cli.estimate import estimate_noise_levels, estimate_noise_std
+from denoise_cli.estimate import estimate_noise_levels
 from denoise_cli.imageio import PixelScale
 from denoise_cli.train.degrade import correlation_kernel
 
@@ -24,7 +24,7 @@ def test_the_estimate_reads_white_noise_at_its_level():
     rng = np.random.default_rng(0)
     for sigma in (5, 25, 50):
         noisy = _scene() + rng.standard_normal((256, 256), dtype=np.float32) * sigma / 255
-        assert abs(estimate_noise_std(noisy, FLOAT) * 255 - sigma) < 0.05 * sigma + 0.5
+        assert abs(estimate_noise_levels(noisy, FLOAT, ["full"])[0] * 255 - sigma) < 0.05 * sigma + 0.5
 
 
 def test_a_saved_8_bit_file_with_clipped_noise_reads_its_real_level():
@@ -33,7 +33,7 @@ def test_a_saved_8_bit_file_with_clipped_noise_reads_its_real_level():
     noisy = _scene() + np.random.default_rng(1).standard_normal((256, 256), dtype=np.float32) * 50 / 255
     saved = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
     assert np.mean(saved == 0) > 0.15  # a third of the dark half is clipped at black
-    assert abs(estimate_noise_std(saved, UINT8) * 255 - 50) < 2.5
+    assert abs(estimate_noise_levels(saved, UINT8, ["full"])[0] * 255 - 50) < 2.5
 
 
 def test_the_binned_reading_sees_correlated_noise_that_the_full_one_misses():
