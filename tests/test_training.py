@@ -203,3 +203,13 @@ def test_batch_norms_are_folded_into_the_exported_convolutions(tmp_path):
     torch_side = TorchSession(Denoiser(str(path)))
     with torch.no_grad():
         assert torch.allclose(torch_side.net(x, sigma), net(x, sigma), atol=1e-5)
+
+
+def test_bench_runs_a_model_at_the_strength_asked(level_echo):
+    """`denoise-train bench --strength` measures what `denoise --strength` does, under its own row name."""
+    from denoise_cli.train.bench import applies, model_method
+
+    name, run, _ = model_method(str(level_echo), give_sigma=True, strength=2)
+    assert name == "level-echo (sigma given, strength 2)"
+    assert np.allclose(run(np.full((32, 32), 0.5, np.float32), 25.5), 2 * 25.5 / 255)
+    assert not applies(name, "gaussian", "cameraL") and applies(name, "gaussian", "gauss25")

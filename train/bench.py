@@ -89,7 +89,7 @@ BASELINES: dict[str, Method] = {
 }
 
 
-SIGMA_GIVEN = " (sigma given)"
+SIGMA_GIVEN = "sigma given"  # in the row name of a noise-level model told the protocol's level
 
 
 def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
@@ -97,7 +97,7 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     impulse = scenario.startswith("sp")
     if name == "switching-median":
         return impulse
-    if name.endswith(SIGMA_GIVEN) and scenario.startswith(("camera", "clean")):
+    if f"({SIGMA_GIVEN}" in name and scenario.startswith(("camera", "clean")):
         return False  # no protocol level to give: the blind row is the one that means something
     if noise_kind in ("gaussian", "camera"):
         return not impulse  # Gaussian models also face camera noise: what users' photos hold
@@ -106,14 +106,15 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     return True
 
 
-def model_method(model: str, give_sigma: bool) -> tuple[str, Method, str]:
+def model_method(model: str, give_sigma: bool, strength: float = 1.0) -> tuple[str, Method, str]:
     """One of our models through the public API; with `give_sigma`, a noise-level model is told
-    the protocol's level instead of estimating it (blind)."""
+    the protocol's level instead of estimating it (blind); `strength` is the API's factor on it."""
     from denoise_cli.api import Denoiser
 
-    denoiser = Denoiser(model, device="cpu", threads=THREADS)
+    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=strength)
     levels = denoiser.description.noise_level_input
-    name = denoiser.description.name + ((SIGMA_GIVEN if give_sigma else " (blind)") if levels else "")
+    tag = (SIGMA_GIVEN if give_sigma else "blind") + (f", strength {strength:g}" if strength != 1 else "")
+    name = denoiser.description.name + (f" ({tag})" if levels else "")
 
     def run(noisy: np.ndarray, sigma: float) -> np.ndarray:
         denoiser.sigma = sigma if (give_sigma and levels) else None
@@ -259,13 +260,13 @@ def set_threads() -> None:
 
 def benchmark(
     data_dir: Path, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
-    models: list[str], limit: int | None, log=print, sigma_given: bool = True,
+    models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float = 1.0,
 ) -> list[Row]:
     set_threads()
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:
         for give_sigma in (False, True) if sigma_given else (False,):
-            name, run, kind = model_method(model, give_sigma)
+            name, run, kind = model_method(model, give_sigma, strength)
             methods.append((name, run, kind))
             if "(" not in name:
                 break  # a model without a noise-level input has one row only
