@@ -99,7 +99,7 @@ def estimate_noise_levels(plane: np.ndarray, scale: PixelScale, readings: list[s
     return [_reading(blocks, reading) for reading in readings]
 
 
-def estimate_noise_std_batch(images: np.ndarray, readings: list[str] | tuple[str, ...] = ("full",)) -> np.ndarray:
+def estimate_noise_levels_batch(images: np.ndarray, readings: list[str] | tuple[str, ...] = ("full",)) -> np.ndarray:
     """The readings of each image of a (N, ..., H, W) float batch in [0, 1], shaped (N, K, 1, 1)
     for K readings: the levels fed to a model trained on estimated levels."""
     levels = [[_reading(image, reading) for reading in readings] for image in images]

@@ -169,9 +169,9 @@ def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
     """The level a method that needs one is given: the protocol's, or for camera noise (which
     has no single level) and clean images the estimator's reading of the input."""
     if scenario.startswith(("camera", "clean")):
-        from denoise_cli.estimate import estimate_noise_std_batch
+        from denoise_cli.estimate import estimate_noise_levels_batch
 
-        return float(estimate_noise_std_batch(noisy[None])[0, 0, 0, 0] * 255)
+        return float(estimate_noise_levels_batch(noisy[None])[0, 0, 0, 0] * 255)
     return protocol_sigma(scenario)
 
 

@@ -18,7 +18,7 @@ from torch import nn
 
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
-from denoise_cli.estimate import estimate_noise_std_batch
+from denoise_cli.estimate import estimate_noise_levels_batch
 from denoise_cli.noise import apply_noise, draw_levels
 from denoise_cli.train import degrade  # noqa: F401  (registers the 'camera' noise kind)
 from denoise_cli.train import data as datasets
@@ -63,7 +63,7 @@ def make_noisy(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with
         return apply_noise(clean, recipe.noise, rng), None
     if recipe.level_input == "estimated":  # what the model will be given at inference
         noisy = apply_noise(clean, recipe.noise, rng)
-        return noisy, estimate_noise_std_batch(noisy, recipe.level_readings)
+        return noisy, estimate_noise_levels_batch(noisy, recipe.level_readings)
     levels = draw_levels(recipe.noise["std"], rng, len(clean))
     return apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
 
