@@ -122,6 +122,11 @@ def test_resume_continues_after_the_last_checkpoint(tiny_data, tmp_path):
     assert [h["epoch"] for h in result.metrics["history"]] == [1, 2]
 
 
+def test_unknown_loss_is_refused_before_training(tiny_data, tmp_path):
+    with pytest.raises(DenoiseError, match="unknown loss"):
+        train(override(get_recipe("mnist-conv-bn"), loss="l3"), tiny_data, tmp_path, show_progress=False, log=lambda *_: None)
+
+
 def test_parity_check_fails_on_a_broken_export(tmp_path):
     recipe = get_recipe("mnist-conv-bn")
     net = build_network(recipe.network, recipe.network_args).eval()

@@ -123,6 +123,9 @@ class Denoising(nn.Module):
         return (out - self.offset) / self.scale
 
 
+LOSS_NAMES = {"mse": "mean squared error", "bce": "binary cross-entropy"}
+
+
 def loss_fn(recipe: Recipe, estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if recipe.loss == "bce":
         return nn.functional.binary_cross_entropy(estimate.clamp(1e-7, 1 - 1e-7), target)
@@ -167,6 +170,8 @@ def train(
     with_levels = level_channels(net) > 0
     if with_levels and level_channels(net) != len(recipe.level_readings):
         raise DenoiseError(f"recipe {recipe.name}: the network takes {level_channels(net)} noise levels, level_readings names {len(recipe.level_readings)}.")
+    if recipe.loss not in LOSS_NAMES:
+        raise DenoiseError(f"recipe {recipe.name}: unknown loss {recipe.loss!r} (known: {', '.join(LOSS_NAMES)}).")
     data = load_data(recipe, datasets.resolve_data_dir(data_dir), with_levels)
     model = Denoising(net, recipe)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
@@ -312,7 +317,7 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
     description = describe(model.net, recipe, scores)
     onnx_path = export_onnx(model.net, description, out / f"{recipe.name}.onnx", seed=recipe.seed)
 
-    loss_name = {"bce": "binary cross-entropy", "mse": "mean squared error"}[recipe.loss]
+    loss_name = LOSS_NAMES[recipe.loss]
     plot_losses(history, out / "loss_curves.png", f"{recipe.name}: {loss_name} per epoch", loss_name)
     index = _grid_indices(data.test)
     rows = [("original", data.test.images[index, 0]), ("noisy", data.test_noisy[index, 0]), ("denoised", denoised[index, 0])]
