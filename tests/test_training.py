@@ -218,3 +218,41 @@ def test_bench_runs_a_model_at_the_strength_asked(level_echo):
     assert name == "level-echo (sigma given, strength 2)"
     assert np.allclose(run(np.full((32, 32), 0.5, np.float32), 25.5), 2 * 25.5 / 255)
     assert not applies(name, "gaussian", "cameraL") and applies(name, "gaussian", "gauss25")
+
+
+def _pair_folder(folder, names=("a", "b"), noisy_suffix="_real", reference_suffix="_mean"):
+    """Flat grey references and their noisy shots (white noise, std 20 on 0-255) as 8-bit PNGs."""
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for name in names:
+        reference = np.full((40, 52), 120, np.uint8)
+        noisy = np.clip(reference + rng.normal(0, 20, reference.shape), 0, 255).round().astype(np.uint8)
+        Image.fromarray(reference).save(folder / f"{name}{reference_suffix}.png")
+        Image.fromarray(noisy).save(folder / f"{name}{noisy_suffix}.png")
+    return folder
+
+
+def test_bench_pairs_scores_real_shots_against_their_references(tmp_path, box_blur):
+    """`denoise-train bench --pairs`: each method on the noisy shot against its reference, and on
+    the reference itself (what it does to a picture without noise)."""
+    from denoise_cli.imageio import read_gray
+    from denoise_cli.train.bench import benchmark
+    from denoise_cli.train.scoring import mean_scores
+
+    folder = _pair_folder(tmp_path / "pairs", noisy_suffix="_Noisy", reference_suffix="_gt")
+    rows = {(r.method, r.scenario): r for r in benchmark(folder, [], [], [], ["noisy"], [str(box_blur)], None, log=lambda *_: None, pairs=folder)}
+    references = [read_gray(folder / f"{n}_gt.png") for n in "ab"]
+    shots = [read_gray(folder / f"{n}_Noisy.png") for n in "ab"]
+    assert rows["noisy", "real"].psnr == pytest.approx(mean_scores(references, shots)["psnr"], abs=0.01)
+    assert rows["noisy", "reference"].psnr == float("inf")
+    assert rows["box-blur", "real"].psnr > rows["noisy", "real"].psnr + 2
+    assert rows["box-blur", "reference"].images == 2
+
+
+def test_bench_pairs_says_which_shot_has_no_reference(tmp_path):
+    from denoise_cli.train.bench import load_pairs
+
+    folder = _pair_folder(tmp_path / "pairs")
+    (folder / "b_mean.png").unlink()
+    with pytest.raises(DenoiseError, match="no reference for b_real.png"):
+        load_pairs(folder, None)

@@ -1,5 +1,7 @@
 """The quality and speed benchmark of ../shared/bench/PROTOCOL.md: our models against the
-classical methods a user would otherwise try, on Set12 and BSD68, Gaussian and impulse noise.
+classical methods a user would otherwise try, on Set12 and BSD68, Gaussian and impulse noise;
+and on a folder of real noisy photos with their references (`--pairs`), where no noise is
+simulated at all.
 
 Every method is a function (noisy float image, noise level on the 0-255 scale) -> denoised
 float image; the protocol's noise, scoring and timing are applied around it identically.
@@ -26,6 +28,14 @@ SETS = ("set12", "bsd68")
 SCENARIOS = ("gauss15", "gauss25", "gauss50", "sp10", "sp20", "sp30")
 VARIANTS = ("float", "png8")
 THREADS = 2
+# Scenarios without a protocol level: methods that need one get the estimator's reading.
+ESTIMATED_LEVEL = ("camera", "clean", "real", "reference")
+# Real photo pairs (`--pairs`): NAME_real / NAME_noisy with NAME_mean / NAME_clean / NAME_gt,
+# the naming of the PolyU and Nam et al. real-noise sets (noisy shot, mean of many shots).
+NOISY_SUFFIXES = ("_real", "_noisy")
+REFERENCE_SUFFIXES = ("_mean", "_clean", "_gt")
+PAIR_FORMATS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+PAIR_VARIANT = "file"  # the pair's own 8-bit files: neither float nor our png8 rounding
 
 
 # --- classical baselines -------------------------------------------------------------------
@@ -97,7 +107,7 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     impulse = scenario.startswith("sp")
     if name == "switching-median":
         return impulse
-    if f"({SIGMA_GIVEN}" in name and scenario.startswith(("camera", "clean")):
+    if f"({SIGMA_GIVEN}" in name and scenario.startswith(ESTIMATED_LEVEL):
         return False  # no protocol level to give: the blind row is the one that means something
     if noise_kind in ("gaussian", "camera"):
         return not impulse  # Gaussian models also face camera noise: what users' photos hold
@@ -147,6 +157,30 @@ def load_set(data_dir: Path, name: str, limit: int | None) -> list[np.ndarray]:
     return [read_gray(p) for p in paths[:limit]]
 
 
+def load_pairs(folder: Path, limit: int | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(references, noisy shots) of a folder of real photo pairs, both read as 8-bit gray."""
+    if not folder.is_dir():
+        raise DenoiseError(f"{folder}: not a folder of photo pairs.")
+    files = {p.stem.lower(): p for p in folder.iterdir() if p.suffix.lower() in PAIR_FORMATS}
+
+    def reference_for(stem: str) -> Path | None:
+        base = next(stem[: -len(end)] for end in NOISY_SUFFIXES if stem.endswith(end))
+        return next((files[base + suffix] for suffix in REFERENCE_SUFFIXES if base + suffix in files), None)
+
+    pairs = [(reference_for(stem), path) for stem, path in sorted(files.items()) if stem.endswith(NOISY_SUFFIXES)]
+    unmatched = [path.name for reference, path in pairs if reference is None]
+    if unmatched or not pairs:
+        what = f"no reference for {', '.join(unmatched[:3])}" if unmatched else "no noisy photos"
+        raise DenoiseError(f"{folder}: {what}; expected NAME{NOISY_SUFFIXES[0]} or NAME{NOISY_SUFFIXES[1]} beside NAME{REFERENCE_SUFFIXES[0]}, NAME{REFERENCE_SUFFIXES[1]} or NAME{REFERENCE_SUFFIXES[2]}.")
+    references, noisy = [], []
+    for reference, path in pairs[:limit]:
+        references.append(read_gray(reference))
+        noisy.append(read_gray(path))
+        if references[-1].shape != noisy[-1].shape:
+            raise DenoiseError(f"{path.name} and {reference.name} differ in size ({noisy[-1].shape[1]}x{noisy[-1].shape[0]} against {references[-1].shape[1]}x{references[-1].shape[0]}).")
+    return references, noisy
+
+
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
     """The protocol's noise, the camera pipeline at a fixed setting (seeded per image; its
     output is 8-bit JPEG, so both variants coincide), or no noise at all ("clean": what a
@@ -168,17 +202,18 @@ def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -
 def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
     """The level a method that needs one is given: the protocol's, or for camera noise (which
     has no single level) and clean images the estimator's reading of the input."""
-    if scenario.startswith(("camera", "clean")):
+    if scenario.startswith(ESTIMATED_LEVEL):
         from denoise_cli.estimate import estimate_noise_levels_batch
 
         return float(estimate_noise_levels_batch(noisy[None])[0, 0, 0, 0] * 255)
     return protocol_sigma(scenario)
 
 
-def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str, scenario: str, variant: str) -> Row:
+def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str, scenario: str, variant: str, inputs: list[np.ndarray] | None = None) -> Row:
+    """One method on a set; `inputs` are given noisy images (real photos) instead of the scenario's noise."""
     outputs, seconds = [], 0.0
     for index, image in enumerate(clean):
-        noisy = scenario_noise(image, scenario, index, variant)
+        noisy = inputs[index] if inputs is not None else scenario_noise(image, scenario, index, variant)
         sigma = scenario_sigma(scenario, noisy)
         started = time.perf_counter()
         outputs.append(method(noisy, sigma))
@@ -192,6 +227,7 @@ def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str
 FAMILIES = (
     ("gauss", "Gaussian noise"), ("sp", "salt-and-pepper noise"),
     (("camera", "clean"), "camera noise (train/degrade.py, fixed settings) and clean images"),
+    (("real", "reference"), "real photos: the noisy shot, and the reference itself as input"),
 )
 
 
@@ -261,7 +297,10 @@ def set_threads() -> None:
 def benchmark(
     data_dir: Path, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
     models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float = 1.0,
+    pairs: Path | None = None,
 ) -> list[Row]:
+    """Every method on every set, scenario and variant; with `pairs`, on that folder of real
+    photos instead (scenarios "real" and "reference"; sets, scenarios and variants unused)."""
     set_threads()
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:
@@ -271,6 +310,14 @@ def benchmark(
             if "(" not in name:
                 break  # a model without a noise-level input has one row only
     rows = []
+    if pairs is not None:
+        references, shots = load_pairs(pairs, limit)
+        for scenario, inputs in (("real", shots), ("reference", references)):
+            for name, method, kind in methods:
+                if applies(name, kind, scenario):
+                    rows.append(run_method(name, method, references, pairs.name, scenario, PAIR_VARIANT, inputs))
+                    log(json.dumps(rows[-1].__dict__))
+        return rows
     for set_name in sets:
         clean = load_set(data_dir, set_name, limit)
         for scenario in scenarios:

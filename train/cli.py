@@ -102,6 +102,7 @@ def bench_command(
     merge: Annotated[Optional[list[Path]], typer.Option(help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
     sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
     strength: Annotated[float, typer.Option(min=0, max=4, help="Noise-level models: the factor on their level, as `denoise --strength`.")] = 1.0,
+    pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them.")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
     from denoise_cli.train.bench import benchmark, load_rows, to_markdown
@@ -111,7 +112,10 @@ def bench_command(
         typer.echo(to_markdown(load_rows(merge)))
         return
     with user_errors():
-        rows = benchmark(resolve_data_dir(data_dir), _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit, log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength)
+        rows = benchmark(
+            resolve_data_dir(data_dir) if pairs is None else pairs, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
+            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs,
+        )
     table = to_markdown(rows)
     typer.echo(table)
     if out is not None:
