@@ -154,7 +154,6 @@ class ResidualUnshuffleCNN(nn.Module):
 
     def __init__(self, *, channels: int = 48, depth: int = 10, noise_level_input: bool = False, level_channels: int = 1, batch_norm: bool = False):
         super().__init__()
-        self.noise_level_input = noise_level_input
         self.level_channels = level_channels if noise_level_input else 0
         layers: list[nn.Module] = [nn.Conv2d(4 + self.level_channels, channels, 3, padding=1), nn.ReLU()]
         for _ in range(depth - 2):
@@ -172,7 +171,7 @@ class ResidualUnshuffleCNN(nn.Module):
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
         h = nn.functional.pixel_unshuffle(x, 2)  # (N, 4, H/2, W/2)
-        if self.noise_level_input:
+        if self.level_channels:
             level = sigma.expand(-1, self.level_channels, h.shape[2], h.shape[3])  # (N, K, H/2, W/2)
             h = torch.cat([h, level], dim=1)
         return nn.functional.pixel_shuffle(self.body(h), 2)  # the noise, (N, 1, H, W)
