@@ -295,12 +295,13 @@ def set_threads() -> None:
 
 
 def benchmark(
-    data_dir: Path, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
+    data_dir: Path | None, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
     models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float = 1.0,
     pairs: Path | None = None,
 ) -> list[Row]:
     """Every method on every set, scenario and variant; with `pairs`, on that folder of real
-    photos instead (scenarios "real" and "reference"; sets, scenarios and variants unused)."""
+    photos instead (scenarios "real" and "reference"; data_dir, sets, scenarios and variants
+    unused)."""
     set_threads()
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:

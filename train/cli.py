@@ -113,7 +113,7 @@ def bench_command(
         return
     with user_errors():
         rows = benchmark(
-            resolve_data_dir(data_dir) if pairs is None else pairs, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
+            resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
             log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs,
         )
     table = to_markdown(rows)
