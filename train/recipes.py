@@ -185,6 +185,14 @@ _register(Recipe(
     # as `gaussian`, batch norm included. Against the 30-epoch model without it (Set12, blind):
     # camera L / M / H 36.18 / 29.17 / 22.36 -> 36.38 / 30.04 / 24.32 dB, clean 40.50 -> 42.84
     network_args={"channels": 64, "depth": 12, "noise_level_input": True, "level_channels": 2, "batch_norm": True},
+    # Not kept: a U-Net with a context path in place of the plain stack (4 + 4 convolutions at
+    # 1/2 resolution, 3 + 3 at 1/4, 4 at 1/8, skips added; receptive field 156 px against 50, the
+    # same 94k multiply-adds per pixel), 128 px patches in batches of 8, this recipe otherwise.
+    # Blind, against this model: Set12 camera L / M / H 36.08 / 29.75 / 25.12 dB (35.69 / 30.16 /
+    # 24.94), gauss2 png8 41.95 (41.74), clean 49.7 (54.4); BSD68 36.16 / 29.42 / 24.71 (36.15 /
+    # 29.74 / 24.61), gauss2 41.27 (41.60); Gaussian noise 0.2-1.0 dB lower on both sets; and
+    # 0.86 / 0.67 MP/s against 1.35 / 1.27 on 2048 px and BSD68-sized pictures (its tiles need
+    # 80 px margins, not 26). Better only on Set12's light noise, at a third to half the speed lost
     batch_norm_recalibration=200,
     init="he",  # with PyTorch's default init this stack stayed at "predict no noise" for 2 epochs
     # fed the estimator's readings, read on each 64 px training patch; inference reads the whole
