@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import read_gray
+from denoise_cli.imageio import IMAGE_SUFFIXES, read_gray
 from denoise_cli.noise import protocol_noise, protocol_sigma
 from denoise_cli.train.scoring import mean_scores
 
@@ -34,7 +34,6 @@ ESTIMATED_LEVEL = ("camera", "clean", "real", "reference")
 # the naming of the PolyU and Nam et al. real-noise sets (noisy shot, mean of many shots).
 NOISY_SUFFIXES = ("_real", "_noisy")
 REFERENCE_SUFFIXES = ("_mean", "_clean", "_gt")
-PAIR_FORMATS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 PAIR_VARIANT = "file"  # the pair's own 8-bit files: neither float nor our png8 rounding
 
 
@@ -161,7 +160,7 @@ def load_pairs(folder: Path, limit: int | None) -> tuple[list[np.ndarray], list[
     """(references, noisy shots) of a folder of real photo pairs, both read as 8-bit gray."""
     if not folder.is_dir():
         raise DenoiseError(f"{folder}: not a folder of photo pairs.")
-    files = {p.stem.lower(): p for p in folder.iterdir() if p.suffix.lower() in PAIR_FORMATS}
+    files = {p.stem.lower(): p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
 
     def reference_for(stem: str) -> Path | None:
         base = next(stem[: -len(end)] for end in NOISY_SUFFIXES if stem.endswith(end))
