@@ -24,6 +24,7 @@ import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -270,8 +271,6 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     path = Path(path)
     fmt = fmt or output_format(path)
     check_writable_as(image, fmt, path)
-    if not overwrite and path.exists():
-        raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
     pil = to_pillow(image)
     options: dict = {}
     if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
@@ -282,10 +281,19 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["dpi"] = image.dpi
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = quality
+    write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: bool = False) -> None:
+    """Call `write` on a temporary file in `path`'s folder, fsync, then link or rename it into
+    place: a reader never sees a half-written file, and without `overwrite` an existing file is
+    never replaced. File-system errors become one-sentence DenoiseErrors."""
+    if not overwrite and path.exists():
+        raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "xb") as f:
-            pil.save(f, format=fmt, **options)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         _move_into_place(tmp, path, overwrite)
