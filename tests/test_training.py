@@ -164,6 +164,43 @@ def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_pat
     assert again.returncode == 1 and "cameraL" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_svg_panels_hold_exactly_the_pixels_they_were_given(tmp_path):
+    from denoise_cli.train.svg import Panel, read_panels, write_panels
+
+    rng = np.random.default_rng(3)
+    flat_and_noisy = np.concatenate([np.full((12, 9), 0.5), rng.random((12, 8))], axis=1)
+    panels = [Panel("noisy <input> & more", flat_and_noisy), Panel("black", np.zeros((12, 5))), Panel("white", np.ones((12, 3)))]
+    write_panels(panels, tmp_path / "f.svg", zoom=3)
+    back = read_panels((tmp_path / "f.svg").read_text())
+    assert [label for label, _ in back] == [p.label for p in panels]
+    for (_, pixels), panel in zip(back, panels):
+        assert np.array_equal(pixels, np.round(panel.pixels * 255).astype(np.uint8))
+    with pytest.raises(DenoiseError, match="exists already"):
+        write_panels(panels, tmp_path / "f.svg")  # never replaced unless asked
+
+
+def test_before_after_figure_shows_noisy_model_and_clean_crops(tmp_path):
+    import subprocess
+    import sys
+
+    from denoise_cli.train.svg import read_panels
+
+    yy, xx = np.mgrid[0:60, 0:70]
+    clean = np.clip(60 + 2 * xx + 40 * ((yy // 10) % 2), 0, 255).astype(np.uint8)
+    Image.fromarray(clean).save(tmp_path / "clean.png")
+    figure = tmp_path / "figure.svg"
+    command = [sys.executable, "-m", "denoise_cli.train.cli", "before-after", str(tmp_path / "clean.png"), "-o", str(figure)]
+    result = subprocess.run([*command, "--box", "10,5,40,30", "--scenario", "gauss25", "--models", "photo"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (noisy_label, noisy), (photo_label, denoised), (clean_label, shown) = read_panels(figure.read_text())
+    assert noisy_label.startswith("noisy (gauss25)") and photo_label.startswith("photo") and clean_label == "clean"
+    assert np.array_equal(shown, clean[5:35, 10:50])
+    error = [np.abs(p.astype(float) - shown).mean() for p in (noisy, denoised)]
+    assert error[1] < error[0] / 2  # the model removed most of the noise
+    outside = subprocess.run([*command, "--overwrite", "--box", "40,40,40,40"], capture_output=True, text=True, timeout=120)
+    assert outside.returncode == 1 and "does not fit" in outside.stderr and "Traceback" not in outside.stderr
+
+
 def test_subpixel_export_form_computes_the_same_network():
     """Transposed convolutions exported as conv + pixel shuffle give the trained network's output,
     and converting back recovers its weights (what the speed benchmark's PyTorch side runs)."""

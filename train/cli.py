@@ -234,6 +234,32 @@ def make_noisy_command(
     typer.echo(out)
 
 
+@app.command("before-after")
+def before_after_command(
+    image: Annotated[Path, typer.Argument(help="A clean image (gray, or its first channel is used).")],
+    out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the figure (.svg).")],
+    box: Annotated[str, typer.Option(help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
+    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraL/M/H.")] = "cameraM",
+    models: Annotated[str, typer.Option(help="Comma-separated models, one panel each.")] = "photo",
+    seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
+    zoom: Annotated[int, typer.Option(min=1, max=16, help="Screen pixels per image pixel.")] = 4,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """A before/after figure as SVG text: noisy, each model's output, clean, side by side with
+    each crop's PSNR. The models see the whole image; only the figure is cropped."""
+    from denoise_cli.train.figures import before_after_panels
+    from denoise_cli.train.svg import write_panels
+
+    with user_errors():
+        try:
+            x, y, width, height = (int(v) for v in box.split(","))
+        except ValueError:
+            raise DenoiseError(f"--box must be X,Y,WIDTH,HEIGHT in whole pixels (got {box!r}).") from None
+        panels = before_after_panels(image, (x, y, width, height), scenario, _split(models), seed)
+        write_panels(panels, out, zoom, overwrite)
+    typer.echo(out)
+
+
 @app.command("make-scan")
 def make_scan_command(
     out: Annotated[Path, typer.Argument(help="Output image (.tif or .png).")],

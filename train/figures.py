@@ -45,3 +45,32 @@ def plot_samples(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> 
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0) -> list:
+    """Noisy / each model / clean crops of one image, labelled with each crop's PSNR. The noise
+    is the benchmark scenario's, saved as an 8-bit file would hold it; the models denoise the
+    whole image through the public API, so the crop shows what a user gets."""
+    from denoise_cli.api import Denoiser
+    from denoise_cli.errors import DenoiseError
+    from denoise_cli.imageio import read_image
+    from denoise_cli.train.bench import scenario_noise
+    from denoise_cli.train.scoring import psnr, quantize
+    from denoise_cli.train.svg import Panel
+
+    image = read_image(image_path)
+    clean = image.scale.to_unit(image.planes[0]).astype(np.float64)
+    x, y, width, height = box
+    if min(width, height) < 1 or x < 0 or y < 0 or x + width > clean.shape[1] or y + height > clean.shape[0]:
+        raise DenoiseError(f"the box {x},{y},{width},{height} does not fit inside the {clean.shape[1]}x{clean.shape[0]} image.")
+    noisy = quantize(scenario_noise(clean, scenario, seed, "png8")).astype(np.float32) / 255
+
+    def crop(a: np.ndarray) -> np.ndarray:
+        return a[y : y + height, x : x + width]
+
+    def labelled(name: str, output: np.ndarray) -> Panel:
+        return Panel(f"{name} {psnr(quantize(crop(clean)), quantize(crop(output))):.1f} dB", crop(output))
+
+    panels = [labelled(f"noisy ({scenario})", noisy)]
+    panels += [labelled(name, Denoiser(name).denoise(noisy)) for name in models]
+    return [*panels, Panel("clean", crop(clean))]
