@@ -293,3 +293,23 @@ def test_bench_pairs_says_which_shot_has_no_reference(tmp_path):
     (folder / "b_mean.png").unlink()
     with pytest.raises(DenoiseError, match="no reference for b_real.png"):
         load_pairs(folder, None)
+
+
+def test_bench_enlarges_the_test_pictures_when_asked(tmp_path):
+    """`bench --enlarge`: the set's pictures, enlarged and 8-bit, are smooth at the pixel scale
+    as a camera's photos are, which is what makes a 3x3 median help there and hurt on the set."""
+    from denoise_cli.train.bench import benchmark, enlarge
+
+    (tmp_path / "set12").mkdir()
+    rng = np.random.default_rng(5)
+    for k in range(2):
+        Image.fromarray(rng.integers(0, 256, (30, 40)).astype(np.uint8)).save(tmp_path / "set12" / f"{k:02d}.png")
+    large = enlarge(np.full((30, 40), 0.5), 2.5)
+    assert large.shape == (75, 100) and np.allclose(large * 255, np.round(large * 255))
+
+    def gains(factor):
+        rows = benchmark(tmp_path, ["set12"], ["gauss25"], ["png8"], ["noisy", "median3"], [], None, log=lambda *_: None, enlarge_by=factor)
+        assert {r.set for r in rows} == {"set12" if factor == 1 else f"set12 x{factor:g}"}
+        return rows[1].psnr - rows[0].psnr
+
+    assert gains(1.0) < 0 < gains(2.5)

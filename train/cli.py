@@ -93,7 +93,7 @@ def _split(values: str) -> list[str]:
 def bench_command(
     data_dir: DataDir = None,
     sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
-    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, spNN, cameraL/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
+    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, spNN, cameraXL/L/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
     variants: Annotated[str, typer.Option(help="float and/or png8.")] = "float,png8",
     baselines: Annotated[str, typer.Option(help="Comma-separated: noisy, median3, switching-median, nlm, bm3d.")] = "noisy,median3,switching-median,nlm,bm3d",
     models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths.")] = "gaussian,sp",
@@ -102,6 +102,7 @@ def bench_command(
     merge: Annotated[Optional[list[Path]], typer.Option(help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
     sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
     strength: Annotated[float, typer.Option(min=0, max=4, help="Noise-level models: the factor on their level, as `denoise --strength`.")] = 1.0,
+    enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
     pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them.")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
@@ -114,7 +115,7 @@ def bench_command(
     with user_errors():
         rows = benchmark(
             resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
-            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs,
+            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge,
         )
     table = to_markdown(rows)
     typer.echo(table)
@@ -216,7 +217,7 @@ def report_command(
 def make_noisy_command(
     image: Annotated[Path, typer.Argument(help="A clean image (any mode the CLI reads).")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the noisy image.")],
-    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraL/M/H.")] = "cameraM",
+    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraXL/L/M/H.")] = "cameraM",
     seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
@@ -239,7 +240,7 @@ def before_after_command(
     image: Annotated[Path, typer.Argument(help="A clean image (gray, or its first channel is used).")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the figure (.svg).")],
     box: Annotated[str, typer.Option(help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
-    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraL/M/H.")] = "cameraM",
+    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraXL/L/M/H.")] = "cameraM",
     models: Annotated[str, typer.Option(help="Comma-separated models, one panel each.")] = "photo",
     seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
     zoom: Annotated[int, typer.Option(min=1, max=16, help="Screen pixels per image pixel.")] = 4,
