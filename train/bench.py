@@ -21,7 +21,7 @@ import numpy as np
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import IMAGE_SUFFIXES, read_gray
 from denoise_cli.noise import protocol_noise, protocol_sigma
-from denoise_cli.train.scoring import mean_scores
+from denoise_cli.train.scoring import mean_scores, quantize
 
 Method = Callable[[np.ndarray, float], np.ndarray]
 SETS = ("set12", "bsd68")
@@ -165,7 +165,7 @@ def enlarge(image: np.ndarray, factor: float) -> np.ndarray:
     h, w = image.shape
     size = (round(w * factor), round(h * factor))
     large = Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.LANCZOS)
-    return np.round(np.clip(np.asarray(large, dtype=np.float64), 0, 1) * 255) / 255
+    return quantize(np.asarray(large)) / 255
 
 
 def load_pairs(folder: Path, limit: int | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
