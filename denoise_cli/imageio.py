@@ -14,6 +14,10 @@ Mode policy (documented in the README):
 - other modes (YCbCr, LAB, HSV, ...): converted to RGB.
 - several frames (GIF, multi-page TIFF): the first frame only, with a warning.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
+
+A photo is marked as a camera's own (`ImageData.camera`) when its EXIF names the camera (Make or
+Model) and records a pixel size (ExifImageWidth / ExifImageHeight) equal to the file's: not
+resized since it left the camera, so as smooth at the pixel scale as the camera made it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ FORMAT_MODES = {
     "GIF": {"L"},
 }
 ORIENTATION_TAG = 0x0112
+MAKE_TAG, MODEL_TAG = 0x010F, 0x0110
+EXIF_IFD = 0x8769
+EXIF_WIDTH_TAG, EXIF_HEIGHT_TAG = 0xA002, 0xA003
 # TIFF tags that describe a file's pixel layout, not the picture: a TIFF's getexif() includes
 # them, and copying them into another file would corrupt it.
 LAYOUT_TAGS = {
@@ -101,6 +108,8 @@ class ImageData:
     icc_profile: bytes | None = None
     dpi: tuple[float, float] | None = None
     warnings: list[str] = field(default_factory=list)
+    camera: str | None = None
+    """The camera named in EXIF when the pixels are its own, unresized (see the module docstring)."""
 
     @property
     def height(self) -> int:
@@ -155,6 +164,7 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     icc = img.info.get("icc_profile")
     dpi = img.info.get("dpi")
     exif = img.getexif()
+    camera = _unresized_camera(exif, img.size)
     if exif.get(ORIENTATION_TAG, 1) != 1:
         img = ImageOps.exif_transpose(img)
         exif[ORIENTATION_TAG] = 1
@@ -176,12 +186,27 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
         mode, scale = img.mode, PixelScale(0.0, 255.0, np.dtype(np.uint8))
         if mode == "L":
             planes = np.asarray(img)[None]  # one copy, no stacking
-            return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings)
+            return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings, camera)
         bands = [np.asarray(img.getchannel(k)) for k in range(len(img.getbands()))]
         alpha = bands.pop() if mode in ("LA", "RGBA") else None
         planes = np.stack(bands)
-        return ImageData(planes, mode, scale, alpha, source_format, exif_bytes, icc, dpi, warnings)
-    return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings)
+        return ImageData(planes, mode, scale, alpha, source_format, exif_bytes, icc, dpi, warnings, camera)
+    return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings, camera)
+
+
+def _unresized_camera(exif: Image.Exif, size: tuple[int, int]) -> str | None:
+    """"Make Model" when the EXIF names a camera and records `size` (the stored pixel size, before
+    any orientation is applied) as the picture's; else None. Malformed EXIF counts as none."""
+    try:
+        make, model = (str(exif.get(tag) or "").strip(" \x00") for tag in (MAKE_TAG, MODEL_TAG))
+        recorded = exif.get_ifd(EXIF_IFD)
+        recorded_size = (recorded.get(EXIF_WIDTH_TAG), recorded.get(EXIF_HEIGHT_TAG))
+    except Exception:  # noqa: BLE001 - Pillow raises many types on broken EXIF; it only loses the hint
+        return None
+    if not (make or model) or tuple(recorded_size) != tuple(size):
+        return None
+    brand = make.split()[0].lower() if make else ""
+    return model if model.lower().startswith(brand) else f"{make} {model}".strip()  # "Canon EOS 80D", not "Canon Canon EOS 80D"
 
 
 def _to_channel_mode(img: Image.Image) -> Image.Image:

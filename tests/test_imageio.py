@@ -135,6 +135,32 @@ def test_exif_orientation_is_applied_and_exif_kept(identity, tmp_path):
     assert out.getexif().get(0x010F) == "TestCam"
 
 
+def _camera_exif(make, model, size, orientation=1):
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = make, model, orientation
+    recorded = exif.get_ifd(0x8769)  # the Exif sub-IFD: ExifImageWidth / ExifImageHeight
+    recorded[0xA002], recorded[0xA003] = size
+    return exif
+
+
+def test_a_camera_s_own_unresized_photo_is_recognised(tmp_path):
+    """EXIF naming a camera and recording the file's own pixel size marks the photo as the
+    camera's (the cue for its automatic strength); a resized copy or a file without a camera is
+    not marked."""
+    image = Image.fromarray(_rng(12).integers(0, 256, size=(30, 40), dtype=np.uint8))
+    cases = {
+        "own.jpg": (_camera_exif("Canon", "Canon EOS 80D", (40, 30)), "Canon EOS 80D"),
+        "rotated.jpg": (_camera_exif("NIKON CORPORATION", "NIKON D800", (40, 30), orientation=6), "NIKON D800"),
+        "phone.png": (_camera_exif("Google", "Pixel 7", (40, 30)), "Google Pixel 7"),
+        "resized.jpg": (_camera_exif("Canon", "Canon EOS 80D", (4000, 3000)), None),
+        "no-camera.jpg": (_camera_exif("", "", (40, 30)), None),
+        "no-exif.jpg": (None, None),
+    }
+    for name, (exif, camera) in cases.items():
+        image.save(tmp_path / name, **({"exif": exif} if exif is not None else {}))
+        assert read_image(tmp_path / name).camera == camera, name
+
+
 def test_icc_profile_and_dpi_are_kept(identity, tmp_path):
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     image = Image.fromarray(_rng(11).integers(0, 256, size=(20, 20, 3), dtype=np.uint8))
