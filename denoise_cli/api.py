@@ -37,6 +37,18 @@ class FileResult:
     seconds: float
     warnings: list[str] = field(default_factory=list)
     sigmas: list[float] | None = None  # the noise level used per channel (0-255 scale; a model's first reading), if any
+    strength: float | None = None  # the strength those levels were taken at, if the model takes one
+    camera: str | None = None  # the camera whose unresized photo set that strength automatically
+
+
+@dataclass(frozen=True)
+class NoiseSetting:
+    """What a noise-level model was fed for one image: per-channel levels (0-255 scale, a model's
+    first reading), the strength applied, and the camera when its photo chose the strength."""
+
+    sigmas: list[float]
+    strength: float
+    camera: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +83,8 @@ class Denoiser:
     "cuda". sigma: the noise level on the 0-255 scale, for models with a noise-level input
     (higher removes more); None estimates it from each image. strength: a factor on that level
     (estimated or given), the knob for an over- or under-smoothed result: 0.5 is gentler, 2
-    stronger. tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
+    stronger; None is 1, or the model's `camera_strength` on a camera's own unresized photo
+    (its noise reads low on content that smooth). tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
     """
 
     def __init__(
@@ -85,16 +98,16 @@ class Denoiser:
         batch_size: int | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         sigma: float | None = None,
-        strength: float = 1.0,
+        strength: float | None = None,
     ):
         if batch_size is not None and batch_size < 1:
             raise DenoiseError(f"--batch-size must be at least 1 (got {batch_size}).")
         if sigma is not None and not 0 <= sigma <= 255:
             raise DenoiseError(f"--sigma must be between 0 and 255 (got {sigma:g}).")
-        if not 0 <= strength <= MAX_STRENGTH:
+        if strength is not None and not 0 <= strength <= MAX_STRENGTH:
             raise DenoiseError(f"--strength must be between 0 and {MAX_STRENGTH:g} (got {strength:g}).")
         self.model: LoadedModel = load_model(model, device=device, threads=threads)
-        for option, given in (("--sigma", sigma is not None), ("--strength", strength != 1.0)):
+        for option, given in (("--sigma", sigma is not None), ("--strength", strength is not None)):
             if given and not self.description.noise_level_input:
                 raise DenoiseError(f"model {self.description.name} has no noise-level input, so {option} does not apply to it.")
         self.sigma, self.strength = sigma, strength
@@ -118,7 +131,15 @@ class Denoiser:
         pixels = CUDA_BATCH_PIXELS if self.device == "cuda" else CPU_BATCH_PIXELS
         return max(1, pixels // (plan.tile_h * plan.tile_w))
 
-    def noise_levels(self, plane: np.ndarray, scale: PixelScale) -> list[float] | None:
+    def strength_for(self, image: ImageData) -> tuple[float, str | None]:
+        """The strength for an image, and the camera when its unresized photo chose it."""
+        if self.strength is not None:
+            return self.strength, None
+        if image.camera and self.description.camera_strength:
+            return self.description.camera_strength, image.camera
+        return 1.0, None
+
+    def noise_levels(self, plane: np.ndarray, scale: PixelScale, strength: float = 1.0) -> list[float] | None:
         """The levels (0-1 scale) fed to a noise-level model, one per reading it was trained on:
         the user's sigma (as white noise of that std reads), else the estimates, times the
         strength."""
@@ -129,11 +150,11 @@ class Denoiser:
             levels = [self.sigma / 255 / WHITE_NOISE_READING[r] for r in readings]
         else:
             levels = estimate_noise_levels(plane, scale, readings)
-        return [level * self.strength for level in levels]
+        return [level * strength for level in levels]
 
-    def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, list[float] | None]:
-        """Every plane of an ImageData (alpha untouched): the new ImageData, and the noise level
-        used for each plane (0-255 scale) when the model takes one."""
+    def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, NoiseSetting | None]:
+        """Every plane of an ImageData (alpha untouched): the new ImageData, and what the model
+        was fed when it takes a noise level."""
         plan = self.plan(image.height, image.width)
         total, done = plan.count * len(image.planes), 0
 
@@ -144,14 +165,15 @@ class Denoiser:
                 progress(done, total)
 
         out = np.empty(image.planes.shape, dtype=image.scale.dtype)
+        strength, camera = self.strength_for(image)
         levels = []
         for plane, out_plane in zip(image.planes, out):
-            level = self.noise_levels(plane, image.scale)
+            level = self.noise_levels(plane, image.scale, strength)
             levels.append(level)
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
-        sigmas = None if levels[0] is None else [round(v[0] * 255, 2) for v in levels]
-        return image.with_planes(out), sigmas
+        setting = None if levels[0] is None else NoiseSetting([round(v[0] * 255, 2) for v in levels], strength, camera)
+        return image.with_planes(out), setting
 
     def denoise(self, array: np.ndarray, progress: Progress | None = None) -> np.ndarray:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
@@ -187,11 +209,14 @@ class Denoiser:
         check_writable_as(image, fmt, target)
         return LoadedFile(source, target, fmt, image, overwrite, started)
 
-    def save_file(self, loaded: LoadedFile, denoised: ImageData, sigmas: list[float] | None) -> FileResult:
+    def save_file(self, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None) -> FileResult:
         """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
         write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite)
         image = loaded.image
-        return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, sigmas)
+        seconds = time.perf_counter() - loaded.started
+        if setting is None:
+            return FileResult(loaded.source, loaded.target, image.width, image.height, seconds, image.warnings)
+        return FileResult(loaded.source, loaded.target, image.width, image.height, seconds, image.warnings, setting.sigmas, setting.strength, setting.camera)
 
     def denoise_file(
         self,
@@ -207,5 +232,5 @@ class Denoiser:
         Never replaces an existing file, nor the input, unless `overwrite` is given.
         """
         loaded = self.load_file(source, target, overwrite=overwrite, format=format)
-        denoised, sigmas = self.denoise_image(loaded.image, progress)
-        return self.save_file(loaded, denoised, sigmas)
+        denoised, setting = self.denoise_image(loaded.image, progress)
+        return self.save_file(loaded, denoised, setting)

@@ -38,7 +38,7 @@ class BatchOptions:
     batch_size: int | None
     max_pixels: int
     sigma: float | None = None
-    strength: float = 1.0
+    strength: float | None = None  # None: automatic (the API's rule)
 
 
 EXIT_CODES = {"interrupted": 130, "terminated": 143}
@@ -118,12 +118,16 @@ class Reporter:
             self.progress.advance(self._files_task)
 
     def done(self, job: Job, result: FileResult) -> None:
-        extra = {"sigma": result.sigmas} if result.sigmas is not None else {}
+        extra = {"sigma": result.sigmas, "strength": result.strength} if result.sigmas is not None else {}
+        if result.camera:
+            extra["camera"] = result.camera
         self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
             self.warn(warning)
         if not self.quiet and not self.json_summary:
             level = f", sigma {'/'.join(f'{v:.1f}' for v in result.sigmas)}" if result.sigmas else ""
+            if result.camera:
+                level += f" at strength {result.strength:g} for an unresized {result.camera} photo"
             self._print(f"{job.source} -> {job.target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
 
     def skipped(self, job: Job, reason: str) -> None:

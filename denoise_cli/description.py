@@ -54,6 +54,10 @@ class ModelDescription:
     level_readings: list[str] = field(default_factory=lambda: ["full"])
     """With a noise-level input: the K estimator readings it was trained on, in channel order
     ("full", "half": estimate.py). A user's sigma feeds each one as white noise of that std reads."""
+    camera_strength: float = 0.0
+    """With a noise-level input: the strength used, when the user sets none, on a camera's own
+    unresized photo (its EXIF names the camera and records the pixel size; imageio.py). Such
+    photos are smooth at the pixel scale, where the estimator reads their noise low. 0: always 1."""
     recipe: dict[str, Any] = field(default_factory=dict)
     """How it was trained (the recipe's values), for reproduction."""
     scores: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +78,8 @@ class ModelDescription:
             problems.append("input_scale 0")
         if not self.level_readings or any(r not in LEVEL_READINGS for r in self.level_readings):
             problems.append(f"level_readings {self.level_readings!r} (each one of {LEVEL_READINGS})")
+        if self.camera_strength < 0 or (self.camera_strength and not self.noise_level_input):
+            problems.append(f"camera_strength {self.camera_strength:g} (0, or above 0 with a noise-level input)")
         if not isinstance(self.noise, dict) or "kind" not in self.noise:
             problems.append("no noise kind")
         if self.format_version > FORMAT_VERSION:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, run_cli
+from conftest import assert_clean_error, level_echo_model, run_cli
 
 
 def _write(path, shape=(30, 40), seed=0, mode=None):
@@ -103,6 +103,35 @@ def test_sigma_and_strength_from_the_command_line(tmp_path, level_echo):
     assert np.all(np.asarray(Image.open(tmp_path / "a_denoised.png")) == 20)
     bad = run_cli(str(tmp_path / "a.png"), "-m", str(level_echo), "--strength", "9", "-o", str(tmp_path / "b.png"))
     assert bad.returncode == 2 and "--strength" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_camera_s_own_photo_gets_the_model_s_camera_strength(tmp_path, models_dir):
+    """Left automatic, the strength is the model's camera strength on a photo whose EXIF shows it
+    unresized from a camera, and 1 on the same pixels without that EXIF; the output says so, and
+    an explicit --strength wins. The shipped default model carries such a strength."""
+    echo = level_echo_model(models_dir / "camera-echo.onnx", camera_strength=2.0)
+    pixels = np.clip(128 + np.random.default_rng(3).normal(0, 8, (48, 64)), 0, 255).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 80D"
+    exif.get_ifd(0x8769).update({0xA002: 64, 0xA003: 48})  # ExifImageWidth / Height: the file's own size
+    Image.fromarray(pixels).save(tmp_path / "camera.png", exif=exif)
+    Image.fromarray(pixels).save(tmp_path / "plain.png")
+
+    def run(name, *args, model=echo):
+        result = run_cli(str(tmp_path / name), "-m", str(model), "--json", "-q", "--overwrite", *args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["files"][0]
+
+    plain, camera = run("plain.png"), run("camera.png")
+    assert plain["strength"] == 1 and "camera" not in plain
+    assert camera["strength"] == 2 and camera["camera"] == "Canon EOS 80D"
+    assert camera["sigma"][0] == pytest.approx(2 * plain["sigma"][0], abs=0.02)
+    level = np.asarray(Image.open(tmp_path / "camera_denoised.png"), dtype=float)
+    assert np.allclose(level, 2 * np.asarray(Image.open(tmp_path / "plain_denoised.png"), dtype=float), atol=1)
+    assert run("camera.png", "--strength", "1")["strength"] == 1
+    said = run_cli(str(tmp_path / "camera.png"), "-m", str(echo), "--overwrite")
+    assert "strength 2 for an unresized Canon EOS 80D photo" in said.stdout
+    assert run("camera.png", model="default")["strength"] == 2
 
 
 def test_expert_options_reach_the_api(tmp_path, conv_stack):

@@ -120,7 +120,7 @@ def model_method(model: str, give_sigma: bool, strength: float = 1.0) -> tuple[s
     the protocol's level instead of estimating it (blind); `strength` is the API's factor on it."""
     from denoise_cli.api import Denoiser
 
-    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=strength)
+    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=None if strength == 1 else strength)  # arrays carry no EXIF: None is 1
     levels = denoiser.description.noise_level_input
     tag = (SIGMA_GIVEN if give_sigma else "blind") + (f", strength {strength:g}" if strength != 1 else "")
     name = denoiser.description.name + (f" ({tag})" if levels else "")

@@ -368,6 +368,7 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict) -> ModelDescription:
         predicts=recipe.predicts,
         noise_level_input=level_channels(net) > 0,
         level_readings=list(recipe.level_readings),
+        camera_strength=recipe.camera_strength,
         recipe=recipe.to_dict(),
         scores={"test": scores},
     )
