@@ -175,11 +175,13 @@ class Denoiser:
         setting = None if levels[0] is None else NoiseSetting([round(v[0] * 255, 2) for v in levels], strength, camera)
         return image.with_planes(out), setting
 
-    def denoise(self, array: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+    def denoise(self, array: np.ndarray, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
 
         uint8 and uint16 arrays use their full range; float arrays are taken to be in [0, 1]
-        (values outside are clipped in the output). Returns the same shape and dtype.
+        (values outside are clipped in the output). Returns the same shape and dtype. camera:
+        the camera whose own unresized photo this is (`imageio.camera_of(path)`), which an array
+        cannot tell: with the strength automatic, the model's camera strength applies.
         """
         array = np.asarray(array)
         if array.ndim not in (2, 3) or array.size == 0:
@@ -191,7 +193,7 @@ class Denoiser:
         else:
             raise DenoiseError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float.")
         planes = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
-        image = ImageData(planes=planes, mode="array", scale=scale)
+        image = ImageData(planes=planes, mode="array", scale=scale, camera=camera)
         out = self.denoise_image(image, progress)[0].planes
         return out[0] if array.ndim == 2 else np.moveaxis(out, 0, -1)
 

@@ -194,6 +194,16 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings, camera)
 
 
+def camera_of(path: str | os.PathLike) -> str | None:
+    """`ImageData.camera` of a file, from its header alone (no pixels decoded)."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            return _unresized_camera(img.getexif(), img.size)
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
+        raise _open_error(path, exc) from None
+
+
 def _unresized_camera(exif: Image.Exif, size: tuple[int, int]) -> str | None:
     """"Make Model" when the EXIF names a camera and records `size` (the stored pixel size, before
     any orientation is applied) as the picture's; else None. Malformed EXIF counts as none."""

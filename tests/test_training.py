@@ -14,7 +14,7 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from conftest import run_cli  # noqa: E402
+from conftest import level_echo_model, run_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.train import data as datasets  # noqa: E402
 from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
@@ -293,6 +293,23 @@ def test_bench_pairs_says_which_shot_has_no_reference(tmp_path):
     (folder / "b_mean.png").unlink()
     with pytest.raises(DenoiseError, match="no reference for b_real.png"):
         load_pairs(folder, None)
+
+
+def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_dir):
+    """A noisy shot whose EXIF shows it unresized from a camera gets the model's camera strength
+    in `bench --pairs`, as `denoise` gives it: the figures measure what a user gets."""
+    from denoise_cli.train.bench import load_pairs, model_method
+
+    folder = _pair_folder(tmp_path / "pairs")
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 80D"
+    exif.get_ifd(0x8769).update({0xA002: 52, 0xA003: 40})
+    Image.open(folder / "a_real.png").save(folder / "a_real.png", exif=exif)
+    photos = load_pairs(folder, None)
+    assert photos.shot_cameras == ["Canon EOS 80D", None] and photos.reference_cameras == [None, None]
+    _, run, _ = model_method(str(level_echo_model(models_dir / "pair-echo.onnx", camera_strength=2.0)), give_sigma=False)
+    shot = photos.shots[0]
+    assert np.allclose(run(shot, 0.0, photos.shot_cameras[0]), 2 * run(shot, 0.0, None), rtol=1e-5)
 
 
 def test_bench_enlarges_the_test_pictures_when_asked(tmp_path):

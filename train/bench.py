@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import IMAGE_SUFFIXES, read_gray
+from denoise_cli.imageio import IMAGE_SUFFIXES, camera_of, read_gray
 from denoise_cli.noise import protocol_noise, protocol_sigma
 from denoise_cli.train.scoring import mean_scores, quantize
 
@@ -125,9 +125,9 @@ def model_method(model: str, give_sigma: bool, strength: float = 1.0) -> tuple[s
     tag = (SIGMA_GIVEN if give_sigma else "blind") + (f", strength {strength:g}" if strength != 1 else "")
     name = denoiser.description.name + (f" ({tag})" if levels else "")
 
-    def run(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    def run(noisy: np.ndarray, sigma: float, camera: str | None = None) -> np.ndarray:
         denoiser.sigma = sigma if (give_sigma and levels) else None
-        return denoiser.denoise(noisy.astype(np.float32))
+        return denoiser.denoise(noisy.astype(np.float32), camera=camera)
 
     run(np.zeros((32, 32), np.float32), 25.0)  # warm-up, excluded from timing
     return name, run, denoiser.description.noise["kind"]
@@ -168,8 +168,19 @@ def enlarge(image: np.ndarray, factor: float) -> np.ndarray:
     return quantize(np.asarray(large)) / 255
 
 
-def load_pairs(folder: Path, limit: int | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(references, noisy shots) of a folder of real photo pairs, both read as 8-bit gray."""
+@dataclass(frozen=True)
+class PhotoPairs:
+    """Real photo pairs, read as 8-bit gray, with each file's `camera_of` (its EXIF's hint that
+    `denoise` would act on: the model's camera strength)."""
+
+    references: list[np.ndarray]
+    shots: list[np.ndarray]
+    reference_cameras: list[str | None]
+    shot_cameras: list[str | None]
+
+
+def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
+    """The noisy shots and references of a folder of real photo pairs."""
     if not folder.is_dir():
         raise DenoiseError(f"{folder}: not a folder of photo pairs.")
     files = {p.stem.lower(): p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
@@ -189,7 +200,8 @@ def load_pairs(folder: Path, limit: int | None) -> tuple[list[np.ndarray], list[
         noisy.append(read_gray(path))
         if references[-1].shape != noisy[-1].shape:
             raise DenoiseError(f"{path.name} and {reference.name} differ in size ({noisy[-1].shape[1]}x{noisy[-1].shape[0]} against {references[-1].shape[1]}x{references[-1].shape[0]}).")
-    return references, noisy
+    used = pairs[:limit]
+    return PhotoPairs(references, noisy, [camera_of(r) for r, _ in used], [camera_of(p) for _, p in used])
 
 
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
@@ -220,14 +232,18 @@ def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
     return protocol_sigma(scenario)
 
 
-def run_method(name: str, method: Method, clean: list[np.ndarray], set_name: str, scenario: str, variant: str, inputs: list[np.ndarray] | None = None) -> Row:
-    """One method on a set; `inputs` are given noisy images (real photos) instead of the scenario's noise."""
+def run_method(
+    name: str, method: Method, clean: list[np.ndarray], set_name: str, scenario: str, variant: str,
+    inputs: list[np.ndarray] | None = None, cameras: list[str | None] | None = None,
+) -> Row:
+    """One method on a set; `inputs` are given noisy images (real photos) instead of the
+    scenario's noise, and `cameras` (for our models) their files' camera hints."""
     outputs, seconds = [], 0.0
     for index, image in enumerate(clean):
         noisy = inputs[index] if inputs is not None else scenario_noise(image, scenario, index, variant)
         sigma = scenario_sigma(scenario, noisy)
         started = time.perf_counter()
-        outputs.append(method(noisy, sigma))
+        outputs.append(method(noisy, sigma) if cameras is None else method(noisy, sigma, cameras[index]))
         seconds += time.perf_counter() - started
     scores = mean_scores(clean, outputs)
     pixels = sum(c.size for c in clean)
@@ -324,11 +340,13 @@ def benchmark(
                 break  # a model without a noise-level input has one row only
     rows = []
     if pairs is not None:
-        references, shots = load_pairs(pairs, limit)
-        for scenario, inputs in (("real", shots), ("reference", references)):
+        photos = load_pairs(pairs, limit)
+        hinted = sum(c is not None for c in photos.shot_cameras)
+        log(f"{hinted} of {len(photos.shots)} noisy shots are a camera's own unresized photos by their EXIF: models with a camera strength use it there, as `denoise` does")
+        for scenario, inputs, cameras in (("real", photos.shots, photos.shot_cameras), ("reference", photos.references, photos.reference_cameras)):
             for name, method, kind in methods:
                 if applies(name, kind, scenario):
-                    rows.append(run_method(name, method, references, pairs.name, scenario, PAIR_VARIANT, inputs))
+                    rows.append(run_method(name, method, photos.references, pairs.name, scenario, PAIR_VARIANT, inputs, None if kind is None else cameras))
                     log(json.dumps(rows[-1].__dict__))
         return rows
     for set_name in sets:
