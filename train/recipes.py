@@ -210,8 +210,9 @@ _register(Recipe(
     level_readings=("full", "half"),
     # On the stand-in for a camera's own photos (BSD68 x2.25, noisy cameraXL 37.02 dB, blind):
     # strength 1 / 2 / 3 give 37.34 / 38.89 / 39.28 dB, gauss2 41.91 / 42.32 / 42.04 (input
-    # 42.07), clean 52.6 / 50.4 / 47.7. On scaled-down pictures 2 costs 2.5-3 dB at gauss2, so it
-    # applies only where EXIF shows an unresized camera photo
+    # 42.07), clean 52.6 / 50.4 / 47.7; camera L / M / H at strength 1 / 2: 36.12 / 37.23, 30.95 /
+    # 31.96, 25.78 / 27.38. On scaled-down pictures 2 costs 2.5-3 dB at gauss2, so it applies only
+    # where EXIF shows an unresized camera photo
     camera_strength=2.0,
     epochs=100,  # about 100 min on 2 threads
     predicts="noise",
