@@ -16,8 +16,10 @@ Mode policy (documented in the README):
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
 
 A photo is marked as a camera's own (`ImageData.camera`) when its EXIF names the camera (Make or
-Model) and records a pixel size (ExifImageWidth / ExifImageHeight) equal to the file's: not
-resized since it left the camera, so as smooth at the pixel scale as the camera made it.
+Model) and records a pixel size (ExifImageWidth / ExifImageHeight) equal to the file's, and that
+size is a sensor's (at least CAMERA_MIN_PIXELS): not resized since it left the camera, so as smooth
+at the pixel scale as the camera made it. The size floor is there because editors that export a
+smaller copy (for the web, say) rewrite the recorded size and keep Make and Model.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ ORIENTATION_TAG = 0x0112
 MAKE_TAG, MODEL_TAG = 0x010F, 0x0110
 EXIF_IFD = 0x8769
 EXIF_WIDTH_TAG, EXIF_HEIGHT_TAG = 0xA002, 0xA003
+CAMERA_MIN_PIXELS = 5_000_000  # phones and cameras record 8-50 MP; web exports are 1-4 MP
 # TIFF tags that describe a file's pixel layout, not the picture: a TIFF's getexif() includes
 # them, and copying them into another file would corrupt it.
 LAYOUT_TAGS = {
@@ -206,7 +209,10 @@ def camera_of(path: str | os.PathLike) -> str | None:
 
 def _unresized_camera(exif: Image.Exif, size: tuple[int, int]) -> str | None:
     """"Make Model" when the EXIF names a camera and records `size` (the stored pixel size, before
-    any orientation is applied) as the picture's; else None. Malformed EXIF counts as none."""
+    any orientation is applied) as the picture's, at a sensor's size; else None. Malformed EXIF
+    counts as none."""
+    if size[0] * size[1] < CAMERA_MIN_PIXELS:
+        return None
     try:
         make, model = (str(exif.get(tag) or "").strip(" \x00") for tag in (MAKE_TAG, MODEL_TAG))
         recorded = exif.get_ifd(EXIF_IFD)

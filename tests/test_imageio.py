@@ -12,7 +12,7 @@ from PIL import Image, ImageCms
 
 from denoise_cli import Denoiser
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import read_image, write_image
+from denoise_cli.imageio import camera_of, read_image, write_image
 
 
 @pytest.fixture
@@ -144,21 +144,23 @@ def _camera_exif(make, model, size, orientation=1):
 
 
 def test_a_camera_s_own_unresized_photo_is_recognised(tmp_path):
-    """EXIF naming a camera and recording the file's own pixel size marks the photo as the
-    camera's (the cue for its automatic strength); a resized copy or a file without a camera is
-    not marked."""
-    image = Image.fromarray(_rng(12).integers(0, 256, size=(30, 40), dtype=np.uint8))
+    """EXIF naming a camera and recording the file's own sensor-sized pixel count marks the photo
+    as the camera's (the cue for its automatic strength); a resized copy, a small export that
+    records its new size, or a file without a camera is not marked."""
+    full, small = (2600, 2000), (1600, 1200)  # 5.2 MP: a sensor's size; 1.9 MP: a web export's
     cases = {
-        "own.jpg": (_camera_exif("Canon", "Canon EOS 80D", (40, 30)), "Canon EOS 80D"),
-        "rotated.jpg": (_camera_exif("NIKON CORPORATION", "NIKON D800", (40, 30), orientation=6), "NIKON D800"),
-        "phone.png": (_camera_exif("Google", "Pixel 7", (40, 30)), "Google Pixel 7"),
-        "resized.jpg": (_camera_exif("Canon", "Canon EOS 80D", (4000, 3000)), None),
-        "no-camera.jpg": (_camera_exif("", "", (40, 30)), None),
-        "no-exif.jpg": (None, None),
+        "own.jpg": (full, _camera_exif("Canon", "Canon EOS 80D", full), "Canon EOS 80D"),
+        "rotated.jpg": (full, _camera_exif("NIKON CORPORATION", "NIKON D800", full, orientation=6), "NIKON D800"),
+        "phone.png": (full, _camera_exif("Google", "Pixel 7", full), "Google Pixel 7"),
+        "resized.jpg": (full, _camera_exif("Canon", "Canon EOS 80D", (6000, 4000)), None),
+        "web-export.jpg": (small, _camera_exif("Canon", "Canon EOS 80D", small), None),
+        "no-camera.jpg": (full, _camera_exif("", "", full), None),
+        "no-exif.jpg": (full, None, None),
     }
-    for name, (exif, camera) in cases.items():
-        image.save(tmp_path / name, **({"exif": exif} if exif is not None else {}))
+    for name, (size, exif, camera) in cases.items():
+        Image.new("L", size, 120).save(tmp_path / name, **({"exif": exif} if exif is not None else {}))
         assert read_image(tmp_path / name).camera == camera, name
+        assert camera_of(tmp_path / name) == camera, name
 
 
 def test_icc_profile_and_dpi_are_kept(identity, tmp_path):

@@ -303,8 +303,10 @@ def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_
     folder = _pair_folder(tmp_path / "pairs")
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 80D"
-    exif.get_ifd(0x8769).update({0xA002: 52, 0xA003: 40})
-    Image.open(folder / "a_real.png").save(folder / "a_real.png", exif=exif)
+    exif.get_ifd(0x8769).update({0xA002: 2600, 0xA003: 2000})  # 5.2 MP: a sensor's size
+    shot = np.clip(120 + np.random.default_rng(4).normal(0, 20, (2000, 2600)), 0, 255).astype(np.uint8)
+    Image.fromarray(shot).save(folder / "a_real.png", exif=exif)
+    Image.new("L", (2600, 2000), 120).save(folder / "a_mean.png")
     photos = load_pairs(folder, None)
     assert photos.shot_cameras == ["Canon EOS 80D", None] and photos.reference_cameras == [None, None]
     _, run, _ = model_method(str(level_echo_model(models_dir / "pair-echo.onnx", camera_strength=2.0)), give_sigma=False)
