@@ -29,19 +29,6 @@ DEFAULT_SUFFIX = "_denoised"
 
 
 @dataclass(frozen=True)
-class FileResult:
-    source: Path
-    target: Path
-    width: int
-    height: int
-    seconds: float
-    warnings: list[str] = field(default_factory=list)
-    sigmas: list[float] | None = None  # the noise level used per channel (0-255 scale; a model's first reading), if any
-    strength: float | None = None  # the strength those levels were taken at, if the model takes one
-    camera: str | None = None  # the camera whose unresized photo set that strength automatically
-
-
-@dataclass(frozen=True)
 class NoiseSetting:
     """What a noise-level model was fed for one image: per-channel levels (0-255 scale, a model's
     first reading), the strength applied, and the camera when its photo chose the strength."""
@@ -49,6 +36,22 @@ class NoiseSetting:
     sigmas: list[float]
     strength: float
     camera: str | None = None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    source: Path
+    target: Path
+    width: int
+    height: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+    setting: NoiseSetting | None = None  # what a noise-level model was fed
+
+    @property
+    def sigmas(self) -> list[float] | None:
+        """The noise level used per channel (0-255 scale; a model's first reading), if any."""
+        return self.setting.sigmas if self.setting else None
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ class Denoiser:
     (higher removes more); None estimates it from each image. strength: a factor on that level
     (estimated or given), the knob for an over- or under-smoothed result: 0.5 is gentler, 2
     stronger; None is 1, or the model's `camera_strength` on a camera's own unresized photo
-    (its noise reads low on content that smooth). tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
+    (its noise reads low on content that smooth). tile / overlap / batch_size: expert overrides
+    of the tiling (see tiling.py).
     """
 
     def __init__(
@@ -215,10 +219,7 @@ class Denoiser:
         """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
         write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite)
         image = loaded.image
-        seconds = time.perf_counter() - loaded.started
-        if setting is None:
-            return FileResult(loaded.source, loaded.target, image.width, image.height, seconds, image.warnings)
-        return FileResult(loaded.source, loaded.target, image.width, image.height, seconds, image.warnings, setting.sigmas, setting.strength, setting.camera)
+        return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, setting)
 
     def denoise_file(
         self,

@@ -118,16 +118,17 @@ class Reporter:
             self.progress.advance(self._files_task)
 
     def done(self, job: Job, result: FileResult) -> None:
-        extra = {"sigma": result.sigmas, "strength": result.strength} if result.sigmas is not None else {}
-        if result.camera:
-            extra["camera"] = result.camera
+        setting = result.setting
+        extra = {"sigma": setting.sigmas, "strength": setting.strength} if setting else {}
+        if setting and setting.camera:
+            extra["camera"] = setting.camera
         self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
             self.warn(warning)
         if not self.quiet and not self.json_summary:
-            level = f", sigma {'/'.join(f'{v:.1f}' for v in result.sigmas)}" if result.sigmas else ""
-            if result.camera:
-                level += f" at strength {result.strength:g} for an unresized {result.camera} photo"
+            level = f", sigma {'/'.join(f'{v:.1f}' for v in setting.sigmas)}" if setting else ""
+            if setting and setting.camera:
+                level += f" at strength {setting.strength:g} for an unresized {setting.camera} photo"
             self._print(f"{job.source} -> {job.target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
 
     def skipped(self, job: Job, reason: str) -> None:

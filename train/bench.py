@@ -194,14 +194,14 @@ def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
     if unmatched or not pairs:
         what = f"no reference for {', '.join(unmatched[:3])}" if unmatched else "no noisy photos"
         raise DenoiseError(f"{folder}: {what}; expected NAME{NOISY_SUFFIXES[0]} or NAME{NOISY_SUFFIXES[1]} beside NAME{REFERENCE_SUFFIXES[0]}, NAME{REFERENCE_SUFFIXES[1]} or NAME{REFERENCE_SUFFIXES[2]}.")
+    pairs = pairs[:limit]
     references, noisy = [], []
-    for reference, path in pairs[:limit]:
+    for reference, path in pairs:
         references.append(read_gray(reference))
         noisy.append(read_gray(path))
         if references[-1].shape != noisy[-1].shape:
             raise DenoiseError(f"{path.name} and {reference.name} differ in size ({noisy[-1].shape[1]}x{noisy[-1].shape[0]} against {references[-1].shape[1]}x{references[-1].shape[0]}).")
-    used = pairs[:limit]
-    return PhotoPairs(references, noisy, [camera_of(r) for r, _ in used], [camera_of(p) for _, p in used])
+    return PhotoPairs(references, noisy, [camera_of(r) for r, _ in pairs], [camera_of(p) for _, p in pairs])
 
 
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
