@@ -201,6 +201,31 @@ def test_before_after_figure_shows_noisy_model_and_clean_crops(tmp_path):
     assert outside.returncode == 1 and "does not fit" in outside.stderr and "Traceback" not in outside.stderr
 
 
+def test_before_after_figure_runs_a_model_at_a_strength_on_an_enlarged_picture(tmp_path):
+    """`before-after --enlarge F --models photo,photo@2`: the picture as `bench --enlarge` makes
+    it, and one panel per model and strength, as a camera's own photo would get it."""
+    import subprocess
+    import sys
+
+    from denoise_cli.train.bench import enlarge
+    from denoise_cli.train.scoring import quantize
+    from denoise_cli.train.svg import read_panels
+
+    yy, xx = np.mgrid[0:40, 0:50]
+    clean = np.clip(60 + 2 * xx + 40 * ((yy // 10) % 2), 0, 255).astype(np.uint8)
+    Image.fromarray(clean).save(tmp_path / "clean.png")
+    figure = tmp_path / "figure.svg"
+    command = [sys.executable, "-m", "denoise_cli.train.cli", "before-after", str(tmp_path / "clean.png"), "-o", str(figure), "--box", "30,20,40,30", "--enlarge", "2"]
+    result = subprocess.run([*command, "--scenario", "cameraL", "--models", "photo,photo@2"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    (_, noisy), (gentle_label, gentle), (strong_label, strong), (_, shown) = read_panels(figure.read_text())
+    assert gentle_label.startswith("photo ") and strong_label.startswith("photo (strength 2)")
+    assert np.array_equal(shown, quantize(enlarge(clean / 255, 2))[20:50, 30:70])
+    assert not np.array_equal(gentle, strong)
+    bad = subprocess.run([*command, "--overwrite", "--models", "photo@x"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "MODEL@STRENGTH" in bad.stderr and "Traceback" not in bad.stderr
+
+
 def test_subpixel_export_form_computes_the_same_network():
     """Transposed convolutions exported as conv + pixel shuffle give the trained network's output,
     and converting back recovers its weights (what the speed benchmark's PyTorch side runs)."""

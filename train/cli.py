@@ -241,8 +241,9 @@ def before_after_command(
     out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the figure (.svg).")],
     box: Annotated[str, typer.Option(help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
     scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraXL/L/M/H.")] = "cameraM",
-    models: Annotated[str, typer.Option(help="Comma-separated models, one panel each.")] = "photo",
+    models: Annotated[str, typer.Option(help="Comma-separated models, one panel each; MODEL@S runs it at strength S.")] = "photo",
     seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
+    enlarge: Annotated[float, typer.Option(min=1, help="Enlarge the image by this factor first, as `bench --enlarge` (the box is in the enlarged image).")] = 1.0,
     zoom: Annotated[int, typer.Option(min=1, max=16, help="Screen pixels per image pixel.")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
@@ -256,7 +257,7 @@ def before_after_command(
             x, y, width, height = (int(v) for v in box.split(","))
         except ValueError:
             raise DenoiseError(f"--box must be X,Y,WIDTH,HEIGHT in whole pixels (got {box!r}).") from None
-        panels = before_after_panels(image, (x, y, width, height), scenario, _split(models), seed)
+        panels = before_after_panels(image, (x, y, width, height), scenario, _split(models), seed, enlarge)
         write_panels(panels, out, zoom, overwrite)
     typer.echo(out)
 

@@ -47,19 +47,23 @@ def plot_samples(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> 
     plt.close(fig)
 
 
-def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0) -> list:
+def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0, enlarge: float = 1.0) -> list:
     """Noisy / each model / clean crops of one image, labelled with each crop's PSNR. The noise
     is the benchmark scenario's, saved as an 8-bit file would hold it; the models denoise the
-    whole image through the public API, so the crop shows what a user gets."""
+    whole image through the public API, so the crop shows what a user gets. A model given as
+    NAME@S runs at strength S; `enlarge` enlarges the image first, as `bench --enlarge` does
+    (the box is then in the enlarged image)."""
     from denoise_cli.api import Denoiser
     from denoise_cli.errors import DenoiseError
     from denoise_cli.imageio import read_image
-    from denoise_cli.train.bench import scenario_noise
+    from denoise_cli.train.bench import enlarge as enlarged, scenario_noise
     from denoise_cli.train.scoring import psnr, quantize
     from denoise_cli.train.svg import Panel
 
     image = read_image(image_path)
     clean = image.scale.to_unit(image.planes[0]).astype(np.float64)
+    if enlarge != 1:
+        clean = enlarged(clean, enlarge).astype(np.float64)
     x, y, width, height = box
     if min(width, height) < 1 or x < 0 or y < 0 or x + width > clean.shape[1] or y + height > clean.shape[0]:
         raise DenoiseError(f"the box {x},{y},{width},{height} does not fit inside the {clean.shape[1]}x{clean.shape[0]} image.")
@@ -71,6 +75,14 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
     def labelled(name: str, output: np.ndarray) -> Panel:
         return Panel(f"{name} {psnr(quantize(crop(clean)), quantize(crop(output))):.1f} dB", crop(output))
 
-    panels = [labelled(f"noisy ({scenario})", noisy)]
-    panels += [labelled(name, Denoiser(name).denoise(noisy)) for name in models]
+    def run(spec: str) -> Panel:
+        name, _, strength = spec.partition("@")
+        try:
+            value = float(strength) if strength else None
+        except ValueError:
+            raise DenoiseError(f"{spec!r}: expected a model, or MODEL@STRENGTH with a number after the @.") from None
+        label = name if value is None else f"{name} (strength {value:g})"
+        return labelled(label, Denoiser(name, strength=value).denoise(noisy))
+
+    panels = [labelled(f"noisy ({scenario})", noisy), *(run(spec) for spec in models)]
     return [*panels, Panel("clean", crop(clean))]
