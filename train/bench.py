@@ -115,14 +115,15 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     return True
 
 
-def model_method(model: str, give_sigma: bool, strength: float = 1.0) -> tuple[str, Method, str]:
+def model_method(model: str, give_sigma: bool, strength: float | None = None) -> tuple[str, Method, str]:
     """One of our models through the public API; with `give_sigma`, a noise-level model is told
-    the protocol's level instead of estimating it (blind); `strength` is the API's factor on it."""
+    the protocol's level instead of estimating it (blind); `strength` is the API's factor on it
+    (None: automatic, as `denoise`; 1 on arrays, or the camera strength on a camera's shot)."""
     from denoise_cli.api import Denoiser
 
-    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=None if strength == 1 else strength)  # arrays carry no EXIF: None is 1
+    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=strength)
     levels = denoiser.description.noise_level_input
-    tag = (SIGMA_GIVEN if give_sigma else "blind") + (f", strength {strength:g}" if strength != 1 else "")
+    tag = (SIGMA_GIVEN if give_sigma else "blind") + (f", strength {strength:g}" if strength not in (None, 1) else "")
     name = denoiser.description.name + (f" ({tag})" if levels else "")
 
     def run(noisy: np.ndarray, sigma: float, camera: str | None = None) -> np.ndarray:
@@ -323,7 +324,7 @@ def set_threads() -> None:
 
 def benchmark(
     data_dir: Path | None, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
-    models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float = 1.0,
+    models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float | None = None,
     pairs: Path | None = None, enlarge_by: float = 1.0,
 ) -> list[Row]:
     """Every method on every set, scenario and variant, each set's pictures enlarged by

@@ -101,7 +101,7 @@ def bench_command(
     out: Annotated[Optional[Path], typer.Option(help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
     merge: Annotated[Optional[list[Path]], typer.Option(help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
     sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
-    strength: Annotated[float, typer.Option(min=0, max=4, help="Noise-level models: the factor on their level, as `denoise --strength`.")] = 1.0,
+    strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
     enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
     pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them.")] = None,
 ) -> None:
