@@ -113,6 +113,17 @@ def box_blur(models_dir) -> Path:
     return box_blur_model(models_dir / "box-blur.onnx")
 
 
+def camera_exif(make: str, model: str, size: tuple[int, int], orientation: int = 1):
+    """EXIF as a camera writes it: Make, Model, orientation, and the recorded pixel size
+    (ExifImageWidth / ExifImageHeight in the Exif sub-IFD)."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = make, model, orientation
+    exif.get_ifd(0x8769).update({0xA002: size[0], 0xA003: size[1]})
+    return exif
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """The real `denoise` command in a subprocess (the installed console script's module)."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}

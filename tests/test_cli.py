@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, level_echo_model, run_cli
+from conftest import assert_clean_error, camera_exif, level_echo_model, run_cli
 
 
 def _write(path, shape=(30, 40), seed=0, mode=None):
@@ -111,10 +111,7 @@ def test_a_camera_s_own_photo_gets_the_model_s_camera_strength(tmp_path, models_
     an explicit --strength wins. The shipped default model carries such a strength."""
     echo = level_echo_model(models_dir / "camera-echo.onnx", camera_strength=2.0)
     pixels = np.clip(128 + np.random.default_rng(3).normal(0, 8, (2000, 2600)), 0, 255).astype(np.uint8)  # 5.2 MP: a sensor's size
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 80D"
-    exif.get_ifd(0x8769).update({0xA002: 2600, 0xA003: 2000})  # ExifImageWidth / Height: the file's own size
-    Image.fromarray(pixels).save(tmp_path / "camera.png", exif=exif)
+    Image.fromarray(pixels).save(tmp_path / "camera.png", exif=camera_exif("Canon", "Canon EOS 80D", (2600, 2000)))  # the file's own size
     Image.fromarray(pixels).save(tmp_path / "plain.png")
 
     def run(name, *args, model=echo):

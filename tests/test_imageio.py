@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from conftest import camera_exif
 from denoise_cli import Denoiser
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import camera_of, read_image, write_image
@@ -135,26 +136,18 @@ def test_exif_orientation_is_applied_and_exif_kept(identity, tmp_path):
     assert out.getexif().get(0x010F) == "TestCam"
 
 
-def _camera_exif(make, model, size, orientation=1):
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110], exif[0x0112] = make, model, orientation
-    recorded = exif.get_ifd(0x8769)  # the Exif sub-IFD: ExifImageWidth / ExifImageHeight
-    recorded[0xA002], recorded[0xA003] = size
-    return exif
-
-
 def test_a_camera_s_own_unresized_photo_is_recognised(tmp_path):
     """EXIF naming a camera and recording the file's own sensor-sized pixel count marks the photo
     as the camera's (the cue for its automatic strength); a resized copy, a small export that
     records its new size, or a file without a camera is not marked."""
     full, small = (2600, 2000), (1600, 1200)  # 5.2 MP: a sensor's size; 1.9 MP: a web export's
     cases = {
-        "own.jpg": (full, _camera_exif("Canon", "Canon EOS 80D", full), "Canon EOS 80D"),
-        "rotated.jpg": (full, _camera_exif("NIKON CORPORATION", "NIKON D800", full, orientation=6), "NIKON D800"),
-        "phone.png": (full, _camera_exif("Google", "Pixel 7", full), "Google Pixel 7"),
-        "resized.jpg": (full, _camera_exif("Canon", "Canon EOS 80D", (6000, 4000)), None),
-        "web-export.jpg": (small, _camera_exif("Canon", "Canon EOS 80D", small), None),
-        "no-camera.jpg": (full, _camera_exif("", "", full), None),
+        "own.jpg": (full, camera_exif("Canon", "Canon EOS 80D", full), "Canon EOS 80D"),
+        "rotated.jpg": (full, camera_exif("NIKON CORPORATION", "NIKON D800", full, orientation=6), "NIKON D800"),
+        "phone.png": (full, camera_exif("Google", "Pixel 7", full), "Google Pixel 7"),
+        "resized.jpg": (full, camera_exif("Canon", "Canon EOS 80D", (6000, 4000)), None),
+        "web-export.jpg": (small, camera_exif("Canon", "Canon EOS 80D", small), None),
+        "no-camera.jpg": (full, camera_exif("", "", full), None),
         "no-exif.jpg": (full, None, None),
     }
     for name, (size, exif, camera) in cases.items():

@@ -14,7 +14,7 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from conftest import level_echo_model, run_cli  # noqa: E402
+from conftest import camera_exif, level_echo_model, run_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.train import data as datasets  # noqa: E402
 from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
@@ -326,11 +326,8 @@ def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_
     from denoise_cli.train.bench import load_pairs, model_method
 
     folder = _pair_folder(tmp_path / "pairs")
-    exif = Image.Exif()
-    exif[0x010F], exif[0x0110] = "Canon", "Canon EOS 80D"
-    exif.get_ifd(0x8769).update({0xA002: 2600, 0xA003: 2000})  # 5.2 MP: a sensor's size
-    shot = np.clip(120 + np.random.default_rng(4).normal(0, 20, (2000, 2600)), 0, 255).astype(np.uint8)
-    Image.fromarray(shot).save(folder / "a_real.png", exif=exif)
+    shot = np.clip(120 + np.random.default_rng(4).normal(0, 20, (2000, 2600)), 0, 255).astype(np.uint8)  # 5.2 MP: a sensor's size
+    Image.fromarray(shot).save(folder / "a_real.png", exif=camera_exif("Canon", "Canon EOS 80D", (2600, 2000)))
     Image.new("L", (2600, 2000), 120).save(folder / "a_mean.png")
     photos = load_pairs(folder, None)
     assert photos.shot_cameras == ["Canon EOS 80D", None] and photos.reference_cameras == [None, None]

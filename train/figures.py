@@ -63,7 +63,7 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
     image = read_image(image_path)
     clean = image.scale.to_unit(image.planes[0]).astype(np.float64)
     if enlarge != 1:
-        clean = enlarged(clean, enlarge).astype(np.float64)
+        clean = enlarged(clean, enlarge)
     x, y, width, height = box
     if min(width, height) < 1 or x < 0 or y < 0 or x + width > clean.shape[1] or y + height > clean.shape[0]:
         raise DenoiseError(f"the box {x},{y},{width},{height} does not fit inside the {clean.shape[1]}x{clean.shape[0]} image.")
