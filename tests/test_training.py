@@ -354,3 +354,33 @@ def test_bench_enlarges_the_test_pictures_when_asked(tmp_path):
         return rows[1].psnr - rows[0].psnr
 
     assert gains(1.0) < 0 < gains(2.5)
+
+
+def test_bench_per_image_csv_names_each_picture_and_its_scores(tmp_path):
+    """`bench --per-image F.csv`: one line per method, scenario and picture, by file name, whose
+    mean is the table's; `--merge` of saved rows writes the same; a missing folder is found first."""
+    import csv
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "set12").mkdir()
+    yy, xx = np.mgrid[0:40, 0:48]
+    Image.fromarray((60 + 2 * xx + 30 * ((yy // 8) % 2)).astype(np.uint8)).save(tmp_path / "set12" / "smooth, striped.png")
+    Image.fromarray(np.random.default_rng(6).integers(0, 256, (40, 48)).astype(np.uint8)).save(tmp_path / "set12" / "speckled.png")
+    command = [sys.executable, "-m", "denoise_cli.train.cli", "bench", "--data-dir", str(tmp_path), "--sets", "set12",
+               "--scenarios", "gauss25", "--variants", "png8", "--baselines", "noisy,median3", "--models", ""]
+    result = subprocess.run([*command, "--per-image", str(tmp_path / "images.csv"), "--out", str(tmp_path / "rows")], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = list(csv.DictReader((tmp_path / "images.csv").open()))
+    assert [(r["method"], r["image"]) for r in lines] == [(m, n) for m in ("noisy", "median3") for n in ("smooth, striped.png", "speckled.png")]
+    psnr = {(r["method"], r["image"]): float(r["psnr"]) for r in lines}
+    assert psnr["median3", "smooth, striped.png"] > psnr["noisy", "smooth, striped.png"]  # a median helps smooth content
+    assert psnr["median3", "speckled.png"] < psnr["noisy", "speckled.png"]  # and hurts pixel-scale detail
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert rows[1]["psnr"] == pytest.approx(np.mean([psnr["median3", n] for n in ("smooth, striped.png", "speckled.png")]), abs=2e-3)
+    merged = subprocess.run([sys.executable, "-m", "denoise_cli.train.cli", "bench", "--merge", str(tmp_path / "rows.json"), "--per-image", str(tmp_path / "again.csv")], capture_output=True, text=True, timeout=120)
+    assert merged.returncode == 0 and (tmp_path / "again.csv").read_text() == (tmp_path / "images.csv").read_text()
+    missing = subprocess.run([*command, "--per-image", str(tmp_path / "nowhere" / "images.csv")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "output folder does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    assert '"noisy"' not in missing.stderr  # failed before measuring: no row was logged

@@ -9,11 +9,13 @@ float image; the protocol's noise, scoring and timing are applied around it iden
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ import numpy as np
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import IMAGE_SUFFIXES, camera_of, read_gray
 from denoise_cli.noise import protocol_noise, protocol_sigma
-from denoise_cli.train.scoring import mean_scores, quantize
+from denoise_cli.train.scoring import image_scores, mean_of, quantize
 
 Method = Callable[[np.ndarray, float], np.ndarray]
 SETS = ("set12", "bsd68")
@@ -147,14 +149,20 @@ class Row:
     ssim: float
     megapixels_per_second: float
     images: int
+    # image file name -> [PSNR, SSIM]: which pictures a method helps or hurts, behind the mean
+    per_image: dict[str, list[float]] = field(default_factory=dict)
 
 
-def load_set(data_dir: Path, name: str, limit: int | None) -> list[np.ndarray]:
+def set_paths(data_dir: Path, name: str, limit: int | None) -> list[Path]:
+    """The PNG files of a test set, in name order (the protocol seeds noise by this index)."""
     folder = data_dir / name
     if not folder.is_dir():
         raise DenoiseError(f"benchmark set {folder} not found (expected {', '.join(SETS)} under the data directory).")
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")
-    return [read_gray(p) for p in paths[:limit]]
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")[:limit]
+
+
+def load_set(data_dir: Path, name: str, limit: int | None) -> list[np.ndarray]:
+    return [read_gray(p) for p in set_paths(data_dir, name, limit)]
 
 
 def enlarge(image: np.ndarray, factor: float) -> np.ndarray:
@@ -174,6 +182,7 @@ class PhotoPairs:
     """Real photo pairs, read as 8-bit gray, with each file's `camera_of` (its EXIF's hint that
     `denoise` would act on: the model's camera strength)."""
 
+    names: list[str]  # the noisy shots' file names
     references: list[np.ndarray]
     shots: list[np.ndarray]
     reference_cameras: list[str | None]
@@ -202,7 +211,7 @@ def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
         noisy.append(read_gray(path))
         if references[-1].shape != noisy[-1].shape:
             raise DenoiseError(f"{path.name} and {reference.name} differ in size ({noisy[-1].shape[1]}x{noisy[-1].shape[0]} against {references[-1].shape[1]}x{references[-1].shape[0]}).")
-    return PhotoPairs(references, noisy, [camera_of(r) for r, _ in pairs], [camera_of(p) for _, p in pairs])
+    return PhotoPairs([p.name for _, p in pairs], references, noisy, [camera_of(r) for r, _ in pairs], [camera_of(p) for _, p in pairs])
 
 
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
@@ -235,10 +244,11 @@ def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
 
 def run_method(
     name: str, method: Method, clean: list[np.ndarray], set_name: str, scenario: str, variant: str,
-    inputs: list[np.ndarray] | None = None, cameras: list[str | None] | None = None,
+    inputs: list[np.ndarray] | None = None, cameras: list[str | None] | None = None, names: list[str] | None = None,
 ) -> Row:
     """One method on a set; `inputs` are given noisy images (real photos) instead of the
-    scenario's noise, and `cameras` (for our models) their files' camera hints."""
+    scenario's noise, `cameras` (for our models) their files' camera hints, and `names` the
+    images' names in the row's per-image scores (default: their numbers from 1)."""
     outputs, seconds = [], 0.0
     for index, image in enumerate(clean):
         noisy = inputs[index] if inputs is not None else scenario_noise(image, scenario, index, variant)
@@ -246,10 +256,13 @@ def run_method(
         started = time.perf_counter()
         outputs.append(method(noisy, sigma) if cameras is None else method(noisy, sigma, cameras[index]))
         seconds += time.perf_counter() - started
-    scores = mean_scores(clean, outputs)
+    per_image = image_scores(clean, outputs)
+    scores = mean_of(per_image)
     pixels = sum(c.size for c in clean)
     speed = pixels / 1e6 / seconds if seconds > 0 else float("inf")
-    return Row(name, set_name, scenario, variant, scores["psnr"], scores["ssim"], round(speed, 3), len(clean))
+    names = names or [str(number) for number in range(1, len(clean) + 1)]
+    return Row(name, set_name, scenario, variant, scores["psnr"], scores["ssim"], round(speed, 3), len(clean),
+               {n: [round(p, 3), round(s, 4)] for n, (p, s) in zip(names, per_image)})
 
 
 FAMILIES = (
@@ -299,6 +312,21 @@ def to_markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def log_line(row: Row) -> str:
+    """A row as one JSON line for the progress log, without its per-image scores."""
+    return json.dumps({k: v for k, v in row.__dict__.items() if k != "per_image"})
+
+
+def per_image_csv(rows: list[Row]) -> str:
+    """Every row's per-image scores as CSV: method, set, scenario, variant, image, psnr, ssim."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(("method", "set", "scenario", "variant", "image", "psnr", "ssim"))
+    for r in rows:
+        writer.writerows((r.method, r.set, r.scenario, r.variant, name, *scores) for name, scores in r.per_image.items())
+    return text.getvalue()
+
+
 def scores_for_metadata(rows: list[Row], method: str) -> dict:
     """A model's rows as description scores: {"bsd68/gauss25/float": {...}}."""
     return {
@@ -309,7 +337,15 @@ def scores_for_metadata(rows: list[Row], method: str) -> dict:
 
 def load_rows(paths: list[Path]) -> list[Row]:
     """Rows saved by earlier runs (--out), e.g. the parts of a benchmark run in parallel."""
-    return [Row(**row) for path in paths for row in json.loads(Path(path).read_text())]
+    rows = []
+    for path in paths:
+        try:
+            rows += [Row(**row) for row in json.loads(Path(path).read_text())]
+        except OSError as exc:
+            raise DenoiseError(f"{path}: cannot read ({exc.strerror or exc}).") from None
+        except (ValueError, TypeError):
+            raise DenoiseError(f"{path}: not a rows file written by `denoise-train bench --out`.") from None
+    return rows
 
 
 def set_threads() -> None:
@@ -347,11 +383,12 @@ def benchmark(
         for scenario, inputs, cameras in (("real", photos.shots, photos.shot_cameras), ("reference", photos.references, photos.reference_cameras)):
             for name, method, kind in methods:
                 if applies(name, kind, scenario):
-                    rows.append(run_method(name, method, photos.references, pairs.name, scenario, PAIR_VARIANT, inputs, None if kind is None else cameras))
-                    log(json.dumps(rows[-1].__dict__))
+                    rows.append(run_method(name, method, photos.references, pairs.name, scenario, PAIR_VARIANT, inputs, None if kind is None else cameras, photos.names))
+                    log(log_line(rows[-1]))
         return rows
     for set_name in sets:
-        clean = load_set(data_dir, set_name, limit)
+        paths = set_paths(data_dir, set_name, limit)
+        clean, names = [read_gray(p) for p in paths], [p.name for p in paths]
         if enlarge_by != 1:
             clean, set_name = [enlarge(c, enlarge_by) for c in clean], f"{set_name} x{enlarge_by:g}"
         for scenario in scenarios:
@@ -361,7 +398,7 @@ def benchmark(
                 for name, method, kind in methods:
                     if not applies(name, kind, scenario):
                         continue
-                    row = run_method(name, method, clean, set_name, scenario, variant)
+                    row = run_method(name, method, clean, set_name, scenario, variant, names=names)
                     rows.append(row)
-                    log(json.dumps(row.__dict__))
+                    log(log_line(row))
     return rows

@@ -99,6 +99,7 @@ def bench_command(
     models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths.")] = "gaussian,sp",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set (BM3D is slow).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
+    per_image: Annotated[Optional[Path], typer.Option(help="Also write each image's PSNR and SSIM to this CSV file: which pictures a method helps or hurts.")] = None,
     merge: Annotated[Optional[list[Path]], typer.Option(help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
     sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
@@ -106,22 +107,26 @@ def bench_command(
     pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them.")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
-    from denoise_cli.train.bench import benchmark, load_rows, to_markdown
+    from denoise_cli.imageio import write_atomically
+    from denoise_cli.train.bench import benchmark, load_rows, per_image_csv, to_markdown
     from denoise_cli.train.data import resolve_data_dir
 
-    if merge:
-        typer.echo(to_markdown(load_rows(merge)))
-        return
+    outputs = [path for path in (per_image, out) if path is not None]
     with user_errors():
-        rows = benchmark(
+        for path in outputs:  # found out before a long measurement, not after it
+            if not path.parent.is_dir():
+                raise DenoiseError(f"{path}: the output folder does not exist.")
+        rows = load_rows(merge) if merge else benchmark(
             resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
             log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge,
         )
-    table = to_markdown(rows)
-    typer.echo(table)
-    if out is not None:
-        out.with_suffix(".md").write_text(table)
-        out.with_suffix(".json").write_text(json.dumps([r.__dict__ for r in rows], indent=2) + "\n")
+        table = to_markdown(rows)
+        typer.echo(table)
+        written = {per_image: per_image_csv(rows)} if per_image is not None else {}
+        if out is not None:
+            written |= {out.with_suffix(".md"): table, out.with_suffix(".json"): json.dumps([r.__dict__ for r in rows], indent=2) + "\n"}
+        for path, text in written.items():
+            write_atomically(path, lambda f, text=text: f.write(text.encode()), overwrite=True)
 
 
 @app.command("score")

@@ -30,9 +30,18 @@ def score(clean: np.ndarray, output: np.ndarray) -> tuple[float, float]:
     return psnr(clean8, out8), ssim(clean8, out8)
 
 
+def image_scores(clean: np.ndarray, outputs: np.ndarray) -> list[tuple[float, float]]:
+    """(PSNR, SSIM) of each image of a stack (N, H, W) or (N, 1, H, W)."""
+    return [score(c.squeeze(), o.squeeze()) for c, o in zip(clean, outputs)]
+
+
 def mean_scores(clean: np.ndarray, outputs: np.ndarray) -> dict[str, float]:
     """Mean PSNR and SSIM over a stack of images (N, H, W) or (N, 1, H, W)."""
-    pairs = [score(c.squeeze(), o.squeeze()) for c, o in zip(clean, outputs)]
+    return mean_of(image_scores(clean, outputs))
+
+
+def mean_of(pairs: list[tuple[float, float]]) -> dict[str, float]:
+    """Mean PSNR (over the finite ones: an unchanged clean image scores inf) and mean SSIM."""
     finite = [p for p, _ in pairs if np.isfinite(p)]
     return {"psnr": round(float(np.mean(finite)), 3) if finite else float("inf"),
             "ssim": round(float(np.mean([s for _, s in pairs])), 4)}
