@@ -161,10 +161,6 @@ def set_paths(data_dir: Path, name: str, limit: int | None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")[:limit]
 
 
-def load_set(data_dir: Path, name: str, limit: int | None) -> list[np.ndarray]:
-    return [read_gray(p) for p in set_paths(data_dir, name, limit)]
-
-
 def enlarge(image: np.ndarray, factor: float) -> np.ndarray:
     """The image enlarged (Lanczos) and stored as 8 bits again: a test picture as smooth at the
     pixel scale as a camera's own photo, which optics and demosaicing blur over several pixels,
