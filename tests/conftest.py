@@ -124,12 +124,15 @@ def camera_exif(make: str, model: str, size: tuple[int, int], orientation: int =
     return exif
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, module: str = "denoise_cli.cli") -> subprocess.CompletedProcess:
     """The real `denoise` command in a subprocess (the installed console script's module)."""
     env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "denoise_cli.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env,
-    )
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
+
+
+def run_train_cli(*args: str) -> subprocess.CompletedProcess:
+    """The real `denoise-train` command in a subprocess."""
+    return run_cli(*args, module="denoise_cli.train.cli")
 
 
 def assert_clean_error(result: subprocess.CompletedProcess) -> None:

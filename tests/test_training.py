@@ -14,7 +14,7 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from conftest import camera_exif, level_echo_model, run_cli  # noqa: E402
+from conftest import camera_exif, level_echo_model, run_cli, run_train_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.train import data as datasets  # noqa: E402
 from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
@@ -140,27 +140,21 @@ def test_parity_check_fails_on_a_broken_export(tmp_path):
 
 
 def test_train_cli_bad_recipe_and_missing_data_are_clean_errors(tmp_path):
-    import subprocess
-    import sys
-
     for args in (["--recipe", "nope", "--data-dir", str(tmp_path)], ["--recipe", "mnist-dense", "--data-dir", str(tmp_path)]):
-        result = subprocess.run([sys.executable, "-m", "denoise_cli.train.cli", *args], capture_output=True, text=True, timeout=120)
+        result = run_train_cli(*args)
         assert result.returncode == 1 and "error:" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_path):
-    import subprocess
-    import sys
-
     source = tmp_path / "clean.png"
     Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(source)
-    command = [sys.executable, "-m", "denoise_cli.train.cli", "make-noisy", str(source), "-o", str(tmp_path / "noisy.png")]
-    result = subprocess.run([*command, "--scenario", "gauss25"], capture_output=True, text=True, timeout=120)
+    command = ["make-noisy", str(source), "-o", str(tmp_path / "noisy.png")]
+    result = run_train_cli(*command, "--scenario", "gauss25")
     assert result.returncode == 0, result.stderr
     noisy = np.asarray(Image.open(tmp_path / "noisy.png"), dtype=np.float64)
     assert noisy.shape == (40, 50, 3) and abs(noisy.std() - 25) < 3
     assert not np.array_equal(noisy[..., 0], noisy[..., 1])  # each channel has its own noise
-    again = subprocess.run([*command, "--scenario", "cameraZ"], capture_output=True, text=True, timeout=120)
+    again = run_train_cli(*command, "--scenario", "cameraZ")
     assert again.returncode == 1 and "cameraL" in again.stderr and "Traceback" not in again.stderr
 
 
@@ -180,33 +174,27 @@ def test_svg_panels_hold_exactly_the_pixels_they_were_given(tmp_path):
 
 
 def test_before_after_figure_shows_noisy_model_and_clean_crops(tmp_path):
-    import subprocess
-    import sys
-
     from denoise_cli.train.svg import read_panels
 
     yy, xx = np.mgrid[0:60, 0:70]
     clean = np.clip(60 + 2 * xx + 40 * ((yy // 10) % 2), 0, 255).astype(np.uint8)
     Image.fromarray(clean).save(tmp_path / "clean.png")
     figure = tmp_path / "figure.svg"
-    command = [sys.executable, "-m", "denoise_cli.train.cli", "before-after", str(tmp_path / "clean.png"), "-o", str(figure)]
-    result = subprocess.run([*command, "--box", "10,5,40,30", "--scenario", "gauss25", "--models", "photo"], capture_output=True, text=True, timeout=120)
+    command = ["before-after", str(tmp_path / "clean.png"), "-o", str(figure)]
+    result = run_train_cli(*command, "--box", "10,5,40,30", "--scenario", "gauss25", "--models", "photo")
     assert result.returncode == 0, result.stderr
     (noisy_label, noisy), (photo_label, denoised), (clean_label, shown) = read_panels(figure.read_text())
     assert noisy_label.startswith("noisy (gauss25)") and photo_label.startswith("photo") and clean_label == "clean"
     assert np.array_equal(shown, clean[5:35, 10:50])
     error = [np.abs(p.astype(float) - shown).mean() for p in (noisy, denoised)]
     assert error[1] < error[0] / 2  # the model removed most of the noise
-    outside = subprocess.run([*command, "--overwrite", "--box", "40,40,40,40"], capture_output=True, text=True, timeout=120)
+    outside = run_train_cli(*command, "--overwrite", "--box", "40,40,40,40")
     assert outside.returncode == 1 and "does not fit" in outside.stderr and "Traceback" not in outside.stderr
 
 
 def test_before_after_figure_runs_a_model_at_a_strength_on_an_enlarged_picture(tmp_path):
     """`before-after --enlarge F --models photo,photo@2`: the picture as `bench --enlarge` makes
     it, and one panel per model and strength, as a camera's own photo would get it."""
-    import subprocess
-    import sys
-
     from denoise_cli.train.bench import enlarge
     from denoise_cli.train.scoring import quantize
     from denoise_cli.train.svg import read_panels
@@ -215,14 +203,14 @@ def test_before_after_figure_runs_a_model_at_a_strength_on_an_enlarged_picture(t
     clean = np.clip(60 + 2 * xx + 40 * ((yy // 10) % 2), 0, 255).astype(np.uint8)
     Image.fromarray(clean).save(tmp_path / "clean.png")
     figure = tmp_path / "figure.svg"
-    command = [sys.executable, "-m", "denoise_cli.train.cli", "before-after", str(tmp_path / "clean.png"), "-o", str(figure), "--box", "30,20,40,30", "--enlarge", "2"]
-    result = subprocess.run([*command, "--scenario", "cameraL", "--models", "photo,photo@2"], capture_output=True, text=True, timeout=120)
+    command = ["before-after", str(tmp_path / "clean.png"), "-o", str(figure), "--box", "30,20,40,30", "--enlarge", "2"]
+    result = run_train_cli(*command, "--scenario", "cameraL", "--models", "photo,photo@2")
     assert result.returncode == 0, result.stderr
     (_, noisy), (gentle_label, gentle), (strong_label, strong), (_, shown) = read_panels(figure.read_text())
     assert gentle_label.startswith("photo ") and strong_label.startswith("photo (strength 2)")
     assert np.array_equal(shown, quantize(enlarge(clean / 255, 2))[20:50, 30:70])
     assert not np.array_equal(gentle, strong)
-    bad = subprocess.run([*command, "--overwrite", "--models", "photo@x"], capture_output=True, text=True, timeout=120)
+    bad = run_train_cli(*command, "--overwrite", "--models", "photo@x")
     assert bad.returncode == 1 and "MODEL@STRENGTH" in bad.stderr and "Traceback" not in bad.stderr
 
 
@@ -361,16 +349,13 @@ def test_bench_per_image_csv_names_each_picture_and_its_scores(tmp_path):
     mean is the table's; `--merge` of saved rows writes the same; a missing folder is found first."""
     import csv
     import json
-    import subprocess
-    import sys
-
     (tmp_path / "set12").mkdir()
     yy, xx = np.mgrid[0:40, 0:48]
     Image.fromarray((60 + 2 * xx + 30 * ((yy // 8) % 2)).astype(np.uint8)).save(tmp_path / "set12" / "smooth, striped.png")
     Image.fromarray(np.random.default_rng(6).integers(0, 256, (40, 48)).astype(np.uint8)).save(tmp_path / "set12" / "speckled.png")
-    command = [sys.executable, "-m", "denoise_cli.train.cli", "bench", "--data-dir", str(tmp_path), "--sets", "set12",
+    command = ["bench", "--data-dir", str(tmp_path), "--sets", "set12",
                "--scenarios", "gauss25", "--variants", "png8", "--baselines", "noisy,median3", "--models", ""]
-    result = subprocess.run([*command, "--per-image", str(tmp_path / "images.csv"), "--out", str(tmp_path / "rows")], capture_output=True, text=True, timeout=120)
+    result = run_train_cli(*command, "--per-image", str(tmp_path / "images.csv"), "--out", str(tmp_path / "rows"))
     assert result.returncode == 0, result.stderr
     lines = list(csv.DictReader((tmp_path / "images.csv").open()))
     assert [(r["method"], r["image"]) for r in lines] == [(m, n) for m in ("noisy", "median3") for n in ("smooth, striped.png", "speckled.png")]
@@ -379,8 +364,8 @@ def test_bench_per_image_csv_names_each_picture_and_its_scores(tmp_path):
     assert psnr["median3", "speckled.png"] < psnr["noisy", "speckled.png"]  # and hurts pixel-scale detail
     rows = json.loads((tmp_path / "rows.json").read_text())
     assert rows[1]["psnr"] == pytest.approx(np.mean([psnr["median3", n] for n in ("smooth, striped.png", "speckled.png")]), abs=2e-3)
-    merged = subprocess.run([sys.executable, "-m", "denoise_cli.train.cli", "bench", "--merge", str(tmp_path / "rows.json"), "--per-image", str(tmp_path / "again.csv")], capture_output=True, text=True, timeout=120)
+    merged = run_train_cli("bench", "--merge", str(tmp_path / "rows.json"), "--per-image", str(tmp_path / "again.csv"))
     assert merged.returncode == 0 and (tmp_path / "again.csv").read_text() == (tmp_path / "images.csv").read_text()
-    missing = subprocess.run([*command, "--per-image", str(tmp_path / "nowhere" / "images.csv")], capture_output=True, text=True, timeout=120)
+    missing = run_train_cli(*command, "--per-image", str(tmp_path / "nowhere" / "images.csv"))
     assert missing.returncode == 1 and "output folder does not exist" in missing.stderr and "Traceback" not in missing.stderr
     assert '"noisy"' not in missing.stderr  # failed before measuring: no row was logged
