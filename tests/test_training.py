@@ -122,6 +122,30 @@ def test_resume_continues_after_the_last_checkpoint(tiny_data, tmp_path):
     assert [h["epoch"] for h in result.metrics["history"]] == [1, 2]
 
 
+def test_a_run_resumed_in_its_folded_epochs_ends_as_an_uninterrupted_one(tiny_data, tmp_path):
+    """Batch-norm recipes train on after folding their batch norms away: a run stopped there
+    and resumed must ship the same network as one that never stopped."""
+    import onnx
+    from onnx import numpy_helper
+
+    recipe = override(get_recipe("photo"), data="folder:photos", epochs=1, batch_size=4, steps_per_epoch=2, holdout_images=4,
+                      patch_size=20, batch_norm_recalibration=2, folded_epochs=2, folded_lr=1e-3,
+                      network_args={**get_recipe("photo").network_args, "channels": 8, "depth": 3})
+    whole = train(recipe, tiny_data, tmp_path / "whole", show_progress=False, log=lambda *_: None)
+    train(override(recipe, folded_epochs=1), tiny_data, tmp_path / "parts", show_progress=False, log=lambda *_: None)
+    lines: list[str] = []
+    parts = train(recipe, tiny_data, tmp_path / "parts", resume=True, show_progress=False, log=lines.append)
+    assert any("resuming photo after epoch 2" in str(line) for line in lines)
+    assert [h["epoch"] for h in parts.metrics["history"]] == [1, 2, 3]
+
+    def weights(path):
+        return {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+
+    a, b = weights(whole.onnx_path), weights(parts.onnx_path)
+    assert a.keys() == b.keys()
+    assert all(np.allclose(a[name], b[name], atol=1e-6) for name in a)
+
+
 def test_unknown_loss_is_refused_before_training(tiny_data, tmp_path):
     with pytest.raises(DenoiseError, match="unknown loss"):
         train(override(get_recipe("mnist-conv-bn"), loss="l3"), tiny_data, tmp_path, show_progress=False, log=lambda *_: None)

@@ -24,7 +24,7 @@ from denoise_cli.train import degrade  # noqa: F401  (registers the 'camera' noi
 from denoise_cli.train import data as datasets
 from denoise_cli.train.export import export_onnx, measure_receptive_field
 from denoise_cli.train.figures import plot_losses, plot_samples
-from denoise_cli.train.networks import build_network, count_macs, count_parameters, level_channels
+from denoise_cli.train.networks import build_network, count_macs, count_parameters, fold_batch_norm, level_channels
 from denoise_cli.train.recipes import Recipe
 from denoise_cli.train.scoring import mean_scores
 
@@ -176,18 +176,25 @@ def train(
     model = Denoising(net, recipe)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     history: list[dict] = []
-    start_epoch = 1
+    start_epoch, folded = 1, False
     checkpoint = out / CHECKPOINT
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         if state["recipe"]["name"] != recipe.name:
             raise DenoiseError(f"{checkpoint} belongs to recipe {state['recipe']['name']}, not {recipe.name}.")
-        net.load_state_dict(state["model"])
+        folded = state.get("folded", False)
+        if folded:  # the checkpoint holds the folded network and its optimizer
+            model, optimizer = _folded(model, recipe)
+        model.net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, start_epoch = state["history"], state["epoch"] + 1
         log(f"resuming {recipe.name} after epoch {state['epoch']}")
 
-    for epoch in range(start_epoch, recipe.epochs + 1):
+    for epoch in range(start_epoch, recipe.epochs + recipe.folded_epochs + 1):
+        if epoch > recipe.epochs and not folded:
+            _recalibrate(model, recipe, data, with_levels, log)
+            model, optimizer = _folded(model, recipe)
+            folded = True
         started = time.time()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(recipe, epoch)
@@ -195,11 +202,29 @@ def train(
         record = {"epoch": epoch, "train_loss": train_loss, **_validate(model, recipe, data), "seconds": round(time.time() - started, 1)}
         history.append(record)
         log(json.dumps(record))
-        _save_checkpoint(checkpoint, {"recipe": recipe.to_dict(), "model": net.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch, "history": history})
+        _save_checkpoint(checkpoint, {"recipe": recipe.to_dict(), "model": model.net.state_dict(), "optimizer": optimizer.state_dict(),
+                                      "epoch": epoch, "history": history, "folded": folded})
+    if not folded:
+        _recalibrate(model, recipe, data, with_levels, log)
+    return _finish(model, recipe, data, history, out, log)
+
+
+def _recalibrate(model: Denoising, recipe: Recipe, data: Data, with_levels: bool, log) -> None:
     if recipe.batch_norm_recalibration:
         recalibrate_batch_norm(model, recipe, data, with_levels)
         log(f"batch-norm statistics recomputed over {recipe.batch_norm_recalibration} batches")
-    return _finish(model, recipe, data, history, out, log)
+
+
+def _folded(model: Denoising, recipe: Recipe) -> tuple[Denoising, torch.optim.Adam]:
+    """The model with its batch norms folded into the convolutions, and a fresh Adam for it.
+
+    Why train on after folding: a blind model's batches mix clean, faint and strong noise, and
+    batch norm trains the network on each batch's own statistics, while the exported model runs
+    on fixed ones. Training the folded network trains the function that ships (the `photo`
+    recipe has what 10 such epochs gained).
+    """
+    folded = Denoising(fold_batch_norm(model.net), recipe)
+    return folded, torch.optim.Adam(folded.parameters(), lr=recipe.folded_lr)
 
 
 def recalibrate_batch_norm(model: Denoising, recipe: Recipe, data: Data, with_levels: bool) -> None:
@@ -226,11 +251,18 @@ def recalibrate_batch_norm(model: Denoising, recipe: Recipe, data: Data, with_le
 
 
 def learning_rate(recipe: Recipe, epoch: int) -> float:
-    """Constant (the write-ups), or cosine from lr down to lr/100 over the epochs."""
+    """Constant (the write-ups), or cosine from lr down to lr/100 over the epochs; the folded
+    epochs after them run a cosine of their own from folded_lr."""
+    if epoch > recipe.epochs:
+        return _cosine(recipe.folded_lr, epoch - recipe.epochs, recipe.folded_epochs)
     if recipe.lr_schedule == "cosine":
-        progress = (epoch - 1) / max(1, recipe.epochs - 1)
-        return recipe.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+        return _cosine(recipe.lr, epoch, recipe.epochs)
     return recipe.lr
+
+
+def _cosine(lr: float, epoch: int, epochs: int) -> float:
+    progress = (epoch - 1) / max(1, epochs - 1)
+    return lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def _batches(recipe: Recipe, data: Data, epoch: int, with_levels: bool):

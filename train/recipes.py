@@ -41,6 +41,8 @@ class Recipe:
     steps_per_epoch: int = 0  # patch data: batches per epoch (0: one pass over the dataset)
     holdout_images: int = 16  # image folders: the last N images (by name) are validation only
     batch_norm_recalibration: int = 0  # batch-norm nets: recompute its statistics over N fresh batches at the end (loop.py)
+    folded_epochs: int = 0  # batch-norm nets: then train N more epochs with the batch norms folded away (loop.py)
+    folded_lr: float = 0.0  # their learning rate, cosine down to 1/100
     grid_noise: tuple[dict[str, Any], ...] = ()  # extra noise levels shown in the sample grid
     reported: dict[str, Any] = field(default_factory=dict)  # the write-up's own figures
     seed: int = 0
