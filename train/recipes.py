@@ -217,8 +217,11 @@ _register(Recipe(
     # 0-255 in place of 50 u) gained 0.08 dB more on BSD68 gauss2, lost 0.1 dB on Set12 camera
     # L: not kept. Ten more folded epochs (111-120, the second half of a 20-epoch cosine) moved
     # nothing by more than 0.1 dB (Set12 gauss2 41.98, camera L 36.05; BSD68 42.06, 36.33; clean
-    # 51.6 / 52.1): 10 is enough. The comparisons "against this model" elsewhere here predate
-    # these epochs
+    # 51.6 / 52.1): 10 is enough. Nor does teaching these epochs that dense texture can be
+    # clean: each clean patch the most textured (highest reading) of 4 / 16 crops gave BSD68's
+    # worst gauss2 picture -3.52 / -2.56 dB (-5.07) but as many or more pictures losing over 0.1
+    # dB (17 / 27 of 68; 16), and clean Set12 / BSD68 50.4 / 49.1 and 47.7 / 47.1 (52.2 / 52.4).
+    # The comparisons "against this model" elsewhere here predate these epochs
     folded_epochs=10, folded_lr=5e-5,
     init="he",  # with PyTorch's default init this stack stayed at "predict no noise" for 2 epochs
     # fed the estimator's readings, read on each 64 px training patch; inference reads the whole
