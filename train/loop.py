@@ -287,7 +287,7 @@ def _train_epoch(model: Denoising, optimizer, recipe: Recipe, data: Data, epoch:
     model.train()
     steps = recipe.steps_per_epoch if data.train_images is not None else math.ceil(len(data.train.images) / recipe.batch_size)
     total, count = 0.0, 0
-    with _progress(show_progress, f"epoch {epoch}/{recipe.epochs}", steps) as advance:
+    with _progress(show_progress, f"epoch {epoch}/{recipe.epochs + recipe.folded_epochs}", steps) as advance:
         for clean, noisy, levels in _batches(recipe, data, epoch, with_levels):
             estimate = model(torch.from_numpy(noisy), None if levels is None else torch.from_numpy(levels))
             loss = loss_fn(recipe, estimate, torch.from_numpy(clean))
