@@ -224,8 +224,7 @@ _register(Recipe(
     # The 16-crop run moves the model along its trade-off, not past it: on the stand-in without
     # EXIF, cameraXL 38.67 (37.94), clean 51.5 (62.6); camera L 36.46 / 36.71 (36.06 / 36.36), M
     # 30.48 / 29.94 (30.34 / 29.89), H 24.96 / 24.56 (25.24 / 24.89); at strength 2, cameraXL 38.87
-    # (39.00)
-    # The comparisons "against this model" elsewhere here predate these epochs
+    # (39.00). The comparisons "against this model" elsewhere here predate these epochs
     folded_epochs=10, folded_lr=5e-5,
     init="he",  # with PyTorch's default init this stack stayed at "predict no noise" for 2 epochs
     # fed the estimator's readings, read on each 64 px training patch; inference reads the whole
