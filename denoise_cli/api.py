@@ -143,10 +143,11 @@ class Denoiser:
             return self.description.camera_strength, image.camera
         return 1.0, None
 
-    def noise_levels(self, plane: np.ndarray, scale: PixelScale, strength: float = 1.0) -> list[float] | None:
+    def noise_levels(self, plane: np.ndarray, scale: PixelScale, strength: float = 1.0, camera: str | None = None) -> list[float] | None:
         """The levels (0-1 scale) fed to a noise-level model, one per reading it was trained on:
         the user's sigma (as white noise of that std reads), else the estimates, times the
-        strength."""
+        strength. The estimates are raised by the model's level floor unless `camera` says the
+        model's camera strength was chosen: that one was set on the readings as they are."""
         if not self.description.noise_level_input:
             return None
         readings = self.description.level_readings
@@ -154,6 +155,8 @@ class Denoiser:
             levels = [self.sigma / 255 / WHITE_NOISE_READING[r] for r in readings]
         else:
             levels = estimate_noise_levels(plane, scale, readings)
+            if self.description.level_floor and camera is None:
+                levels = [float(np.hypot(level, floor)) for level, floor in zip(levels, self.description.level_floor)]
         return [level * strength for level in levels]
 
     def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, NoiseSetting | None]:
@@ -172,7 +175,7 @@ class Denoiser:
         strength, camera = self.strength_for(image)
         levels = []
         for plane, out_plane in zip(image.planes, out):
-            level = self.noise_levels(plane, image.scale, strength)
+            level = self.noise_levels(plane, image.scale, strength, camera)
             levels.append(level)
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)

@@ -16,7 +16,7 @@ from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels
 from denoise_cli.imageio import PixelScale
 
-from conftest import level_echo_model
+from conftest import describe, level_echo_model
 
 FLOAT = PixelScale(0.0, 1.0, np.dtype(np.float32))
 
@@ -117,6 +117,33 @@ def test_a_two_reading_model_is_fed_both_readings(models_dir):
     full, half = estimate_noise_levels(noisy, FLOAT, ["full", "half"])
     assert np.allclose(Denoiser(echo_full, strength=1.5).denoise(noisy), 1.5 * full, rtol=1e-5)
     assert np.allclose(Denoiser(echo_half, strength=1.5).denoise(noisy), 1.5 * half, rtol=1e-5)
+
+
+def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(models_dir):
+    """A model with a level floor gets sqrt(estimate^2 + floor^2) per reading, then the strength;
+    a smooth picture is read as its training patches were. A user's --sigma stays as given, and
+    a camera's own photo gets the camera strength on the estimates as they are."""
+    floor = [3 / 255, 5 / 255]
+    echo_full, echo_half = (
+        level_echo_model(models_dir / f"floor-{k}.onnx", echo=k, level_readings=["full", "half"], level_floor=floor,
+                         camera_strength=2.0) for k in (0, 1)
+    )
+    rng = np.random.default_rng(1)
+    noisy = np.clip(0.5 + rng.normal(0, 4 / 255, (96, 96)), 0, 1).astype(np.float32)
+    full, half = estimate_noise_levels(noisy, FLOAT, ["full", "half"])
+    assert np.allclose(Denoiser(echo_full).denoise(noisy), np.hypot(full, floor[0]), rtol=1e-5)
+    assert np.allclose(Denoiser(echo_half, strength=2).denoise(noisy), 2 * np.hypot(half, floor[1]), rtol=1e-5)
+    assert np.allclose(Denoiser(echo_half).denoise(noisy, camera="Canon EOS 80D"), 2 * half, rtol=1e-5)
+    flat = np.full((64, 64), 0.5, dtype=np.float32)
+    assert np.allclose(Denoiser(echo_full).denoise(flat), floor[0], rtol=1e-5)  # reads 0: the floor
+    assert np.allclose(Denoiser(echo_half, sigma=51).denoise(flat), 25.5 / 255)
+
+
+def test_a_level_floor_needs_one_level_per_reading():
+    with pytest.raises(DenoiseError, match="level_floor"):
+        describe("bad", noise_level_input=True, level_readings=["full", "half"], level_floor=[0.01])
+    with pytest.raises(DenoiseError, match="level_floor"):
+        describe("bad", noise_level_input=True, level_floor=[-0.01])
 
 
 def test_strength_is_refused_where_it_cannot_act(identity_fixed, level_echo):

@@ -16,6 +16,9 @@ torch = pytest.importorskip("torch")
 
 from conftest import camera_exif, level_echo_model, run_cli, run_train_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
+from denoise_cli.estimate import estimate_noise_levels  # noqa: E402
+from denoise_cli.imageio import PixelScale  # noqa: E402
+from denoise_cli.model import load_model  # noqa: E402
 from denoise_cli.train import data as datasets  # noqa: E402
 from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
 from denoise_cli.train.loop import describe, train  # noqa: E402
@@ -111,6 +114,9 @@ def test_few_step_training_exports_a_model_the_cli_runs(tiny_data, tmp_path, rec
     cli = run_cli(str(image), "--model", str(result.onnx_path), "-o", str(tmp_path / "out.png"), "--json")
     assert cli.returncode == 0, cli.stderr
     assert Image.open(tmp_path / "out.png").size == (61, 45)
+    floor = load_model(result.onnx_path, device="cpu").description.level_floor
+    assert len(floor) == (len(recipe.level_readings) if recipe.level_floor else 0)  # measured on the training patches
+    assert all(level > 0 for level in floor)
 
 
 def test_resume_continues_after_the_last_checkpoint(tiny_data, tmp_path):
@@ -217,8 +223,8 @@ def test_before_after_figure_shows_noisy_model_and_clean_crops(tmp_path):
 
 
 def test_before_after_figure_runs_a_model_at_a_strength_on_an_enlarged_picture(tmp_path):
-    """`before-after --enlarge F --models photo,photo@2`: the picture as `bench --enlarge` makes
-    it, and one panel per model and strength, as a camera's own photo would get it."""
+    """`before-after --enlarge F --models photo,photo@2,photo@camera`: the picture as `bench
+    --enlarge` makes it, and one panel per model and strength, or as a camera's own photo."""
     from denoise_cli.train.bench import enlarge
     from denoise_cli.train.scoring import quantize
     from denoise_cli.train.svg import read_panels
@@ -228,10 +234,11 @@ def test_before_after_figure_runs_a_model_at_a_strength_on_an_enlarged_picture(t
     Image.fromarray(clean).save(tmp_path / "clean.png")
     figure = tmp_path / "figure.svg"
     command = ["before-after", str(tmp_path / "clean.png"), "-o", str(figure), "--box", "30,20,40,30", "--enlarge", "2"]
-    result = run_train_cli(*command, "--scenario", "cameraL", "--models", "photo,photo@2")
+    result = run_train_cli(*command, "--scenario", "cameraL", "--models", "photo,photo@2,photo@camera")
     assert result.returncode == 0, result.stderr
-    (_, noisy), (gentle_label, gentle), (strong_label, strong), (_, shown) = read_panels(figure.read_text())
+    (_, noisy), (gentle_label, gentle), (strong_label, strong), (camera_label, _), (_, shown) = read_panels(figure.read_text())
     assert gentle_label.startswith("photo ") and strong_label.startswith("photo (strength 2)")
+    assert camera_label.startswith("photo (camera photo)")
     assert np.array_equal(shown, quantize(enlarge(clean / 255, 2))[20:50, 30:70])
     assert not np.array_equal(gentle, strong)
     bad = run_train_cli(*command, "--overwrite", "--models", "photo@x")
@@ -292,6 +299,24 @@ def test_bench_runs_a_model_at_the_strength_asked(level_echo):
     assert name == "level-echo (sigma given, strength 2)"
     assert np.allclose(run(np.full((32, 32), 0.5, np.float32), 25.5), 2 * 25.5 / 255)
     assert not applies(name, "gaussian", "cameraL") and applies(name, "gaussian", "gauss25")
+
+
+def test_bench_can_take_test_pictures_for_a_camera_s_own_photos(models_dir):
+    """`bench --camera-photo` measures what `denoise` does with a camera's own unresized photo:
+    the model's camera strength, on the estimates as they are, even with a level floor."""
+    from denoise_cli.train.bench import model_method
+
+    floor = [10 / 255]
+    echo = level_echo_model(models_dir / "camera-floor-echo.onnx", camera_strength=2.0, level_floor=floor)
+    noisy = np.clip(0.5 + np.random.default_rng(2).normal(0, 20 / 255, (64, 64)), 0, 1).astype(np.float32)
+    name, as_camera, _ = model_method(str(echo), give_sigma=False, camera_photo=True)
+    _, as_array, _ = model_method(str(echo), give_sigma=False)
+    assert name == "camera-floor-echo (blind, as a camera's photo)"
+    estimate = float(estimate_noise_levels(noisy, PixelScale(0.0, 1.0, np.float32), ["full"])[0])
+    assert np.allclose(as_camera(noisy, 20.0), 2 * estimate, rtol=1e-5)
+    assert np.allclose(as_array(noisy, 20.0), np.hypot(estimate, floor[0]), rtol=1e-5)
+    with pytest.raises(DenoiseError, match="exclude each other"):
+        model_method(str(echo), give_sigma=False, strength=1.5, camera_photo=True)
 
 
 def _pair_folder(folder, names=("a", "b"), noisy_suffix="_real", reference_suffix="_mean"):

@@ -31,6 +31,7 @@ SCENARIOS = ("gauss15", "gauss25", "gauss50", "sp10", "sp20", "sp30")
 VARIANTS = ("float", "png8")
 THREADS = 2
 # Scenarios without a protocol level: methods that need one get the estimator's reading.
+STAND_IN_CAMERA = "camera (stand-in)"  # what `camera_photo` runs test pictures as
 ESTIMATED_LEVEL = ("camera", "clean", "real", "reference")
 # Real photo pairs (`--pairs`): NAME_real / NAME_noisy with NAME_mean / NAME_clean / NAME_gt,
 # the naming of the PolyU and Nam et al. real-noise sets (noisy shot, mean of many shots).
@@ -117,20 +118,24 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     return True
 
 
-def model_method(model: str, give_sigma: bool, strength: float | None = None) -> tuple[str, Method, str]:
+def model_method(model: str, give_sigma: bool, strength: float | None = None, camera_photo: bool = False) -> tuple[str, Method, str]:
     """One of our models through the public API; with `give_sigma`, a noise-level model is told
     the protocol's level instead of estimating it (blind); `strength` is the API's factor on it
-    (None: automatic, as `denoise`; 1 on arrays, or the camera strength on a camera's shot)."""
+    (None: automatic, as `denoise`; 1 on arrays, or the camera strength on a camera's shot);
+    `camera_photo` runs every picture as a camera's own unresized photo, as its EXIF would."""
     from denoise_cli.api import Denoiser
 
+    if camera_photo and strength is not None:
+        raise DenoiseError("a strength and a camera photo's automatic strength exclude each other: give one of them.")
     denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=strength)
     levels = denoiser.description.noise_level_input
     tag = (SIGMA_GIVEN if give_sigma else "blind") + (f", strength {strength:g}" if strength not in (None, 1) else "")
+    tag += ", as a camera's photo" if camera_photo else ""
     name = denoiser.description.name + (f" ({tag})" if levels else "")
 
     def run(noisy: np.ndarray, sigma: float, camera: str | None = None) -> np.ndarray:
         denoiser.sigma = sigma if (give_sigma and levels) else None
-        return denoiser.denoise(noisy.astype(np.float32), camera=camera)
+        return denoiser.denoise(noisy.astype(np.float32), camera=camera or (STAND_IN_CAMERA if camera_photo else None))
 
     run(np.zeros((32, 32), np.float32), 25.0)  # warm-up, excluded from timing
     return name, run, denoiser.description.noise["kind"]
@@ -357,17 +362,17 @@ def set_threads() -> None:
 def benchmark(
     data_dir: Path | None, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
     models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float | None = None,
-    pairs: Path | None = None, enlarge_by: float = 1.0,
+    pairs: Path | None = None, enlarge_by: float = 1.0, camera_photo: bool = False,
 ) -> list[Row]:
     """Every method on every set, scenario and variant, each set's pictures enlarged by
     `enlarge_by` (the set is then named e.g. "bsd68 x2.5"); with `pairs`, on that folder of real
     photos instead (scenarios "real" and "reference"; data_dir, sets, scenarios and variants
-    unused)."""
+    unused). `camera_photo`: our models take every test picture for a camera's own photo."""
     set_threads()
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:
         for give_sigma in (False, True) if sigma_given else (False,):
-            name, run, kind = model_method(model, give_sigma, strength)
+            name, run, kind = model_method(model, give_sigma, strength, camera_photo)
             methods.append((name, run, kind))
             if "(" not in name:
                 break  # a model without a noise-level input has one row only

@@ -104,6 +104,7 @@ def bench_command(
     sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
     enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
+    camera_photo: Annotated[bool, typer.Option(help="Noise-level models take each test picture for a camera's own unresized photo, as its EXIF would make `denoise` do (the model's camera strength).")] = False,
     pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them.")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
@@ -118,7 +119,7 @@ def bench_command(
                 raise DenoiseError(f"{path}: the output folder does not exist.")
         rows = load_rows(merge) if merge else benchmark(
             resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
-            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge,
+            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge, camera_photo=camera_photo,
         )
         table = to_markdown(rows)
         typer.echo(table)
@@ -246,7 +247,7 @@ def before_after_command(
     out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the figure (.svg).")],
     box: Annotated[str, typer.Option(help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
     scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraXL/L/M/H.")] = "cameraM",
-    models: Annotated[str, typer.Option(help="Comma-separated models, one panel each; MODEL@S runs it at strength S.")] = "photo",
+    models: Annotated[str, typer.Option(help="Comma-separated models, one panel each; MODEL@S runs it at strength S, MODEL@camera as on a camera's own unresized photo.")] = "photo",
     seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
     enlarge: Annotated[float, typer.Option(min=1, help="Enlarge the image by this factor first, as `bench --enlarge` (the box is in the enlarged image).")] = 1.0,
     zoom: Annotated[int, typer.Option(min=1, max=16, help="Screen pixels per image pixel.")] = 4,

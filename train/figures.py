@@ -51,12 +51,13 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
     """Noisy / each model / clean crops of one image, labelled with each crop's PSNR. The noise
     is the benchmark scenario's, saved as an 8-bit file would hold it; the models denoise the
     whole image through the public API, so the crop shows what a user gets. A model given as
-    NAME@S runs at strength S; `enlarge` enlarges the image first, as `bench --enlarge` does
-    (the box is then in the enlarged image)."""
+    NAME@S runs at strength S, NAME@camera as on a camera's own unresized photo (as its EXIF
+    would); `enlarge` enlarges the image first, as `bench --enlarge` does (the box is then in the
+    enlarged image)."""
     from denoise_cli.api import Denoiser
     from denoise_cli.errors import DenoiseError
     from denoise_cli.imageio import read_image
-    from denoise_cli.train.bench import enlarge as enlarged, scenario_noise
+    from denoise_cli.train.bench import STAND_IN_CAMERA, enlarge as enlarged, scenario_noise
     from denoise_cli.train.scoring import psnr, quantize
     from denoise_cli.train.svg import Panel
 
@@ -77,10 +78,12 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
 
     def run(spec: str) -> Panel:
         name, _, strength = spec.partition("@")
+        if strength == "camera":
+            return labelled(f"{name} (camera photo)", Denoiser(name).denoise(noisy, camera=STAND_IN_CAMERA))
         try:
             value = float(strength) if strength else None
         except ValueError:
-            raise DenoiseError(f"{spec!r}: expected a model, or MODEL@STRENGTH with a number after the @.") from None
+            raise DenoiseError(f"{spec!r}: expected a model, MODEL@STRENGTH with a number after the @, or MODEL@camera.") from None
         label = name if value is None else f"{name} (strength {value:g})"
         return labelled(label, Denoiser(name, strength=value).denoise(noisy))
 

@@ -68,6 +68,18 @@ def make_noisy(recipe: Recipe, clean: np.ndarray, rng: np.random.Generator, with
     return apply_noise(clean, {**recipe.noise, "std": levels}, rng), levels
 
 
+def clean_patch_readings(recipe: Recipe, data: Data, count: int = 1600) -> list[float]:
+    """The median readings of `count` clean training patches (seeded): the level floor of a
+    recipe with `level_floor` (description.py says why), measured on its own training data."""
+    rng = np.random.default_rng([recipe.seed, 4])
+    if data.train_images is not None:
+        clean = datasets.random_patches(data.train_images, count, recipe.patch_size, rng)
+    else:
+        clean = data.train.images[rng.permutation(len(data.train.images))[:count]]
+    readings = estimate_noise_levels_batch(clean, recipe.level_readings)[:, :, 0, 0]
+    return [round(float(v), 6) for v in np.median(readings, axis=0)]
+
+
 def load_data(recipe: Recipe, data_dir: Path, with_levels: bool = False) -> Data:
     train_images = None
     if recipe.data == "mnist":
@@ -346,7 +358,8 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
         "noisy": mean_scores(data.test.images, data.test_noisy),
         "denoised": mean_scores(data.test.images, denoised),
     }
-    description = describe(model.net, recipe, scores)
+    floor = clean_patch_readings(recipe, data) if recipe.level_floor else []
+    description = describe(model.net, recipe, scores, floor)
     onnx_path = export_onnx(model.net, description, out / f"{recipe.name}.onnx", seed=recipe.seed)
 
     loss_name = LOSS_NAMES[recipe.loss]
@@ -376,7 +389,7 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
     return RunResult(onnx_path, metrics_path, metrics)
 
 
-def describe(net: nn.Module, recipe: Recipe, scores: dict) -> ModelDescription:
+def describe(net: nn.Module, recipe: Recipe, scores: dict, level_floor: list[float] = ()) -> ModelDescription:
     fixed = bool(getattr(net, "fixed_size", True))
     multiple = int(getattr(net, "multiple_of", 1))
     side = recipe.patch_size
@@ -400,6 +413,7 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict) -> ModelDescription:
         predicts=recipe.predicts,
         noise_level_input=level_channels(net) > 0,
         level_readings=list(recipe.level_readings),
+        level_floor=list(level_floor),
         camera_strength=recipe.camera_strength,
         recipe=recipe.to_dict(),
         scores={"test": scores},
