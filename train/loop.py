@@ -389,7 +389,7 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
     return RunResult(onnx_path, metrics_path, metrics)
 
 
-def describe(net: nn.Module, recipe: Recipe, scores: dict, level_floor: list[float] = ()) -> ModelDescription:
+def describe(net: nn.Module, recipe: Recipe, scores: dict, level_floor: list[float] | None = None) -> ModelDescription:
     fixed = bool(getattr(net, "fixed_size", True))
     multiple = int(getattr(net, "multiple_of", 1))
     side = recipe.patch_size
@@ -413,7 +413,7 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict, level_floor: list[flo
         predicts=recipe.predicts,
         noise_level_input=level_channels(net) > 0,
         level_readings=list(recipe.level_readings),
-        level_floor=list(level_floor),
+        level_floor=level_floor or [],
         camera_strength=recipe.camera_strength,
         recipe=recipe.to_dict(),
         scores={"test": scores},

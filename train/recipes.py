@@ -263,12 +263,12 @@ _register(Recipe(
     # the stand-in the floor at strength 1.5 / 2 gives cameraXL 39.19 / 38.98, clean 46.0 / 42.6,
     # gauss2 43.00 at 1.5, against the plain readings at strength 2 below (39.00, 53.8, 43.49)
     level_floor=True,
-    # On the stand-in for a camera's own photos (BSD68 x2.25, noisy cameraXL 37.02 dB, blind), on
-    # the readings as they are: strength 1 / 2 / 3 give 37.94 / 39.00 / 39.23 dB, gauss2 42.43 / 43.49 / 42.13 (input
-    # 42.07), clean 62.6 / 53.8 / 49.0; camera L / M / H at strength 1 / 2: 36.88 / 37.34, 31.19 /
-    # 31.93, 26.10 / 27.57 (with the folded epochs; before them 37.34 / 38.89 / 39.28 on cameraXL).
-    # On scaled-down pictures 2 costs 2.6-3.1 dB at gauss2, so it applies only where EXIF shows an
-    # unresized camera photo
+    # On the stand-in for a camera's own photos (BSD68 x2.25, noisy cameraXL 37.02 dB, blind), on the
+    # readings as they are: strength 1 / 2 / 3 give 37.94 / 39.00 / 39.23 dB, gauss2 42.43 / 43.49 /
+    # 42.13 (input 42.07), clean 62.6 / 53.8 / 49.0; camera L / M / H at strength 1 / 2: 36.88 /
+    # 37.34, 31.19 / 31.93, 26.10 / 27.57 (with the folded epochs; before them 37.34 / 38.89 / 39.28
+    # on cameraXL). On scaled-down pictures 2 costs 2.6-3.1 dB at gauss2, so it applies only where
+    # EXIF shows an unresized camera photo
     camera_strength=2.0,
     epochs=100,  # about 100 min on 2 threads, and 12 more for the folded epochs
     predicts="noise",
