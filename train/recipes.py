@@ -254,24 +254,24 @@ _register(Recipe(
     # the readings raised to what a clean training patch reads (2.22 / 3.52 on 0-255, measured at
     # export), as sqrt(r^2 + floor^2): its training readings all hold their patch's texture, and fed
     # the readings of a smooth picture's noise alone it left that noise. Against the same weights
-    # without the floor (blind): the stand-in's cameraXL 38.75 dB (37.94; median3 38.07), gauss2 43.25
-    # (42.43), clean 50.7 (62.6); Set12 camera L / M / H 36.43 / 30.46 / 25.16 (36.06 / 30.34 /
-    # 25.24), BSD68 36.58 / 30.01 / 24.85 (36.36 / 29.89 / 24.89); gauss2 png8 42.00 / 41.87 (42.07 /
-    # 42.01), 4 of 12 / 24 of 68 pictures losing more than 0.1 dB (2 / 16), the worst 3.2 / 5.3 dB
-    # (4.2 / 5.1); clean 46.9 / 46.0 (52.2 / 52.4). Probes with the floor read by hand (2.2 / 3.7;
-    # BSD68): half of it gave the stand-in 38.27, gauss2 41.99 and clean 48.5; on the binned reading
-    # only, the stand-in 39.42 but clean 40.5; on the full reading only, camera M 29.44 (29.89
-    # without); twice the floor on the full reading (4.4 / 3.52), gauss2 41.01 with 48 of 68 pictures
-    # losing more than 0.1 dB. Where the camera strength applies it replaces the floor: on the
-    # stand-in the floor at strength 1.5 / 2 gives cameraXL 39.19 / 38.98, clean 46.0 / 42.6, gauss2
-    # 43.00 at 1.5, against the plain readings at strength 2 below (39.00, 53.8, 43.49)
+    # without the floor (blind): the stand-in's cameraXL 38.75 dB (37.94; median3 38.07), gauss2
+    # 43.25 (42.43), clean 50.7 (62.6); Set12 camera L / M / H 36.43 / 30.46 / 25.16 (36.06 / 30.34
+    # / 25.24), BSD68 36.58 / 30.01 / 24.85 (36.36 / 29.89 / 24.89); gauss2 png8 42.00 / 41.87
+    # (42.07 / 42.01), 4 of 12 / 24 of 68 pictures losing more than 0.1 dB (2 / 16), the worst 3.2 /
+    # 5.3 dB (4.2 / 5.1); clean 46.9 / 46.0 (52.2 / 52.4). Probes with the floor read by hand (2.2 /
+    # 3.7; BSD68): half of it gave the stand-in 38.27, gauss2 41.99 and clean 48.5; on the binned
+    # reading only, the stand-in 39.42 but clean 40.5; on the full reading only, camera M 29.44
+    # (29.89 without); twice the floor on the full reading (4.4 / 3.52), gauss2 41.01 with 48 of 68
+    # pictures losing more than 0.1 dB. Where the camera strength applies it replaces the floor: on
+    # the stand-in the floor at strength 1.5 / 2 gives cameraXL 39.19 / 38.98, clean 46.0 / 42.6,
+    # gauss2 43.00 at 1.5, against the plain readings at strength 2 below (39.00, 53.8, 43.49)
     level_floor=True,
-    # On the stand-in for a camera's own photos (BSD68 x2.25, noisy cameraXL 37.02 dB, blind), on the
-    # readings as they are: strength 1 / 2 / 3 give 37.94 / 39.00 / 39.23 dB, gauss2 42.43 / 43.49 /
-    # 42.13 (input 42.07), clean 62.6 / 53.8 / 49.0; camera L / M / H at strength 1 / 2: 36.88 /
-    # 37.34, 31.19 / 31.93, 26.10 / 27.57 (with the folded epochs; before them 37.34 / 38.89 / 39.28
-    # on cameraXL). On scaled-down pictures 2 costs 2.6-3.1 dB at gauss2, so it applies only where
-    # EXIF shows an unresized camera photo
+    # On the stand-in for a camera's own photos (BSD68 x2.25, noisy cameraXL 37.02 dB, blind), on
+    # the readings as they are: strength 1 / 2 / 3 give 37.94 / 39.00 / 39.23 dB, gauss2 42.43 /
+    # 43.49 / 42.13 (input 42.07), clean 62.6 / 53.8 / 49.0; camera L / M / H at strength 1 / 2:
+    # 36.88 / 37.34, 31.19 / 31.93, 26.10 / 27.57 (with the folded epochs; before them 37.34 / 38.89
+    # / 39.28 on cameraXL). On scaled-down pictures 2 costs 2.6-3.1 dB at gauss2, so it applies only
+    # where EXIF shows an unresized camera photo
     camera_strength=2.0,
     epochs=100,  # about 100 min on 2 threads, and 12 more for the folded epochs
     predicts="noise",
