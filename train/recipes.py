@@ -242,9 +242,10 @@ _register(Recipe(
     # clean 59.7. But no estimator tried reads the noise under the densest textures (test001,
     # 029, 031, 036, 056, 067 read 5.7-10.6 when clean): low quantiles of 32 px block readings,
     # the smallest eigenvalue of 5x5 patches, a CNN trained 13 min on this recipe's noise to
-    # predict n (48 channels x 8 layers: the four worst still lose 4.3-5.1 dB on gauss2, as without),
-    # the reading of this model's own residual (input - output) against the input's (full: 0.21-0.39
-    # on BSD68's gauss2 pictures that lose over 0.1 dB, 0.20-0.67 on camera L, 0.18-0.89 on M)
+    # predict n (48 channels x 8 layers: the four worst still lose 4.3-5.1 dB on gauss2, as
+    # without), the reading of this model's own residual (input - output) against the input's
+    # (full: 0.21-0.39 on BSD68's gauss2 pictures that lose over 0.1 dB, 0.20-0.67 on camera L,
+    # 0.18-0.89 on M)
     level_input="estimated",
     # full resolution and binned 2x2: one reading alone sees clean pictures and camera noise alike.
     # With both readings and 30% clean patches, against one reading and 10% (Set12, blind):
