@@ -156,7 +156,7 @@ class Denoiser:
         else:
             levels = estimate_noise_levels(plane, scale, readings)
             if self.description.level_floor and camera is None:
-                levels = [float(np.hypot(level, floor)) for level, floor in zip(levels, self.description.level_floor)]
+                levels = [max(level, floor) for level, floor in zip(levels, self.description.level_floor)]
         return [level * strength for level in levels]
 
     def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, NoiseSetting | None]:

@@ -62,8 +62,8 @@ class ModelDescription:
     """With estimated levels: per reading, what a typical clean training patch reads (0-1 scale).
     The model learnt its levels from patches whose readings include their texture; a photo that
     is smooth at the pixel scale reads its noise alone, which such a model takes for less noise
-    than there is. Each estimate is raised to sqrt(estimate^2 + floor^2), except where the camera
-    strength applies (it was set on the readings as they are). Empty: used as read."""
+    than there is. Each estimate is raised to at least its floor, except where the camera strength
+    applies (it was set on the readings as they are). Empty: used as read."""
     recipe: dict[str, Any] = field(default_factory=dict)
     """How it was trained (the recipe's values), for reproduction."""
     scores: dict[str, Any] = field(default_factory=dict)

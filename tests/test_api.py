@@ -120,9 +120,9 @@ def test_a_two_reading_model_is_fed_both_readings(models_dir):
 
 
 def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(models_dir):
-    """A model with a level floor gets sqrt(estimate^2 + floor^2) per reading, then the strength;
-    a smooth picture is read as its training patches were. A user's --sigma stays as given, and
-    a camera's own photo gets the camera strength on the estimates as they are."""
+    """A model with a level floor gets each estimate raised to at least its floor, then the
+    strength: a smooth picture is read as its training patches were. A user's --sigma stays as
+    given, and a camera's own photo gets the camera strength on the estimates as they are."""
     floor = [3 / 255, 5 / 255]
     echo_full, echo_half = (
         level_echo_model(models_dir / f"floor-{k}.onnx", echo=k, level_readings=["full", "half"], level_floor=floor,
@@ -131,8 +131,9 @@ def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(model
     rng = np.random.default_rng(1)
     noisy = np.clip(0.5 + rng.normal(0, 4 / 255, (96, 96)), 0, 1).astype(np.float32)
     full, half = estimate_noise_levels(noisy, FLOAT, ["full", "half"])
-    assert np.allclose(Denoiser(echo_full).denoise(noisy), np.hypot(full, floor[0]), rtol=1e-5)
-    assert np.allclose(Denoiser(echo_half, strength=2).denoise(noisy), 2 * np.hypot(half, floor[1]), rtol=1e-5)
+    assert full > floor[0] and half < floor[1]
+    assert np.allclose(Denoiser(echo_full).denoise(noisy), full, rtol=1e-5)  # above its floor: as read
+    assert np.allclose(Denoiser(echo_half, strength=2).denoise(noisy), 2 * floor[1], rtol=1e-5)
     assert np.allclose(Denoiser(echo_half).denoise(noisy, camera="Canon EOS 80D"), 2 * half, rtol=1e-5)
     flat = np.full((64, 64), 0.5, dtype=np.float32)
     assert np.allclose(Denoiser(echo_full).denoise(flat), floor[0], rtol=1e-5)  # reads 0: the floor

@@ -35,7 +35,7 @@ class Recipe:
     predicts: str = "clean"  # "clean" | "noise" (residual learning)
     level_input: str = "true"  # networks with a noise-level input: "true" drawn std | "estimated" from the noisy image
     level_readings: tuple[str, ...] = ("full",)  # "estimated" levels: the estimator's readings (denoise_cli/estimate.py), one per level channel
-    level_floor: bool = False  # "estimated" levels: raised at inference by a typical clean training patch's readings (loop.clean_patch_readings)
+    level_floor: bool = False  # "estimated" levels: raised at inference to at least a typical clean training patch's readings (loop.clean_patch_readings)
     camera_strength: float = 0.0  # noise-level models: the automatic strength on a camera's own unresized photo (0: 1, as on any picture)
     patch_size: int = 28  # training image side; for fully convolutional nets also the crop size
     tile_size: int = 0  # fully convolutional nets: default inference tile (0: patch_size)
