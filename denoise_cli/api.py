@@ -146,8 +146,8 @@ class Denoiser:
     def noise_levels(self, plane: np.ndarray, scale: PixelScale, strength: float = 1.0, camera: str | None = None) -> list[float] | None:
         """The levels (0-1 scale) fed to a noise-level model, one per reading it was trained on:
         the user's sigma (as white noise of that std reads), else the estimates, times the
-        strength. The estimates are raised by the model's level floor unless `camera` says the
-        model's camera strength was chosen: that one was set on the readings as they are."""
+        strength. The estimates are raised to at least the model's level floor unless `camera`
+        says the model's camera strength was chosen: that one was set on the plain readings."""
         if not self.description.noise_level_input:
             return None
         readings = self.description.level_readings
