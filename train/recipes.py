@@ -245,7 +245,10 @@ _register(Recipe(
     # predict n (48 channels x 8 layers: the four worst still lose 4.3-5.1 dB on gauss2, as
     # without), the reading of this model's own residual (input - output) against the input's
     # (full: 0.21-0.39 on BSD68's gauss2 pictures that lose over 0.1 dB, 0.20-0.67 on camera L,
-    # 0.18-0.89 on M)
+    # 0.18-0.89 on M), where that residual lies (its std in 16 px blocks, in the input's most
+    # active quarter of them over its least: 0.30-0.88 on those pictures, 0.12-2.11 on camera L),
+    # and readings at a coarser scale (quarter over half resolution: 0.61-1.64 on those pictures,
+    # 0.62-1.49 on camera L)
     level_input="estimated",
     # full resolution and binned 2x2: one reading alone sees clean pictures and camera noise alike.
     # With both readings and 30% clean patches, against one reading and 10% (Set12, blind):
