@@ -86,9 +86,9 @@ class Denoiser:
     "cuda". sigma: the noise level on the 0-255 scale, for models with a noise-level input
     (higher removes more); None estimates it from each image. strength: a factor on that level
     (estimated or given), the knob for an over- or under-smoothed result: 0.5 is gentler, 2
-    stronger; None is 1, or the model's `camera_strength` on a camera's own unresized photo
-    (its noise reads low on content that smooth). tile / overlap / batch_size: expert overrides
-    of the tiling (see tiling.py).
+    stronger; None is 1, or on a camera's own unresized photo (its noise reads low on content
+    that smooth) up to the model's `camera_strength` as its noise reading rises. tile / overlap /
+    batch_size: expert overrides of the tiling (see tiling.py).
     """
 
     def __init__(
@@ -135,29 +135,48 @@ class Denoiser:
         pixels = CUDA_BATCH_PIXELS if self.device == "cuda" else CPU_BATCH_PIXELS
         return max(1, pixels // (plan.tile_h * plan.tile_w))
 
-    def strength_for(self, image: ImageData) -> tuple[float, str | None]:
-        """The strength for an image, and the camera when its unresized photo chose it."""
-        if self.strength is not None:
-            return self.strength, None
-        if image.camera and self.description.camera_strength:
-            return self.description.camera_strength, image.camera
-        return 1.0, None
-
-    def noise_levels(self, plane: np.ndarray, scale: PixelScale, strength: float = 1.0, camera: str | None = None) -> list[float] | None:
-        """The levels (0-1 scale) fed to a noise-level model, one per reading it was trained on:
-        the user's sigma (as white noise of that std reads), else the estimates, times the
-        strength. The estimates are raised to at least the model's level floor unless `camera`
-        says the model's camera strength was chosen: that one was set on the plain readings."""
-        if not self.description.noise_level_input:
-            return None
-        readings = self.description.level_readings
+    def levels_for(self, image: ImageData) -> tuple[list[list[float]] | None, NoiseSetting | None]:
+        """What a noise-level model is fed for each plane (0-1 scale, one level per reading it
+        was trained on), and the setting to report: the user's sigma as white noise of that std
+        reads, else the estimates raised to at least the model's level floor; times the strength.
+        The strength is the user's, else 1, or on a camera's own unresized photo whose levels are
+        estimated, the camera strength its readings call for (camera_strength_at)."""
+        description = self.description
+        if not description.noise_level_input:
+            return None, None
+        camera = None
         if self.sigma is not None:
-            levels = [self.sigma / 255 / WHITE_NOISE_READING[r] for r in readings]
+            read = [[self.sigma / 255 / WHITE_NOISE_READING[r] for r in description.level_readings]] * len(image.planes)
         else:
-            levels = estimate_noise_levels(plane, scale, readings)
-            if self.description.level_floor and camera is None:
-                levels = [max(level, floor) for level, floor in zip(levels, self.description.level_floor)]
-        return [level * strength for level in levels]
+            read = [self.estimates(plane, image.scale) for plane in image.planes]
+        if self.strength is not None:
+            strength = self.strength
+        elif self.sigma is None and image.camera and description.camera_strength:
+            strength, camera = self.camera_strength_at(read), image.camera
+        else:
+            strength = 1.0
+        levels = [[level * strength for level in plane] for plane in read]
+        return levels, NoiseSetting([round(plane[0] * 255, 2) for plane in levels], strength, camera)
+
+    def estimates(self, plane: np.ndarray, scale: PixelScale) -> list[float]:
+        """The estimator's readings of one plane, each raised to at least the model's level
+        floor (description.py says why)."""
+        readings = estimate_noise_levels(plane, scale, self.description.level_readings)
+        floor = self.description.level_floor or [0.0] * len(readings)
+        return [max(reading, least) for reading, least in zip(readings, floor)]
+
+    def camera_strength_at(self, read: list[list[float]]) -> float:
+        """The strength on a camera's own unresized photo whose planes read `read`: 1 while the
+        strongest reading is below the start of the model's camera ramp, its full camera strength
+        from the ramp's end, linear between (no ramp: in full). The camera strength makes up for
+        noise the estimator reads low at a camera's pixel scale; under faint noise, dense texture
+        reads up to the ramp's start, and that texture did not survive twice its reading."""
+        full = self.description.camera_strength
+        if not self.description.camera_ramp:
+            return full
+        start, end = self.description.camera_ramp
+        share = min(1.0, max(0.0, (max(max(plane) for plane in read) - start) / (end - start)))
+        return round(1.0 + (full - 1.0) * share, 2)
 
     def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, NoiseSetting | None]:
         """Every plane of an ImageData (alpha untouched): the new ImageData, and what the model
@@ -172,14 +191,11 @@ class Denoiser:
                 progress(done, total)
 
         out = np.empty(image.planes.shape, dtype=image.scale.dtype)
-        strength, camera = self.strength_for(image)
-        levels = []
-        for plane, out_plane in zip(image.planes, out):
-            level = self.noise_levels(plane, image.scale, strength, camera)
-            levels.append(level)
+        levels, setting = self.levels_for(image)
+        for index, (plane, out_plane) in enumerate(zip(image.planes, out)):
+            level = None if levels is None else levels[index]
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
-        setting = None if levels[0] is None else NoiseSetting([round(v[0] * 255, 2) for v in levels], strength, camera)
         return image.with_planes(out), setting
 
     def denoise(self, array: np.ndarray, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray:

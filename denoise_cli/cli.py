@@ -74,7 +74,7 @@ def run(
     suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
     format: Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format (default: the output's extension, or the input's).")] = None,
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
-    strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, or the model's camera-photo strength (2 for photo) when EXIF shows a camera's own unresized photo; 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
+    strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1; on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines; errors only.")] = False,
     json_summary: JsonOpt = False,
     threads: ThreadsOpt = None,

@@ -55,15 +55,19 @@ class ModelDescription:
     """With a noise-level input: the K estimator readings it was trained on, in channel order
     ("full", "half": estimate.py). A user's sigma feeds each one as white noise of that std reads."""
     camera_strength: float = 0.0
-    """With a noise-level input: the strength used, when the user sets none, on a camera's own
-    unresized photo (its EXIF names the camera and records the pixel size; imageio.py). Such
-    photos are smooth at the pixel scale, where the estimator reads their noise low. 0: always 1."""
+    """With a noise-level input: the strength used, when the user sets neither strength nor
+    sigma, on a camera's own unresized photo (its EXIF names the camera and records the pixel
+    size; imageio.py). Such photos are smooth at the pixel scale, where the estimator reads their
+    noise low. 0: always 1."""
+    camera_ramp: list[float] = field(default_factory=list)
+    """With a camera strength: [start, end], the strongest reading (0-1 scale) from which it
+    phases in and at which it applies in full; below the start such a photo gets strength 1
+    (api.Denoiser.camera_strength_at says why). Empty: in full whatever the reading."""
     level_floor: list[float] = field(default_factory=list)
     """With estimated levels: per reading, what a typical clean training patch reads (0-1 scale).
     The model learnt its levels from patches whose readings include their texture; a photo that
     is smooth at the pixel scale reads its noise alone, which such a model takes for less noise
-    than there is. Each estimate is raised to at least its floor, except where the camera strength
-    applies (it was set on the readings as they are). Empty: used as read."""
+    than there is. Each estimate is raised to at least its floor. Empty: used as read."""
     recipe: dict[str, Any] = field(default_factory=dict)
     """How it was trained (the recipe's values), for reproduction."""
     scores: dict[str, Any] = field(default_factory=dict)
@@ -86,6 +90,8 @@ class ModelDescription:
             problems.append(f"level_readings {self.level_readings!r} (each one of {LEVEL_READINGS})")
         if self.camera_strength < 0 or (self.camera_strength and not self.noise_level_input):
             problems.append(f"camera_strength {self.camera_strength:g} (0, or above 0 with a noise-level input)")
+        if self.camera_ramp and (len(self.camera_ramp) != 2 or not 0 <= self.camera_ramp[0] < self.camera_ramp[1] or not self.camera_strength):
+            problems.append(f"camera_ramp {self.camera_ramp!r} (a start of 0 or more and a larger end, with a camera strength)")
         if self.level_floor and (len(self.level_floor) != len(self.level_readings) or min(self.level_floor) < 0):
             problems.append(f"level_floor {self.level_floor!r} (one level of 0 or more per reading)")
         if not isinstance(self.noise, dict) or "kind" not in self.noise:

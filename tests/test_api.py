@@ -14,7 +14,7 @@ from denoise_cli import Denoiser
 from denoise_cli import registry
 from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels
-from denoise_cli.imageio import PixelScale
+from denoise_cli.imageio import ImageData, PixelScale
 
 from conftest import describe, level_echo_model
 
@@ -122,7 +122,7 @@ def test_a_two_reading_model_is_fed_both_readings(models_dir):
 def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(models_dir):
     """A model with a level floor gets each estimate raised to at least its floor, then the
     strength: a smooth picture is read as its training patches were. A user's --sigma stays as
-    given, and a camera's own photo gets the camera strength on the estimates as they are."""
+    given, and a camera's own photo gets the camera strength on the raised estimates."""
     floor = [3 / 255, 5 / 255]
     echo_full, echo_half = (
         level_echo_model(models_dir / f"floor-{k}.onnx", echo=k, level_readings=["full", "half"], level_floor=floor,
@@ -134,10 +134,38 @@ def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(model
     assert full > floor[0] and half < floor[1]
     assert np.allclose(Denoiser(echo_full).denoise(noisy), full, rtol=1e-5)  # above its floor: as read
     assert np.allclose(Denoiser(echo_half, strength=2).denoise(noisy), 2 * floor[1], rtol=1e-5)
-    assert np.allclose(Denoiser(echo_half).denoise(noisy, camera="Canon EOS 80D"), 2 * half, rtol=1e-5)
+    assert np.allclose(Denoiser(echo_half).denoise(noisy, camera="Canon EOS 80D"), 2 * floor[1], rtol=1e-5)
     flat = np.full((64, 64), 0.5, dtype=np.float32)
     assert np.allclose(Denoiser(echo_full).denoise(flat), floor[0], rtol=1e-5)  # reads 0: the floor
     assert np.allclose(Denoiser(echo_half, sigma=51).denoise(flat), 25.5 / 255)
+
+
+def test_a_camera_ramp_phases_the_camera_strength_in_as_the_reading_rises(models_dir):
+    """On a camera's own photo, a model with a camera ramp gets strength 1 while its strongest
+    reading is below the ramp, its full camera strength above, and in between a share of it in
+    proportion; the strength used is reported. A user's --sigma gets no camera strength."""
+    ramp = [8 / 255, 16 / 255]
+    echo = level_echo_model(models_dir / "ramp-echo.onnx", camera_strength=3.0, camera_ramp=ramp)
+    rng = np.random.default_rng(4)
+    strengths = []
+    for std in (4, 12, 24):  # below, on and past the ramp
+        noisy = np.clip(0.5 + rng.normal(0, std / 255, (96, 96)), 0, 1).astype(np.float32)
+        (reading,) = estimate_noise_levels(noisy, FLOAT, ["full"])
+        image = ImageData(planes=noisy[None], mode="array", scale=FLOAT, camera="Canon EOS 80D")
+        setting = Denoiser(echo).denoise_image(image)[1]
+        assert setting.camera == "Canon EOS 80D"
+        assert np.allclose(Denoiser(echo).denoise(noisy, camera="Canon EOS 80D"), setting.strength * reading, rtol=1e-5)
+        assert setting.strength == pytest.approx(1 + 2 * min(1, max(0, (reading - ramp[0]) / (ramp[1] - ramp[0]))), abs=0.01)
+        strengths.append(setting.strength)
+    assert strengths[0] == 1 and 1.2 < strengths[1] < 2.8 and strengths[2] == 3
+    assert np.allclose(Denoiser(echo, sigma=51).denoise(noisy, camera="Canon EOS 80D"), 51 / 255)
+
+
+def test_a_camera_ramp_needs_a_start_below_its_end_and_a_camera_strength():
+    with pytest.raises(DenoiseError, match="camera_ramp"):
+        describe("bad", noise_level_input=True, camera_strength=2.0, camera_ramp=[0.03, 0.02])
+    with pytest.raises(DenoiseError, match="camera_ramp"):
+        describe("bad", noise_level_input=True, camera_ramp=[0.02, 0.03])
 
 
 def test_a_level_floor_needs_one_level_per_reading():

@@ -415,6 +415,7 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict, level_floor: list[flo
         level_readings=list(recipe.level_readings),
         level_floor=level_floor or [],
         camera_strength=recipe.camera_strength,
+        camera_ramp=list(recipe.camera_ramp),
         recipe=recipe.to_dict(),
         scores={"test": scores},
     )

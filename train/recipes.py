@@ -37,6 +37,7 @@ class Recipe:
     level_readings: tuple[str, ...] = ("full",)  # "estimated" levels: the estimator's readings (denoise_cli/estimate.py), one per level channel
     level_floor: bool = False  # "estimated" levels: raised at inference to at least a typical clean training patch's readings (loop.clean_patch_readings)
     camera_strength: float = 0.0  # noise-level models: the automatic strength on a camera's own unresized photo (0: 1, as on any picture)
+    camera_ramp: tuple[float, ...] = ()  # with a camera strength: the strongest reading (0-1) from which it phases in, and where in full (description.py)
     patch_size: int = 28  # training image side; for fully convolutional nets also the crop size
     tile_size: int = 0  # fully convolutional nets: default inference tile (0: patch_size)
     steps_per_epoch: int = 0  # patch data: batches per epoch (0: one pass over the dataset)
@@ -56,6 +57,7 @@ class Recipe:
         data = dict(data)
         data["grid_noise"] = tuple(data.get("grid_noise", ()))
         data["level_readings"] = tuple(data.get("level_readings", ("full",)))
+        data["camera_ramp"] = tuple(data.get("camera_ramp", ()))
         return cls(**data)
 
 
@@ -268,10 +270,9 @@ _register(Recipe(
     # the floor read by hand (2.2 / 3.7; BSD68; in quadrature): half of it gave the stand-in 38.27,
     # gauss2 41.99 and clean 48.5; on the binned reading only, the stand-in 39.42 but clean 40.5; on
     # the full reading only, camera M 29.44 (29.89 without); twice the floor on the full reading
-    # (4.4 / 3.52), gauss2 41.01 with 48 of 68 pictures losing more than 0.1 dB. Where the camera
-    # strength applies it replaces the floor: on the stand-in the floor at strength 1.5 gives
-    # cameraXL 39.22, clean 47.7, gauss2 43.06, against the plain readings at strength 2 below
-    # (39.00, 53.8, 43.49)
+    # (4.4 / 3.52), gauss2 41.01 with 48 of 68 pictures losing more than 0.1 dB. On the stand-in
+    # the floor at strength 1.5 gives cameraXL 39.22, clean 47.7, gauss2 43.06, against the plain
+    # readings at strength 2 (39.00, 53.8, 43.49), which the camera strength below first acted on
     level_floor=True,
     # On the stand-in for a camera's own photos (BSD68 x2.25, noisy cameraXL 37.02 dB, blind), on
     # the readings as they are: strength 1 / 2 / 3 give 37.94 / 39.00 / 39.23 dB, gauss2 42.43 /
@@ -280,6 +281,20 @@ _register(Recipe(
     # / 39.28 on cameraXL). On scaled-down pictures 2 costs 2.6-3.1 dB at gauss2, so it applies only
     # where EXIF shows an unresized camera photo
     camera_strength=2.0,
+    # phased in as the strongest reading rises from 5.5 to 8.5 (on 0-255), on the floored readings.
+    # At 2 in full, the plain readings of a camera's photo of dense texture under faint noise were
+    # doubled and the texture smoothed away: on BSD68 x2.25 6 of 68 gauss2 pictures lost more than
+    # 0.1 dB (test056 7.1), and 5 / 7 of 68 came out worse than their cameraXL / camera L input.
+    # 5.5 is just above the strongest reading of a nearly clean picture there (5.3), 8.5 where
+    # camera H's readings start. Against 2 in full (blind), on BSD68 x2.25: cameraXL 38.78
+    # (39.00), L / M / H 36.94 / 31.46 / 27.56 (37.34 / 31.93 / 27.56), gauss2 43.43 (43.49),
+    # clean 51.96 (53.77), and no picture worse than its input at any camera setting, 1 of 68
+    # losing more than 0.1 dB at gauss2 (test056, 0.17). On Set12 x2.25, where no picture lost
+    # either way: cameraXL 39.24 (39.51), L / M / H 37.34 / 32.08 / 28.20 (38.16 / 32.94 /
+    # 28.20), gauss2 43.35 (43.70), clean 49.3 (48.2). Phased in from 4.0 to 7.0 instead, BSD68
+    # x2.25: camera M 31.91, but 2 pictures lose more than 0.1 dB at each of cameraXL, gauss2 and
+    # camera L (test056 3.2 at gauss2); from 5.5 to 7.0, camera M 31.52
+    camera_ramp=(5.5 / 255, 8.5 / 255),
     epochs=100,  # about 100 min on 2 threads, and 12 more for the folded epochs
     predicts="noise",
     patch_size=64,  # a multiple of JPEG's 8x8 blocks, larger than the 50 px receptive field
