@@ -86,9 +86,9 @@ class Denoiser:
     "cuda". sigma: the noise level on the 0-255 scale, for models with a noise-level input
     (higher removes more); None estimates it from each image. strength: a factor on that level
     (estimated or given), the knob for an over- or under-smoothed result: 0.5 is gentler, 2
-    stronger; None is 1, or on a camera's own unresized photo (its noise reads low on content
-    that smooth) up to the model's `camera_strength` as its noise reading rises. tile / overlap /
-    batch_size: expert overrides of the tiling (see tiling.py).
+    stronger; None is 1, or with the level estimated on a camera's own unresized photo (its noise
+    reads low on content that smooth), up to the model's `camera_strength` as the reading rises.
+    tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
     """
 
     def __init__(
