@@ -121,8 +121,9 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
 def model_method(model: str, give_sigma: bool, strength: float | None = None, camera_photo: bool = False) -> tuple[str, Method, str]:
     """One of our models through the public API; with `give_sigma`, a noise-level model is told
     the protocol's level instead of estimating it (blind); `strength` is the API's factor on it
-    (None: automatic, as `denoise`; 1 on arrays, or the camera strength on a camera's shot);
-    `camera_photo` runs every picture as a camera's own unresized photo, as its EXIF would."""
+    (None: automatic, as `denoise`; 1 on arrays, or on a camera's shot the camera strength its
+    readings call for); `camera_photo` runs every picture as a camera's own unresized photo, as
+    its EXIF would."""
     from denoise_cli.api import Denoiser
 
     if camera_photo and strength is not None:
