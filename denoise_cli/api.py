@@ -18,7 +18,7 @@ from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels
-from denoise_cli.imageio import DEFAULT_MAX_PIXELS, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
+from denoise_cli.imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
 
@@ -64,6 +64,7 @@ class LoadedFile:
     image: ImageData
     overwrite: bool
     started: float
+    quality: int = DEFAULT_QUALITY
 
     @property
     def pixels(self) -> int:
@@ -220,8 +221,11 @@ class Denoiser:
         out = self.denoise_image(image, progress)[0].planes
         return out[0] if array.ndim == 2 else np.moveaxis(out, 0, -1)
 
-    def load_file(self, source: str | os.PathLike, target: str | os.PathLike | None = None, *, overwrite: bool = False, format: str | None = None) -> LoadedFile:
+    def load_file(self, source: str | os.PathLike, target: str | os.PathLike | None = None, *, overwrite: bool = False, format: str | None = None,
+                  quality: int = DEFAULT_QUALITY) -> LoadedFile:
         """Check the target, then read the source: everything of `denoise_file` before the model."""
+        if not 1 <= quality <= 100:
+            raise DenoiseError(f"quality {quality} is outside 1-100.")
         started = time.perf_counter()
         source = Path(source)
         target = Path(target) if target is not None else default_output(source)
@@ -232,11 +236,11 @@ class Denoiser:
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
         image = read_image(source, self.max_pixels)
         check_writable_as(image, fmt, target)
-        return LoadedFile(source, target, fmt, image, overwrite, started)
+        return LoadedFile(source, target, fmt, image, overwrite, started, quality)
 
     def save_file(self, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None) -> FileResult:
         """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
-        write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite)
+        write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite, quality=loaded.quality)
         image = loaded.image
         return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, setting)
 
@@ -247,12 +251,14 @@ class Denoiser:
         *,
         overwrite: bool = False,
         format: str | None = None,
+        quality: int = DEFAULT_QUALITY,
         progress: Progress | None = None,
     ) -> FileResult:
         """Read `source`, denoise it, write `target` atomically (default: <name>_denoised.<ext>).
 
-        Never replaces an existing file, nor the input, unless `overwrite` is given.
+        Never replaces an existing file, nor the input, unless `overwrite` is given. quality:
+        JPEG and WebP output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
         """
-        loaded = self.load_file(source, target, overwrite=overwrite, format=format)
+        loaded = self.load_file(source, target, overwrite=overwrite, format=format, quality=quality)
         denoised, setting = self.denoise_image(loaded.image, progress)
         return self.save_file(loaded, denoised, setting)

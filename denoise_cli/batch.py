@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from denoise_cli.api import Denoiser, FileResult, LoadedFile
 from denoise_cli.errors import DenoiseError, OutputExistsError
+from denoise_cli.imageio import DEFAULT_QUALITY
 from denoise_cli.jobs import Job, plan_jobs
 
 
@@ -39,6 +40,7 @@ class BatchOptions:
     max_pixels: int
     sigma: float | None = None
     strength: float | None = None  # None: automatic (the API's rule)
+    quality: int = DEFAULT_QUALITY  # JPEG and WebP output
 
 
 EXIT_CODES = {"interrupted": 130, "terminated": 143}
@@ -238,7 +240,8 @@ class Pipeline:
                 job.target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DenoiseError(f"{job.target.parent}: cannot create the folder ({exc.strerror or exc}).") from None
-        return self.denoiser.load_file(job.source, job.target, overwrite=self.options.overwrite, format=self.options.format)
+        return self.denoiser.load_file(job.source, job.target, overwrite=self.options.overwrite, format=self.options.format,
+                                       quality=self.options.quality)
 
     def _settle(self, job: Job, outcome: Callable[[], FileResult]) -> FileResult | None:
         """Run or collect one step, turning its error into the job's report line."""

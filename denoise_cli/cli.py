@@ -73,6 +73,7 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
     suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
     format: Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format (default: the output's extension, or the input's).")] = None,
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG and WebP output quality; a JPEG from a JPEG keeps its chroma subsampling.")] = 95,
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1; on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines; errors only.")] = False,
@@ -92,7 +93,7 @@ def run(
     options = batch.BatchOptions(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
-        batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength,
+        batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality,
     )
     reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)
     try:

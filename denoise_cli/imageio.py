@@ -14,6 +14,8 @@ Mode policy (documented in the README):
 - other modes (YCbCr, LAB, HSV, ...): converted to RGB.
 - several frames (GIF, multi-page TIFF): the first frame only, with a warning.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
+- A JPEG written from a JPEG keeps its chroma subsampling (4:4:4, 4:2:2 or 4:2:0): Pillow would
+  otherwise write 4:2:0 and halve the colour resolution of a camera's 4:2:2 or 4:4:4 file.
 
 A photo is marked as a camera's own (`ImageData.camera`) when its EXIF names the camera (Make or
 Model) and records a pixel size (ExifImageWidth / ExifImageHeight) equal to the file's, and that
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
 from denoise_cli.errors import DenoiseError, OutputExistsError
 
@@ -41,6 +43,7 @@ from denoise_cli.errors import DenoiseError, OutputExistsError
 # the declared size ourselves against a limit the user can raise (--max-pixels).
 Image.MAX_IMAGE_PIXELS = None
 DEFAULT_MAX_PIXELS = 300_000_000
+DEFAULT_QUALITY = 95  # JPEG and WebP output (`denoise --quality`)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
 FORMAT_BY_SUFFIX = {
@@ -113,6 +116,8 @@ class ImageData:
     warnings: list[str] = field(default_factory=list)
     camera: str | None = None
     """The camera named in EXIF when the pixels are its own, unresized (see the module docstring)."""
+    jpeg_subsampling: int | None = None
+    """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
 
     @property
     def height(self) -> int:
@@ -164,6 +169,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
 
 def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     source_format = img.format
+    subsampling = JpegImagePlugin.get_sampling(img) if source_format == "JPEG" else -1
     icc = img.info.get("icc_profile")
     dpi = img.info.get("dpi")
     exif = img.getexif()
@@ -174,6 +180,8 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     for tag in LAYOUT_TAGS & set(exif):
         del exif[tag]
     exif_bytes = exif.tobytes() if len(exif) else None
+    keep = {"exif": exif_bytes, "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
+            "jpeg_subsampling": subsampling if subsampling >= 0 else None}
 
     if img.mode in SIXTEEN_BIT_MODES:
         planes = np.asarray(img, dtype=np.uint16)[None]
@@ -189,12 +197,12 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
         mode, scale = img.mode, PixelScale(0.0, 255.0, np.dtype(np.uint8))
         if mode == "L":
             planes = np.asarray(img)[None]  # one copy, no stacking
-            return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings, camera)
+            return ImageData(planes, mode, scale, None, source_format, **keep)
         bands = [np.asarray(img.getchannel(k)) for k in range(len(img.getbands()))]
         alpha = bands.pop() if mode in ("LA", "RGBA") else None
         planes = np.stack(bands)
-        return ImageData(planes, mode, scale, alpha, source_format, exif_bytes, icc, dpi, warnings, camera)
-    return ImageData(planes, mode, scale, None, source_format, exif_bytes, icc, dpi, warnings, camera)
+        return ImageData(planes, mode, scale, alpha, source_format, **keep)
+    return ImageData(planes, mode, scale, None, source_format, **keep)
 
 
 def camera_of(path: str | os.PathLike) -> str | None:
@@ -303,7 +311,7 @@ def _describe_mode(mode: str) -> str:
     }.get(mode, mode)
 
 
-def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = None, overwrite: bool = False, quality: int = 95) -> None:
+def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = None, overwrite: bool = False, quality: int = DEFAULT_QUALITY) -> None:
     """Write atomically: temporary file in the same folder, fsync, then link or rename into place.
 
     Without `overwrite`, an existing file is never replaced, even one that another process
@@ -322,6 +330,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["dpi"] = image.dpi
     if fmt in ("JPEG", "WEBP"):
         options["quality"] = quality
+    if fmt == "JPEG" and image.jpeg_subsampling is not None:
+        options["subsampling"] = image.jpeg_subsampling
     write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
 
 

@@ -3,6 +3,7 @@ mirrored, nothing overwritten without --overwrite, JSON summary, models listing.
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -42,6 +43,11 @@ def test_single_file_explicit_output_and_format(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / "conv"), "--format", "webp", "-m", str(identity_fixed))
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "conv.webp").format == "WEBP"
+    result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / "small.jpg"), "--quality", "40", "-m", str(identity_fixed))
+    assert result.returncode == 0, result.stderr
+    reference = io.BytesIO()
+    Image.open(tmp_path / "in.png").save(reference, format="JPEG", quality=40)
+    assert Image.open(tmp_path / "small.jpg").quantization == Image.open(reference).quantization
 
 
 def test_folder_goes_to_a_sibling_folder_and_recursive_mirrors(tmp_path, identity_fixed):

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, JpegImagePlugin
 
 from conftest import camera_exif
 from denoise_cli import Denoiser
@@ -174,6 +174,28 @@ def test_every_format_reads_and_writes(identity, tmp_path, ext):
     image.save(src)
     identity.denoise_file(src, tmp_path / f"out.{ext}")
     assert Image.open(tmp_path / f"out.{ext}").size == (30, 20)
+
+
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
+def test_a_jpeg_keeps_its_chroma_subsampling(identity, tmp_path, subsampling):
+    """Pillow writes 4:2:0 unless told; a camera's 4:2:2 or 4:4:4 file must not lose colour
+    resolution by going through denoise."""
+    image = Image.fromarray(_rng(14).integers(0, 256, size=(32, 48, 3), dtype=np.uint8))
+    _, out = _round_trip(identity, tmp_path, image, "colour.jpg", subsampling=subsampling, quality=90)
+    assert JpegImagePlugin.get_sampling(out) == {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}[subsampling]
+
+
+def test_jpeg_quality_is_the_callers(identity, tmp_path):
+    src = tmp_path / "grain.png"
+    Image.fromarray(_rng(15).integers(0, 256, size=(64, 64), dtype=np.uint8)).save(src)
+    identity.denoise_file(src, tmp_path / "q50.jpg", quality=50)
+    identity.denoise_file(src, tmp_path / "q95.jpg")  # the default
+    reference = io.BytesIO()
+    Image.open(src).save(reference, format="JPEG", quality=50)
+    assert Image.open(tmp_path / "q50.jpg").quantization == Image.open(reference).quantization
+    assert (tmp_path / "q50.jpg").stat().st_size < (tmp_path / "q95.jpg").stat().st_size
+    with pytest.raises(DenoiseError, match="quality 0 is outside 1-100"):
+        identity.denoise_file(src, tmp_path / "q0.jpg", quality=0)
 
 
 def test_lossy_format_choice_is_refused_before_work(identity, tmp_path):
