@@ -169,7 +169,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
 
 def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     source_format = img.format
-    subsampling = JpegImagePlugin.get_sampling(img) if source_format == "JPEG" else -1
+    subsampling = JpegImagePlugin.get_sampling(img)  # -1 for anything but a colour JPEG
     icc = img.info.get("icc_profile")
     dpi = img.info.get("dpi")
     exif = img.getexif()
