@@ -31,11 +31,13 @@ DEFAULT_SUFFIX = "_denoised"
 @dataclass(frozen=True)
 class NoiseSetting:
     """What a noise-level model was fed for one image: per-channel levels (0-255 scale, a model's
-    first reading), the strength applied, and the camera when its photo chose the strength."""
+    first reading), the strength applied, and the camera when its photo chose the strength, or
+    `texture` when the readings looked like dense texture and the texture guard lowered it."""
 
     sigmas: list[float]
     strength: float
     camera: str | None = None
+    texture: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,23 @@ class LoadedFile:
     @property
     def pixels(self) -> int:
         return self.image.width * self.image.height
+
+
+def texture_strength(full: float, half: float, guard: list[float] | tuple[float, ...]) -> float:
+    """The automatic strength a texture guard [start, cap, low, high, least] gives one plane's
+    full and half readings (0-1 scale, before any floor): cap / full, at least `least` and at most
+    1, where half / full lies between low and high and full is above start; else 1.
+
+    White noise reads half as much binned 2x2 (half / full 0.5), camera noise, correlated by
+    demosaicing, about twice as much; dense texture reads much the same at both scales, and under
+    faint noise such readings are the texture's, not the noise's: fed them in full, `photo`
+    smoothed the texture of BSD68's densest pictures away (up to 5 dB lost under noise of std 2).
+    Capping the level fed keeps it, at the price of leaving part of the noise on noisy pictures
+    that read this way (the photo recipe has the figures; `denoise-train sweep` measures them)."""
+    start, cap, low, high, least = guard
+    if full > start and low * full <= half <= high * full:
+        return max(least, min(1.0, cap / full))
+    return 1.0
 
 
 def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
@@ -140,31 +159,42 @@ class Denoiser:
         """What a noise-level model is fed for each plane (0-1 scale, one level per reading it
         was trained on), and the setting to report: the user's sigma as white noise of that std
         reads, else the estimates raised to at least the model's level floor; times the strength.
-        The strength is the user's, else 1, or on a camera's own unresized photo whose levels are
-        estimated, the camera strength its readings call for (camera_strength_at)."""
+        The strength is the user's; else, with the levels estimated, on a camera's own unresized
+        photo the camera strength its readings call for (camera_strength_at), on any other
+        picture the texture guard's (texture_strength_at); else 1."""
         description = self.description
         if not description.noise_level_input:
             return None, None
-        camera = None
+        camera, texture = None, False
         if self.sigma is not None:
             read = [[self.sigma / 255 / WHITE_NOISE_READING[r] for r in description.level_readings]] * len(image.planes)
         else:
-            read = [self.estimates(plane, image.scale) for plane in image.planes]
+            raw = [estimate_noise_levels(plane, image.scale, description.level_readings) for plane in image.planes]
+            read = [self.floored(plane) for plane in raw]
         if self.strength is not None:
             strength = self.strength
         elif self.sigma is None and image.camera and description.camera_strength:
             strength, camera = self.camera_strength_at(read), image.camera
+        elif self.sigma is None and description.texture_guard:
+            strength = self.texture_strength_at(raw)
+            texture = strength < 1
         else:
             strength = 1.0
         levels = [[level * strength for level in plane] for plane in read]
-        return levels, NoiseSetting([round(plane[0] * 255, 2) for plane in levels], strength, camera)
+        return levels, NoiseSetting([round(plane[0] * 255, 2) for plane in levels], strength, camera, texture)
 
-    def estimates(self, plane: np.ndarray, scale: PixelScale) -> list[float]:
+    def floored(self, readings: list[float]) -> list[float]:
         """The estimator's readings of one plane, each raised to at least the model's level
         floor (description.py says why)."""
-        readings = estimate_noise_levels(plane, scale, self.description.level_readings)
         floor = self.description.level_floor or [0.0] * len(readings)
         return [max(reading, least) for reading, least in zip(readings, floor)]
+
+    def texture_strength_at(self, raw: list[list[float]]) -> float:
+        """The strength on a picture whose planes read `raw` (before any floor), for a model with
+        a texture guard (texture_strength): the most textured plane decides."""
+        readings = self.description.level_readings
+        guard = self.description.texture_guard
+        return round(min(texture_strength(plane[readings.index("full")], plane[readings.index("half")], guard) for plane in raw), 2)
 
     def camera_strength_at(self, read: list[list[float]]) -> float:
         """The strength on a camera's own unresized photo whose planes read `read`: 1 while the

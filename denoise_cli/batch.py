@@ -124,6 +124,8 @@ class Reporter:
         extra = {"sigma": setting.sigmas, "strength": setting.strength} if setting else {}
         if setting and setting.camera:
             extra["camera"] = setting.camera
+        if setting and setting.texture:
+            extra["texture"] = True
         self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
             self.warn(warning)
@@ -131,6 +133,8 @@ class Reporter:
             level = f", sigma {'/'.join(f'{v:.1f}' for v in setting.sigmas)}" if setting else ""
             if setting and setting.camera:
                 level += f" at strength {setting.strength:g} for an unresized {setting.camera} photo"
+            elif setting and setting.texture:
+                level += f" at strength {setting.strength:g}: reads as dense texture (--strength 1 for the full level)"
             self._print(f"{job.source} -> {job.target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
 
     def skipped(self, job: Job, reason: str) -> None:

@@ -20,6 +20,13 @@ PREDICTS = ("clean", "noise")
 LEVEL_READINGS = ("full", "half")  # what estimate.py can read: the image as it is, or binned 2x2
 
 
+def _valid_guard(guard: list[float], readings: list[str]) -> bool:
+    if len(guard) != 5 or sorted(readings) != sorted(LEVEL_READINGS):
+        return False
+    start, cap, low, high, least = guard
+    return start >= 0 and cap > 0 and 0 <= low < high and 0 < least <= 1
+
+
 @dataclass(frozen=True)
 class ModelDescription:
     """Everything the tiler and the CLI need to run a model and to tell a user what it does."""
@@ -63,6 +70,12 @@ class ModelDescription:
     """With a camera strength: [start, end], the strongest reading (0-1 scale) from which it
     phases in and at which it applies in full; below the start such a photo gets strength 1
     (api.Denoiser.camera_strength_at says why). Empty: in full whatever the reading."""
+    texture_guard: list[float] = field(default_factory=list)
+    """With "full" and "half" readings: [start, cap, low, high, least]. A picture whose readings
+    (as read, before any floor) have half / full between low and high and full above start (0-1
+    scale) gets, when the user sets neither strength nor sigma, the strength cap / full (at least
+    `least`): such readings are dense texture's more often than noise's, and the model fed them in
+    full smooths the texture away (api.Denoiser.texture_strength_at says more). Empty: no guard."""
     level_floor: list[float] = field(default_factory=list)
     """With estimated levels: per reading, what a typical clean training patch reads (0-1 scale).
     The model learnt its levels from patches whose readings include their texture; a photo that
@@ -92,6 +105,8 @@ class ModelDescription:
             problems.append(f"camera_strength {self.camera_strength:g} (0, or above 0 with a noise-level input)")
         if self.camera_ramp and (len(self.camera_ramp) != 2 or not 0 <= self.camera_ramp[0] < self.camera_ramp[1] or not self.camera_strength):
             problems.append(f"camera_ramp {self.camera_ramp!r} (a start of 0 or more and a larger end, with a camera strength)")
+        if self.texture_guard and not _valid_guard(self.texture_guard, self.level_readings):
+            problems.append(f"texture_guard {self.texture_guard!r} (start 0 or more, cap above 0, low below high, least in (0, 1], with the full and half readings)")
         if self.level_floor and (len(self.level_floor) != len(self.level_readings) or min(self.level_floor) < 0):
             problems.append(f"level_floor {self.level_floor!r} (one level of 0 or more per reading)")
         if not isinstance(self.noise, dict) or "kind" not in self.noise:

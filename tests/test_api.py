@@ -161,6 +161,41 @@ def test_a_camera_ramp_phases_the_camera_strength_in_as_the_reading_rises(models
     assert np.allclose(Denoiser(echo, sigma=51).denoise(noisy, camera="Canon EOS 80D"), 51 / 255)
 
 
+def test_a_texture_guard_lowers_the_automatic_strength_on_readings_that_look_like_dense_texture(models_dir):
+    """Readings with half / full inside the guard's band and full above its start get the
+    strength cap / full (at least its least), reported; white noise (half / full 0.5), and the
+    same texture fainter than the start, keep 1. A user's strength or sigma, and a camera's own
+    photo (the camera strength), are not guarded."""
+    guard = [4 / 255, 3 / 255, 0.7, 1.8, 0.25]
+    echo = level_echo_model(models_dir / "guard-echo.onnx", level_readings=["full", "half"], camera_strength=2.0, texture_guard=guard)
+    rng = np.random.default_rng(5)
+    white = rng.normal(0, 12 / 255, (130, 130)).astype(np.float32)
+    textured = (white[:-2, :-2] + white[1:-1, 1:-1] + white[2:, 2:] + white[1:-1, :-2] + white[1:-1, 2:]) / np.sqrt(5)
+    for pattern, guarded in ((white, False), (textured, True)):
+        picture = np.clip(0.5 + pattern, 0, 1).astype(np.float32)
+        full, half = estimate_noise_levels(picture, FLOAT, ["full", "half"])
+        assert (0.7 <= half / full <= 1.8) == guarded
+        setting = Denoiser(echo).denoise_image(ImageData(planes=picture[None], mode="array", scale=FLOAT))[1]
+        assert setting.strength == pytest.approx(guard[1] / full if guarded else 1.0, abs=0.005)
+        assert np.allclose(Denoiser(echo).denoise(picture), setting.strength * full, rtol=1e-5)
+    assert 0.25 < setting.strength < 1
+    faint = np.clip(0.5 + textured / 2, 0, 1).astype(np.float32)  # reads below the start
+    assert estimate_noise_levels(faint, FLOAT, ["full"])[0] < guard[0]
+    assert Denoiser(echo).denoise_image(ImageData(planes=faint[None], mode="array", scale=FLOAT))[1].strength == 1
+    assert np.allclose(Denoiser(echo, strength=1).denoise(picture), full, rtol=1e-5)
+    assert np.allclose(Denoiser(echo).denoise(picture, camera="Canon EOS 80D"), 2 * full, rtol=1e-5)
+    assert np.allclose(Denoiser(echo, sigma=51).denoise(picture), 51 / 255)
+    low_cap = level_echo_model(models_dir / "guard-least-echo.onnx", level_readings=["full", "half"], texture_guard=[0, 1 / 255, 0.7, 1.8, 0.25])
+    assert np.allclose(Denoiser(low_cap).denoise(picture), 0.25 * full, rtol=1e-5)  # 1 / 6.4 raised to its least
+
+
+def test_a_texture_guard_needs_both_readings_and_a_band():
+    with pytest.raises(DenoiseError, match="texture_guard"):
+        describe("bad", noise_level_input=True, texture_guard=[0.01, 0.01, 0.7, 1.8, 0.25])  # the full reading only
+    with pytest.raises(DenoiseError, match="texture_guard"):
+        describe("bad", noise_level_input=True, level_readings=["full", "half"], texture_guard=[0.01, 0.01, 1.8, 0.7, 0.25])
+
+
 def test_a_camera_ramp_needs_a_start_below_its_end_and_a_camera_strength():
     with pytest.raises(DenoiseError, match="camera_ramp"):
         describe("bad", noise_level_input=True, camera_strength=2.0, camera_ramp=[0.03, 0.02])

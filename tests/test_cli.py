@@ -139,6 +139,28 @@ def test_a_camera_s_own_photo_gets_the_model_s_camera_strength(tmp_path, models_
     assert 1 < run("camera.png", model="default")["strength"] <= 2  # phased in as the reading rises
 
 
+def test_a_picture_that_reads_as_dense_texture_gets_the_guard_s_strength_and_says_so(tmp_path, models_dir):
+    """Left automatic, the strength on a picture whose readings look like dense texture is the
+    texture guard's, below 1; the output line and the JSON record say so, and --strength 1 gives
+    the full level back."""
+    echo = level_echo_model(models_dir / "cli-guard-echo.onnx", level_readings=["full", "half"], texture_guard=[4 / 255, 3 / 255, 0.7, 1.8, 0.25])
+    white = np.random.default_rng(6).normal(0, 12, (202, 202))
+    texture = (white[:-2, :-2] + white[1:-1, 1:-1] + white[2:, 2:] + white[1:-1, :-2] + white[1:-1, 2:]) / np.sqrt(5)
+    Image.fromarray(np.clip(128 + texture, 0, 255).astype(np.uint8)).save(tmp_path / "texture.png")
+
+    def run(*args, model=echo):
+        result = run_cli(str(tmp_path / "texture.png"), "-m", str(model), "--json", "-q", "--overwrite", *args)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)["files"][0]
+
+    guarded, full = run(), run("--strength", "1")
+    assert 0.25 < guarded["strength"] < 1 and guarded["texture"] is True
+    assert full["strength"] == 1 and "texture" not in full
+    assert guarded["sigma"][0] == pytest.approx(guarded["strength"] * full["sigma"][0], abs=0.02)
+    said = run_cli(str(tmp_path / "texture.png"), "-m", str(echo), "--overwrite")
+    assert f"at strength {guarded['strength']:g}: reads as dense texture" in said.stdout
+
+
 def test_expert_options_reach_the_api(tmp_path, conv_stack):
     _write(tmp_path / "a.png", shape=(70, 90))
     result = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "24", "--overlap", "4", "--batch-size", "2", "--threads", "1", "--device", "cpu")

@@ -114,9 +114,11 @@ def test_few_step_training_exports_a_model_the_cli_runs(tiny_data, tmp_path, rec
     cli = run_cli(str(image), "--model", str(result.onnx_path), "-o", str(tmp_path / "out.png"), "--json")
     assert cli.returncode == 0, cli.stderr
     assert Image.open(tmp_path / "out.png").size == (61, 45)
-    floor = load_model(result.onnx_path, device="cpu").description.level_floor
+    description = load_model(result.onnx_path, device="cpu").description
+    floor = description.level_floor
     assert len(floor) == (len(recipe.level_readings) if recipe.level_floor else 0)  # measured on the training patches
     assert all(level > 0 for level in floor)
+    assert description.texture_guard == list(recipe.texture_guard)  # the recipe's guard reaches the model
 
 
 def test_resume_continues_after_the_last_checkpoint(tiny_data, tmp_path):

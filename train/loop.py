@@ -416,6 +416,7 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict, level_floor: list[flo
         level_floor=level_floor or [],
         camera_strength=recipe.camera_strength,
         camera_ramp=list(recipe.camera_ramp),
+        texture_guard=list(recipe.texture_guard),
         recipe=recipe.to_dict(),
         scores={"test": scores},
     )

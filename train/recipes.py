@@ -38,6 +38,7 @@ class Recipe:
     level_floor: bool = False  # "estimated" levels: raised at inference to at least a typical clean training patch's readings (loop.clean_patch_readings)
     camera_strength: float = 0.0  # noise-level models: the automatic strength on a camera's own unresized photo (0: 1, as on any picture)
     camera_ramp: tuple[float, ...] = ()  # with a camera strength: the strongest reading (0-1) from which it phases in, and where in full (description.py)
+    texture_guard: tuple[float, ...] = ()  # "full" and "half" readings: (start, cap, low, high, least), the automatic strength on dense texture (description.py)
     patch_size: int = 28  # training image side; for fully convolutional nets also the crop size
     tile_size: int = 0  # fully convolutional nets: default inference tile (0: patch_size)
     steps_per_epoch: int = 0  # patch data: batches per epoch (0: one pass over the dataset)
@@ -58,6 +59,7 @@ class Recipe:
         data["grid_noise"] = tuple(data.get("grid_noise", ()))
         data["level_readings"] = tuple(data.get("level_readings", ("full",)))
         data["camera_ramp"] = tuple(data.get("camera_ramp", ()))
+        data["texture_guard"] = tuple(data.get("texture_guard", ()))
         return cls(**data)
 
 
