@@ -421,3 +421,35 @@ def test_bench_per_image_csv_names_each_picture_and_its_scores(tmp_path):
     missing = run_train_cli(*command, "--per-image", str(tmp_path / "nowhere" / "images.csv"))
     assert missing.returncode == 1 and "output folder does not exist" in missing.stderr and "Traceback" not in missing.stderr
     assert '"noisy"' not in missing.stderr  # failed before measuring: no row was logged
+
+
+def test_sweep_scores_each_picture_at_each_strength_and_evaluates_a_guard_on_them(tiny_data, tmp_path):
+    """The sweep's figure for a picture at a strength is what `denoise --strength` gives it,
+    scored; a guard that touches nothing repeats strength 1, one that lowers every picture to
+    its least gives the sweep's figures at that strength; the CLI reads a sweep back."""
+    from denoise_cli import Denoiser
+    from denoise_cli.imageio import read_gray
+    from denoise_cli.train.bench import scenario_noise
+    from denoise_cli.train.scoring import psnr, quantize
+    from denoise_cli.train.sweep import guard_rows, sweep
+
+    lines: list[str] = []
+    pictures = sweep(tiny_data, ["photos"], ["gauss15"], "photo", [1.0, 0.5], every=10, log=lines.append)
+    assert [p.image for p in pictures] == ["000", "010"] and len(lines) == 2
+    assert all(p.strengths == [0.5, 1.0] and len(p.readings) == 2 and p.readings[0] > 5 for p in pictures)
+    clean = read_gray(tiny_data / "photos" / "010.png")
+    noisy = scenario_noise(clean, "gauss15", 10, "png8")  # seeded by the picture's index in the set
+    direct = psnr(quantize(clean), quantize(Denoiser("photo", strength=0.5).denoise(noisy.astype(np.float32))))
+    assert pictures[1].psnr[0] == pytest.approx(direct, abs=1e-3)
+    assert pictures[1].noisy == pytest.approx(psnr(quantize(clean), quantize(noisy)), abs=1e-3)
+    (untouched,) = guard_rows(pictures, [255, 1, 0, 99, 0.5])
+    assert untouched["guarded"] == 0 and untouched["guard psnr"] == pytest.approx(untouched["strength 1 psnr"])
+    (lowered,) = guard_rows(pictures, [0, 0.01, 0, 99, 0.5])
+    assert lowered["guarded"] == 2 and lowered["guard psnr"] == pytest.approx(np.mean([p.psnr[0] for p in pictures]))
+    (tmp_path / "sweep.jsonl").write_text("\n".join(lines) + "\n")
+    result = run_train_cli("sweep", "--from", str(tmp_path / "sweep.jsonl"), "--guard", "0,0.01,0,99,0.5")
+    assert result.returncode == 0, result.stderr
+    assert "| photos | gauss15 | 2 | 2 | 0.50 |" in result.stdout
+    (tmp_path / "bad.jsonl").write_text("not a sweep\n")
+    bad = run_train_cli("sweep", "--from", str(tmp_path / "bad.jsonl"))
+    assert bad.returncode == 1 and "not a file written by `denoise-train sweep --out`" in bad.stderr and "Traceback" not in bad.stderr

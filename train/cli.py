@@ -130,6 +130,53 @@ def bench_command(
             write_atomically(path, lambda f, text=text: f.write(text.encode()), overwrite=True)
 
 
+@app.command("sweep")
+def sweep_command(
+    data_dir: DataDir = None,
+    sets: Annotated[str, typer.Option(help="Comma-separated image sets (folders of PNGs under the data directory).")] = "set12,bsd68",
+    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, cameraXL/L/M/H, clean.")] = "gauss2,cameraL,cameraM,cameraH",
+    model: Annotated[str, typer.Option(help="A noise-level model's name or .onnx path.")] = "photo",
+    strengths: Annotated[str, typer.Option(help="Comma-separated strengths to run each picture at.")] = "0.25,0.4,0.55,0.7,0.85,1,1.2,1.5,2",
+    every: Annotated[int, typer.Option(min=1, help="Only every N-th picture of each set (noise seeded by its index in the set).")] = 1,
+    enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each picture by this factor first, as `bench --enlarge`.")] = 1.0,
+    out: Annotated[Optional[Path], typer.Option(help="Write one JSON line per picture here (readings, PSNR at each strength).")] = None,
+    read: Annotated[Optional[Path], typer.Option("--from", help="Instead of measuring, read an earlier --out file.")] = None,
+    guard: Annotated[Optional[str], typer.Option(help="A texture guard to evaluate on the sweep: start,cap,low,high,least (start and cap on 0-255); default: the model's own.")] = None,
+) -> None:
+    """Each picture at a range of fixed strengths, with its noise readings: which pictures the
+    automatic strength damages, and what a texture guard gives on them (a table)."""
+    from denoise_cli.api import Denoiser
+    from denoise_cli.imageio import write_atomically
+    from denoise_cli.train.data import resolve_data_dir
+    from denoise_cli.train.sweep import guard_rows, load_sweep, sweep, to_markdown
+
+    with user_errors():
+        if out is not None and not out.parent.is_dir():
+            raise DenoiseError(f"{out}: the output folder does not exist.")
+        pictures = load_sweep(read) if read is not None else None
+        if guard is not None:
+            try:
+                values = [float(v) for v in _split(guard)]
+            except ValueError:
+                raise DenoiseError(f"--guard {guard!r}: expected five numbers start,cap,low,high,least.") from None
+        else:
+            own = Denoiser(model, device="cpu").description.texture_guard
+            values = [own[0] * 255, own[1] * 255, *own[2:]] if own else []
+        if len(values) != 5:
+            raise DenoiseError("--guard takes five values: start,cap,low,high,least (the model has no guard of its own).")
+        if pictures is None:
+            lines: list[str] = []
+
+            def log(line: str) -> None:
+                lines.append(line)
+                err.print(line, highlight=False)
+
+            pictures = sweep(resolve_data_dir(data_dir), _split(sets), _split(scenarios), model, [float(v) for v in _split(strengths)], every, enlarge, log)
+            if out is not None:
+                write_atomically(out, lambda f: f.write(("\n".join(lines) + "\n").encode()), overwrite=True)
+        typer.echo(to_markdown(guard_rows(pictures, values)))
+
+
 @app.command("score")
 def score_command(
     model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
