@@ -75,7 +75,7 @@ class ModelDescription:
     (as read, before any floor) have half / full between low and high and full above start (0-1
     scale) gets, when the user sets neither strength nor sigma, the strength cap / full (at least
     `least`): such readings are dense texture's more often than noise's, and the model fed them in
-    full smooths the texture away (api.Denoiser.texture_strength_at says more). Empty: no guard."""
+    full smooths the texture away (api.texture_strength says more). Empty: no guard."""
     level_floor: list[float] = field(default_factory=list)
     """With estimated levels: per reading, what a typical clean training patch reads (0-1 scale).
     The model learnt its levels from patches whose readings include their texture; a photo that
