@@ -254,8 +254,8 @@ _register(Recipe(
     # and readings at a coarser scale (quarter over half resolution: 0.61-1.64 on those pictures,
     # 0.62-1.49 on camera L). Nor does choosing each picture's strength by Noise2Self's masked
     # loss (pixels on a 4 px grid, or 3x3 blocks on a 6 px grid, replaced by their ring's mean;
-    # the strength whose output best predicts the hidden pixels): on BSD68's first 12 gauss2
-    # pictures it chose 1.65-1.86 on average where 0.95 was best, the loss dominated by how well
+    # the strength whose output best predicts the hidden pixels): on BSD68's first 16 gauss2
+    # pictures it chose 1.62-1.86 on average where 0.95 was best, the loss dominated by how well
     # the hidden pixels are inpainted (about 17 grey levels RMS against noise of 2)
     level_input="estimated",
     # full resolution and binned 2x2: one reading alone sees clean pictures and camera noise alike.
