@@ -17,7 +17,7 @@ import numpy as np
 from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels
+from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
@@ -73,18 +73,27 @@ class LoadedFile:
         return self.image.width * self.image.height
 
 
-def texture_strength(full: float, half: float, guard: list[float] | tuple[float, ...]) -> float:
-    """The automatic strength a texture guard [start, cap, low, high, least] gives one plane's
-    full and half readings (0-1 scale, before any floor): cap / full, at least `least` and at most
-    1, where half / full lies between low and high and full is above start; else 1.
+def texture_strength(full: float, half: float, guard: list[float] | tuple[float, ...], uniform: float | None = None) -> float:
+    """The automatic strength a texture guard [start, cap, low, high, least(, even)] gives one
+    plane's full and half readings (0-1 scale, before any floor) and its uniformity (estimate.py):
+    cap / full, at least `least` and at most 1, where half / full lies between low and high, full
+    is above start and the uniformity is below `even` (no `even`: whatever it is); else 1.
 
     White noise reads half as much binned 2x2 (half / full 0.5), camera noise, correlated by
     demosaicing, about twice as much; dense texture reads much the same at both scales, and under
     faint noise such readings are the texture's, not the noise's: fed them in full, `photo`
     smoothed the texture of BSD68's densest pictures away (up to 5 dB lost under noise of std 2).
     Capping the level fed keeps it, at the price of leaving part of the noise on noisy pictures
-    that read this way (the photo recipe has the figures; `denoise-train sweep` measures them)."""
-    start, cap, low, high, least = guard
+    that read this way. Mildly correlated noise, or white noise over a picture's faint texture,
+    reads that way too, and a smooth picture under it lost most of its denoising to the cap; but
+    noise reads as much in the picture's flat areas as anywhere, texture does not: a uniform
+    reading is left alone (the photo recipe has the figures; `denoise-train sweep` measures them)."""
+    start, cap, low, high, least = guard[:5]
+    if len(guard) > 5:
+        if uniform is None:
+            raise ValueError("this texture guard needs the picture's uniformity")
+        if uniform >= guard[5]:
+            return 1.0
     if full > start and low * full <= half <= high * full:
         return max(least, min(1.0, cap / full))
     return 1.0
@@ -176,7 +185,7 @@ class Denoiser:
         elif self.sigma is None and image.camera and description.camera_strength:
             strength, camera = self.camera_strength_at(read), image.camera
         elif self.sigma is None and description.texture_guard:
-            strength = self.texture_strength_at(raw)
+            strength = self.texture_strength_at(raw, image)
             texture = strength < 1
         else:
             strength = 1.0
@@ -189,12 +198,13 @@ class Denoiser:
         floor = self.description.level_floor or [0.0] * len(readings)
         return [max(reading, least) for reading, least in zip(readings, floor)]
 
-    def texture_strength_at(self, raw: list[list[float]]) -> float:
+    def texture_strength_at(self, raw: list[list[float]], image: ImageData) -> float:
         """The strength on a picture whose planes read `raw` (before any floor), for a model with
         a texture guard (texture_strength): the most textured plane decides."""
         readings = self.description.level_readings
         guard = self.description.texture_guard
-        return round(min(texture_strength(plane[readings.index("full")], plane[readings.index("half")], guard) for plane in raw), 2)
+        even = [uniformity(plane, image.scale) if len(guard) > 5 else None for plane in image.planes]
+        return round(min(texture_strength(plane[readings.index("full")], plane[readings.index("half")], guard, u) for plane, u in zip(raw, even)), 2)
 
     def camera_strength_at(self, read: list[list[float]]) -> float:
         """The strength on a camera's own unresized photo whose planes read `read`: 1 while the

@@ -13,7 +13,7 @@ import pytest
 from denoise_cli import Denoiser
 from denoise_cli import registry
 from denoise_cli.errors import DenoiseError
-from denoise_cli.estimate import estimate_noise_levels
+from denoise_cli.estimate import estimate_noise_levels, uniformity
 from denoise_cli.imageio import ImageData, PixelScale
 
 from conftest import describe, level_echo_model
@@ -189,11 +189,32 @@ def test_a_texture_guard_lowers_the_automatic_strength_on_readings_that_look_lik
     assert np.allclose(Denoiser(low_cap).denoise(picture), 0.25 * full, rtol=1e-5)  # 1 / 6.4 raised to its least
 
 
+def test_a_texture_guard_with_an_even_value_leaves_noise_that_reads_uniformly(models_dir):
+    """The same in-band readings are texture's where the picture's flat areas read low, and
+    noise's where they read as much as the rest: only the first is guarded."""
+    guard = [2 / 255, 2 / 255, 0.7, 1.8, 0.25, 0.8]
+    echo = level_echo_model(models_dir / "guard-even-echo.onnx", level_readings=["full", "half"], texture_guard=guard)
+    rng = np.random.default_rng(6)
+    white = rng.normal(0, 12 / 255, (202, 202)).astype(np.float32)
+    correlated = (white[:-2, :-2] + white[1:-1, 1:-1] + white[2:, 2:] + white[1:-1, :-2] + white[1:-1, 2:]) / np.sqrt(5)
+    everywhere = np.clip(0.5 + correlated, 0, 1).astype(np.float32)
+    with_flat = everywhere.copy()
+    with_flat[:, :60] = 0.5 + rng.normal(0, 1 / 255, (200, 60)).astype(np.float32)  # a flat strip
+    for picture, guarded in ((everywhere, False), (with_flat, True)):
+        full, half = estimate_noise_levels(picture, FLOAT, ["full", "half"])
+        assert 0.7 <= half / full <= 1.8 and full > guard[0]  # in the band either way
+        assert (uniformity(picture, FLOAT) < guard[5]) == guarded
+        setting = Denoiser(echo).denoise_image(ImageData(planes=picture[None], mode="array", scale=FLOAT))[1]
+        assert setting.texture == guarded and (setting.strength < 1) == guarded
+
+
 def test_a_texture_guard_needs_both_readings_and_a_band():
     with pytest.raises(DenoiseError, match="texture_guard"):
         describe("bad", noise_level_input=True, texture_guard=[0.01, 0.01, 0.7, 1.8, 0.25])  # the full reading only
     with pytest.raises(DenoiseError, match="texture_guard"):
         describe("bad", noise_level_input=True, level_readings=["full", "half"], texture_guard=[0.01, 0.01, 1.8, 0.7, 0.25])
+    with pytest.raises(DenoiseError, match="texture_guard"):
+        describe("bad", noise_level_input=True, level_readings=["full", "half"], texture_guard=[0.01, 0.01, 0.7, 1.8, 0.25, 0])
 
 
 def test_a_camera_ramp_needs_a_start_below_its_end_and_a_camera_strength():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from denoise_cli.estimate import estimate_noise_levels
+from denoise_cli.estimate import estimate_noise_levels, uniformity
 from denoise_cli.imageio import PixelScale
 from denoise_cli.train.degrade import correlation_kernel
 
@@ -49,3 +50,23 @@ def test_the_binned_reading_sees_correlated_noise_that_the_full_one_misses():
     assert half > 1.5 * full
     clean_full, clean_half = estimate_noise_levels(_scene(), FLOAT, ["full", "half"])
     assert clean_half * 255 < 0.5 and half * 255 > 4
+
+
+def test_noise_reads_uniformly_and_texture_under_faint_noise_does_not():
+    """Noise covers a picture's flat areas as much as its detail; a picture whose reading is
+    texture's reads low in its flat areas. The texture guard tells the two apart by this."""
+    rng = np.random.default_rng(3)
+    for size in (300, 3000):  # whole, and through the sampled blocks of a large image
+        noisy = _scene_of(size) + rng.standard_normal((size, size), dtype=np.float32) * 6 / 255
+        assert uniformity(noisy, FLOAT) > 0.8
+    texture = rng.standard_normal((300, 300), dtype=np.float32) * 12 / 255
+    texture[:, :150] = 0  # a textured half beside a flat one
+    faint = _scene_of(300) + texture + rng.standard_normal((300, 300), dtype=np.float32) * 2 / 255
+    assert uniformity(faint, FLOAT) < 0.5
+    saved = np.round(np.clip(faint, 0, 1) * 255).astype(np.uint8)
+    assert uniformity(saved, UINT8) == pytest.approx(uniformity(faint, FLOAT), abs=0.1)  # an 8-bit file reads alike
+    assert uniformity(np.full((10, 10), 0.5, np.float32), FLOAT) == 1.0  # too small, or nothing to read
+
+
+def _scene_of(size: int) -> np.ndarray:
+    return np.tile(np.linspace(0.3, 0.7, size, dtype=np.float32), (size, 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import pickle
 import tarfile
 
@@ -446,6 +447,9 @@ def test_sweep_scores_each_picture_at_each_strength_and_evaluates_a_guard_on_the
     assert untouched["guarded"] == 0 and untouched["guard psnr"] == pytest.approx(untouched["strength 1 psnr"])
     (lowered,) = guard_rows(pictures, [0, 0.01, 0, 99, 0.5])
     assert lowered["guarded"] == 2 and lowered["guard psnr"] == pytest.approx(np.mean([p.psnr[0] for p in pictures]))
+    assert all(0 < p.uniformity <= 1.5 for p in pictures)  # each picture's uniformity is recorded, for a guard's sixth value
+    (even,) = guard_rows(pictures, [0, 0.01, 0, 99, 0.5, min(p.uniformity for p in pictures)])
+    assert even["guarded"] == 0  # every picture reads at least that evenly: left alone
     (tmp_path / "sweep.jsonl").write_text("\n".join(lines) + "\n")
     result = run_train_cli("sweep", "--from", str(tmp_path / "sweep.jsonl"), "--guard", "0,0.01,0,99,0.5")
     assert result.returncode == 0, result.stderr
@@ -453,3 +457,8 @@ def test_sweep_scores_each_picture_at_each_strength_and_evaluates_a_guard_on_the
     (tmp_path / "bad.jsonl").write_text("not a sweep\n")
     bad = run_train_cli("sweep", "--from", str(tmp_path / "bad.jsonl"))
     assert bad.returncode == 1 and "not a file written by `denoise-train sweep --out`" in bad.stderr and "Traceback" not in bad.stderr
+    old = [json.dumps({k: v for k, v in json.loads(line).items() if k != "uniformity"}) for line in lines]
+    (tmp_path / "old.jsonl").write_text("\n".join(old) + "\n")  # written before the uniformity was read
+    assert run_train_cli("sweep", "--from", str(tmp_path / "old.jsonl"), "--guard", "0,0.01,0,99,0.5").returncode == 0
+    stale = run_train_cli("sweep", "--from", str(tmp_path / "old.jsonl"), "--guard", "0,0.01,0,99,0.5,0.8")
+    assert stale.returncode == 1 and "run it again" in stale.stderr and "Traceback" not in stale.stderr

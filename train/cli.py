@@ -141,7 +141,7 @@ def sweep_command(
     enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each picture by this factor first, as `bench --enlarge`.")] = 1.0,
     out: Annotated[Optional[Path], typer.Option(help="Write one JSON line per picture here (readings, PSNR at each strength).")] = None,
     read: Annotated[Optional[Path], typer.Option("--from", help="Instead of measuring, read an earlier --out file.")] = None,
-    guard: Annotated[Optional[str], typer.Option(help="A texture guard to evaluate on the sweep: start,cap,low,high,least (start and cap on 0-255); default: the model's own.")] = None,
+    guard: Annotated[Optional[str], typer.Option(help="A texture guard to evaluate on the sweep: start,cap,low,high,least(,even) (start and cap on 0-255; even: the uniformity from which it stays off); default: the model's own.")] = None,
 ) -> None:
     """Each picture at a range of fixed strengths, with its noise readings: which pictures the
     automatic strength damages, and what a texture guard gives on them (a table)."""
@@ -158,12 +158,12 @@ def sweep_command(
             try:
                 values = [float(v) for v in _split(guard)]
             except ValueError:
-                raise DenoiseError(f"--guard {guard!r}: expected five numbers start,cap,low,high,least.") from None
+                raise DenoiseError(f"--guard {guard!r}: expected numbers start,cap,low,high,least(,even).") from None
         else:
             own = Denoiser(model, device="cpu").description.texture_guard
             values = [own[0] * 255, own[1] * 255, *own[2:]] if own else []
-        if len(values) != 5:
-            raise DenoiseError("--guard takes five values: start,cap,low,high,least (the model has no guard of its own).")
+        if len(values) not in (5, 6):
+            raise DenoiseError("--guard takes five or six values: start,cap,low,high,least(,even) (the model has no guard of its own).")
         if pictures is None:
             lines: list[str] = []
 

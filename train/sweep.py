@@ -19,7 +19,7 @@ import numpy as np
 
 from denoise_cli.api import Denoiser, texture_strength
 from denoise_cli.errors import DenoiseError
-from denoise_cli.estimate import estimate_noise_levels
+from denoise_cli.estimate import estimate_noise_levels, uniformity
 from denoise_cli.imageio import PixelScale, read_gray
 from denoise_cli.train.bench import enlarge, scenario_noise, set_paths
 from denoise_cli.train.scoring import psnr, quantize
@@ -37,6 +37,7 @@ class SweptPicture:
     noisy: float  # PSNR of the noisy input (inf for "clean")
     strengths: list[float]
     psnr: list[float]  # at each strength
+    uniformity: float | None = None  # estimate.uniformity (None: a sweep written before it was read)
 
     def psnr_at(self, strength: float) -> float:
         return float(np.interp(strength, self.strengths, self.psnr))
@@ -62,7 +63,8 @@ def sweep(data_dir: Path, sets: list[str], scenarios: list[str], model: str, str
                 noisy = scenario_noise(clean, scenario, index, "png8").astype(np.float32)
                 readings = [round(r * 255, 3) for r in estimate_noise_levels(noisy, UNIT, ("full", "half"))]
                 scores = [round(psnr(clean8, quantize(d.denoise(noisy))), 3) for d in denoisers]
-                picture = SweptPicture(set_name, scenario, paths[index].stem, readings, round(psnr(clean8, quantize(noisy)), 3), strengths, scores)
+                picture = SweptPicture(set_name, scenario, paths[index].stem, readings, round(psnr(clean8, quantize(noisy)), 3), strengths, scores,
+                                       round(uniformity(noisy, UNIT), 4))
                 pictures.append(picture)
                 log(json.dumps(asdict(picture)))
     return pictures
@@ -80,11 +82,12 @@ def load_sweep(path: Path) -> list[SweptPicture]:
 def guard_rows(pictures: list[SweptPicture], guard: list[float]) -> list[dict]:
     """Per set and scenario: mean PSNR and gain over the noisy input at strength 1 and with the
     guard (start and cap on 0-255), pictures losing more than LOSS dB, the worst, the mean strength."""
-    start, cap, low, high, least = guard
-    unit_guard = (start / 255, cap / 255, low, high, least)
+    unit_guard = (guard[0] / 255, guard[1] / 255, *guard[2:])
+    if len(guard) > 5 and any(p.uniformity is None for p in pictures):
+        raise DenoiseError("a guard with a sixth value (even) needs each picture's uniformity, which this sweep predates: run it again.")
     groups: dict[tuple[str, str], list[tuple[SweptPicture, float]]] = {}
     for p in pictures:
-        strength = texture_strength(p.readings[0] / 255, p.readings[1] / 255, unit_guard)
+        strength = texture_strength(p.readings[0] / 255, p.readings[1] / 255, unit_guard, p.uniformity)
         groups.setdefault((p.set, p.scenario), []).append((p, strength))
     rows = []
     for (set_name, scenario), members in groups.items():
