@@ -111,7 +111,7 @@ def _central_mean(values: np.ndarray) -> np.ndarray:
 def uniformity(plane: np.ndarray, scale: PixelScale) -> float:
     """How evenly a (H, W) plane reads at full resolution: the reading of its least active tenth
     of 16 px blocks over the whole plane's (readings as central means of the mask's absolute
-    response). Stationary noise over smooth content reads about 0.85-0.95; a picture whose
+    response). Stationary noise over smooth content reads about 0.85-0.9; a picture whose
     reading is texture's reads lower, its flat areas holding only the noise. 1.0 when the plane
     is too small to hold blocks or reads nothing."""
     response = np.abs(_mask_response(_blocks(plane, scale)))
