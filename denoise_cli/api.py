@@ -73,7 +73,7 @@ class LoadedFile:
         return self.image.width * self.image.height
 
 
-def texture_strength(full: float, half: float, guard: list[float] | tuple[float, ...], uniform: float | None = None) -> float:
+def texture_strength(full: float, half: float, guard: list[float] | tuple[float, ...], uniform: float | Callable[[], float] | None = None) -> float:
     """The automatic strength a texture guard [start, cap, low, high, least(, even)] gives one
     plane's full and half readings (0-1 scale, before any floor) and its uniformity (estimate.py):
     cap / full, at least `least` and at most 1, where half / full lies between low and high, full
@@ -87,16 +87,17 @@ def texture_strength(full: float, half: float, guard: list[float] | tuple[float,
     that read this way. Mildly correlated noise, or white noise over a picture's faint texture,
     reads that way too, and a smooth picture under it lost most of its denoising to the cap; but
     noise reads as much in the picture's flat areas as anywhere, texture does not: a uniform
-    reading is left alone (the photo recipe has the figures; `denoise-train sweep` measures them)."""
+    reading is left alone (the photo recipe has the figures; `denoise-train sweep` measures them).
+    `uniform` may be a function that reads it: called only for readings inside the band."""
     start, cap, low, high, least = guard[:5]
+    if not (full > start and low * full <= half <= high * full):
+        return 1.0
     if len(guard) > 5:
         if uniform is None:
             raise ValueError("this texture guard needs the picture's uniformity")
-        if uniform >= guard[5]:
+        if (uniform() if callable(uniform) else uniform) >= guard[5]:
             return 1.0
-    if full > start and low * full <= half <= high * full:
-        return max(least, min(1.0, cap / full))
-    return 1.0
+    return max(least, min(1.0, cap / full))
 
 
 def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
@@ -203,8 +204,8 @@ class Denoiser:
         a texture guard (texture_strength): the most textured plane decides."""
         readings = self.description.level_readings
         guard = self.description.texture_guard
-        even = [uniformity(plane, image.scale) if len(guard) > 5 else None for plane in image.planes]
-        return round(min(texture_strength(plane[readings.index("full")], plane[readings.index("half")], guard, u) for plane, u in zip(raw, even)), 2)
+        return round(min(texture_strength(read[readings.index("full")], read[readings.index("half")], guard, lambda plane=plane: uniformity(plane, image.scale))
+                         for read, plane in zip(raw, image.planes)), 2)
 
     def camera_strength_at(self, read: list[list[float]]) -> float:
         """The strength on a camera's own unresized photo whose planes read `read`: 1 while the
