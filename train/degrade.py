@@ -26,20 +26,20 @@ the heavy benchmark setting but lost 0.7 dB at the light one, and clean pictures
 
 Nor a tone curve after the gamma (Brooks et al.'s smoothstep, its inverse before the inverse
 gamma), which crushes the shadows' noise as a camera's curve does: over these ranges a black patch
-comes out of step 4 7.6 grey levels brighter on average, with noise of std 8.0; with the curve 1.8
-and 2.2. It was meant for `photo`'s flaw on a clean picture: it brightens true blacks next to dark
-detail (BSD68 test011, gauss2 png8 blind, loses 0.42 dB, its black pixels 4.2 levels brighter even
-at strength 0.25). Probes: 10 more folded epochs from the shipped weights with the curve on every /
-every other camera patch, against 10 more on this pipeline (the control, in brackets). test011
-+0.08 / -0.10 dB (-0.35), its black pixels +2.8 / +3.6 (+4.1); camera H Set12 26.32 / 25.98
-(25.29), BSD68 25.70 / 25.41 (24.87). But BSD68 camera L 36.22 / 36.33 (36.38), test032 0.46 / 0.23
-dB worse than its input (no picture), and on the stand-in (BSD68 x2.25, against the shipped
-weights) cameraXL 38.56 / 38.71 (38.78), gauss2 43.34 / 43.42 with 2 pictures losing more than 0.1
-dB (43.43, 1), gauss5 38.64 / 38.78 (38.21). The benchmark's camera settings keep the plain gamma;
-only real photos can say which curve is a camera's. The flaw is not the faint shadow noise alone:
-crushing only the darkest tenth (y^2 (2t - y) / t^2 below t = 0.1), or the sRGB transfer function
-(linear below 0.0031308) in place of the gamma, moved nothing past the control (test011 -0.38 /
--0.32; black pixels +4.2 with the first).
+comes out of the pipeline 7.6 grey levels brighter on average, with noise of std 8.0; with the
+curve 1.8 and 2.2. It was meant for `photo`'s flaw on a clean picture: it brightens true blacks
+next to dark detail (BSD68 test011, gauss2 png8 blind, loses 0.42 dB, its black pixels 4.2 levels
+brighter even at strength 0.25). Probes: 10 more folded epochs from the shipped weights with the
+curve on every / every other camera patch, against 10 more on this pipeline (the control, in
+brackets). test011 +0.08 / -0.10 dB (-0.35), its black pixels +2.8 / +3.6 (+4.1); camera H Set12
+26.32 / 25.98 (25.29), BSD68 25.70 / 25.41 (24.87). But BSD68 camera L 36.22 / 36.33 (36.38),
+test032 0.46 / 0.23 dB worse than its input (no picture), and on the stand-in (BSD68 x2.25, against
+the shipped weights) cameraXL 38.56 / 38.71 (38.78), gauss2 43.34 / 43.42 with 2 pictures losing
+more than 0.1 dB (43.43, 1), gauss5 38.64 / 38.78 (38.21). The benchmark's camera settings keep the
+plain gamma; only real photos can say which curve is a camera's. The flaw is not the faint shadow
+noise alone: crushing only the darkest tenth (y^2 (2t - y) / t^2 below t = 0.1), or the sRGB
+transfer function (linear below 0.0031308) in place of the gamma, moved nothing past the control
+(test011 -0.38 / -0.32; black pixels +4.2 with the first).
 
 A fraction of the patches instead gets plain white Gaussian noise (std ~ U(0, 50) on 0-255,
 probability 0.25), so one model covers synthetic noise too, and a fraction stays clean
