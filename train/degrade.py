@@ -47,11 +47,11 @@ folded epochs with 5% of the crops given black (a levels stretch, x -> (x - b) /
 crop's quantile at a share drawn from 2-30%) took test011 to +0.13 dB and its black pixels to
 +1.5, but every camera figure came out 0.03-0.17 dB below the control's (a second control drawing
 the same extra random numbers scored as the first). In the recipe from nothing it cost far more:
-BSD68 camera XL / L / M / H 37.30 / 36.04 / 29.28 / 24.00 (shipped 37.73 / 36.36 / 29.65 /
-24.84), and 11 BSD68 pictures lost more than 0.1 dB at gauss2, test011 among them (0.19). In the
-folded epochs only, after the 100 batch-norm epochs of the run below: test011 +0.24, but camera H
-24.43 (24.65 without), test032 0.31 dB below its input at camera L, and on the stand-in (BSD68
-x2.25) 2 gauss2 pictures losing more than 0.1 dB (test056 0.57).
+BSD68 camera XL / L / M / H 37.30 / 36.04 / 29.28 / 24.00 (the run below, without it: 37.78 /
+36.35 / 29.66 / 24.65), and 11 BSD68 pictures lost more than 0.1 dB at gauss2, test011 among them
+(0.19; without it, none). In the folded epochs only, after that run's 100 batch-norm epochs:
+test011 +0.24, but camera XL / L / M / H 37.66 / 36.28 / 29.61 / 24.43, and test032 0.31 dB
+below its input at camera L (0.18 without).
 
 The flaw is the shipped run's own more than the recipe's: the recipe run from nothing (the one
 command in weights/README.md, run at 56beb1f, re-exported with `--resume` for the current
