@@ -27,19 +27,20 @@ the heavy benchmark setting but lost 0.7 dB at the light one, and clean pictures
 Nor a tone curve after the gamma (Brooks et al.'s smoothstep, its inverse before the inverse
 gamma), which crushes the shadows' noise as a camera's curve does: over these ranges a black patch
 comes out of the pipeline 7.6 grey levels brighter on average, with noise of std 8.0; with the
-curve 1.8 and 2.2. It was meant for `photo`'s flaw on a clean picture: it brightens true blacks
-next to dark detail (BSD68 test011, gauss2 png8 blind, loses 0.42 dB, its black pixels 4.2 levels
-brighter even at strength 0.25). Probes: 10 more folded epochs from the shipped weights with the
-curve on every / every other camera patch, against 10 more on this pipeline (the control, in
-brackets). test011 +0.08 / -0.10 dB (-0.35), its black pixels +2.8 / +3.6 (+4.1); camera H Set12
-26.32 / 25.98 (25.29), BSD68 25.70 / 25.41 (24.87). But BSD68 camera L 36.22 / 36.33 (36.38),
-test032 0.46 / 0.23 dB worse than its input (no picture), and on the stand-in (BSD68 x2.25, against
-the shipped weights) cameraXL 38.56 / 38.71 (38.78), gauss2 43.34 / 43.42 with 2 pictures losing
-more than 0.1 dB (43.43, 1), gauss5 38.64 / 38.78 (38.21). The benchmark's camera settings keep the
-plain gamma; only real photos can say which curve is a camera's. The flaw is not the faint shadow
-noise alone: crushing only the darkest tenth (y^2 (2t - y) / t^2 below t = 0.1), or the sRGB
-transfer function (linear below 0.0031308) in place of the gamma, moved nothing past the control
-(test011 -0.38 / -0.32; black pixels +4.2 with the first).
+curve 1.8 and 2.2. It was meant for a flaw of the `photo` shipped until ccb4d0a (the two-piece
+file, weights/README.md) on a clean picture: it brightened true blacks next to dark detail (BSD68
+test011, gauss2 png8 blind, loses 0.42 dB, its black pixels 4.2 levels brighter even at strength
+0.25). Probes: 10 more folded epochs from that file's weights with the curve on every / every other
+camera patch, against 10 more on this pipeline (the control, in brackets). test011 +0.08 / -0.10 dB
+(-0.35), its black pixels +2.8 / +3.6 (+4.1); camera H Set12 26.32 / 25.98 (25.29), BSD68 25.70 /
+25.41 (24.87). But BSD68 camera L 36.22 / 36.33 (36.38), test032 0.46 / 0.23 dB worse than its
+input (no picture), and on the stand-in (BSD68 x2.25, against that file) cameraXL 38.56 / 38.71
+(38.78), gauss2 43.34 / 43.42 with 2 pictures losing more than 0.1 dB (43.43, 1), gauss5 38.64 /
+38.78 (38.21). The benchmark's camera settings keep the plain gamma; only real photos can say which
+curve is a camera's. The flaw is not the faint shadow noise alone: crushing only the darkest tenth
+(y^2 (2t - y) / t^2 below t = 0.1), or the sRGB transfer function (linear below 0.0031308) in place
+of the gamma, moved nothing past the control (test011 -0.38 / -0.32; black pixels +4.2 with the
+first).
 
 Nor true black in the training crops, though Train400, the pictures `photo` trains on, holds
 almost none (one pixel in 90,000 is 0, no picture more than 50; test011 has 308). The same 10
@@ -53,16 +54,16 @@ BSD68 camera XL / L / M / H 37.30 / 36.04 / 29.28 / 24.00 (the run below, withou
 test011 +0.24, but camera XL / L / M / H 37.66 / 36.28 / 29.61 / 24.43, and test032 0.31 dB
 below its input at camera L (0.18 without).
 
-The flaw is the shipped run's own more than the recipe's: the recipe run from nothing (the one
+The flaw was the two-piece file's own more than the recipe's: the recipe run from nothing (the one
 command in weights/README.md, run at 56beb1f, re-exported with `--resume` for the current
-description; the shipped file was made in two pieces) leaves test011 alone, +0.00 dB (black
-pixels +1.1 at strength 0.25; shipped +4.2), with no BSD68 picture losing more than 0.1 dB at
-gauss2. Its losses lie elsewhere: test032 0.18 dB below its input at camera L (shipped: no
-picture), camera H 24.65 / 25.09 dB on BSD68 / Set12 (24.84 / 25.24), and on the stand-in 2
-gauss2 pictures losing more than 0.1 dB (test056 0.59, test031 0.21; shipped: test056 0.17),
-cameraXL 38.85 (38.78). Which pictures with faint noise a run damages, by a few tenths of a dB,
-differs from run to run; none of these runs spares them all. Figures: the benchmark's commands
-(README, Benchmark) with `--models RUN/photo/photo.onnx --per-image F.csv`.
+description), which ships now, leaves test011 alone, +0.00 dB (black pixels +1.1 at strength 0.25;
+the two-piece file +4.2), with no BSD68 picture losing more than 0.1 dB at gauss2. Its losses lie
+elsewhere: test032 0.18 dB below its input at camera L (the two-piece file: no picture), camera H
+24.65 / 25.09 dB on BSD68 / Set12 (24.84 / 25.24), and on the stand-in 2 gauss2 pictures losing
+more than 0.1 dB (test056 0.59, test031 0.21; the two-piece file: test056 0.17), cameraXL 38.85
+(38.78). Which pictures with faint noise a run damages, by a few tenths of a dB, differs from run
+to run; none of these runs spares them all. Figures: the benchmark's commands (README, Benchmark)
+with `--models RUN/photo/photo.onnx --per-image F.csv`.
 
 A fraction of the patches instead gets plain white Gaussian noise (std ~ U(0, 50) on 0-255,
 probability 0.25), so one model covers synthetic noise too, and a fraction stays clean
