@@ -270,7 +270,12 @@ class Denoiser:
         started = time.perf_counter()
         source = Path(source)
         target = Path(target) if target is not None else default_output(source)
-        fmt = output_format(target, format)
+        try:
+            fmt = output_format(target, format)
+        except DenoiseError:
+            if format is None:  # notes.txt -> notes_denoised.txt: say first that notes.txt is no image
+                read_image(source, self.max_pixels)
+            raise
         if not overwrite and target.exists():
             raise OutputExistsError(f"{target}: exists already; pass --overwrite to replace it.")
         if not target.parent.is_dir():

@@ -290,7 +290,7 @@ def output_format(path: Path, requested: str | None = None) -> str:
         return name
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
-        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp or .gif.")
+        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp or .gif, or choose a --format.")
     return fmt
 
 

@@ -60,6 +60,23 @@ def test_batch_goes_on_and_sums_up(corpus, identity_fixed):
     assert sorted(p.name for p in (corpus.parent / "out").iterdir()) == ["good.png"]  # nothing half-written
 
 
+def test_a_file_without_an_image_extension(corpus, identity_fixed):
+    """notes.txt is named as no image, not by the output name notes_denoised.txt it would get;
+    an image under a foreign extension is told to choose a --format, and then goes through."""
+    (corpus / "notes.txt").write_text("shopping list")
+    result = run_cli(str(corpus / "notes.txt"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert "notes.txt: not an image" in result.stderr and "notes_denoised" not in result.stderr
+
+    (corpus / "scan.dat").write_bytes((corpus / "good.png").read_bytes())
+    result = run_cli(str(corpus / "scan.dat"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert "unknown image extension '.dat'" in result.stderr and "--format" in result.stderr
+    result = run_cli(str(corpus / "scan.dat"), "-m", str(identity_fixed), "--format", "png")
+    assert result.returncode == 0, result.stderr
+    assert (corpus / "scan_denoised.png").exists()
+
+
 def test_unwritable_output(corpus, identity_fixed, tmp_path):
     if os.geteuid() == 0:  # root writes anywhere a permission allows; /proc refuses new files
         target = "/proc/denoise-cli-test.png"
