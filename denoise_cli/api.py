@@ -18,6 +18,7 @@ from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
+from denoise_cli.holes import fill_holes
 from denoise_cli.imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
@@ -232,19 +233,24 @@ class Denoiser:
             if progress:
                 progress(done, total)
 
+        filled = [fill_holes(plane) for plane in image.planes]
+        holes = [mask for _, mask in filled]
+        fed = image if not any(mask is not None for mask in holes) else image.with_planes(np.stack([plane for plane, _ in filled]))
         out = np.empty(image.planes.shape, dtype=image.scale.dtype)
-        levels, setting = self.levels_for(image)
-        for index, (plane, out_plane) in enumerate(zip(image.planes, out)):
+        levels, setting = self.levels_for(fed)
+        for index, (plane, out_plane) in enumerate(zip(fed.planes, out)):
             level = None if levels is None else levels[index]
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
+            if holes[index] is not None:
+                out_plane[holes[index]] = image.planes[index][holes[index]]
         return image.with_planes(out), setting
 
     def denoise(self, array: np.ndarray, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
 
         uint8 and uint16 arrays use their full range; float arrays are taken to be in [0, 1]
-        (values outside are clipped in the output). Returns the same shape and dtype. camera:
+        (values outside are clipped in the output; NaN and infinite pixels are kept as they are). Returns the same shape and dtype. camera:
         the camera whose own unresized photo this is (`imageio.camera_of(path)`), which an array
         cannot tell: with the strength automatic, the model's camera strength applies.
         """

@@ -160,11 +160,15 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             if getattr(img, "n_frames", 1) > 1:
                 warnings.append(f"{path}: has {img.n_frames} frames; only the first is denoised.")
             img.load()
-            return _to_image_data(img, warnings)
+            image = _to_image_data(img, warnings)
     except DenoiseError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, UnidentifiedImageError) as exc:
         raise _open_error(path, exc) from None
+    holes = image.planes.size - np.count_nonzero(np.isfinite(image.planes)) if image.mode == "F" else 0
+    if holes:
+        image.warnings.append(f"{path}: {holes} {'pixels are' if holes > 1 else 'pixel is'} NaN or infinite and left so; the others are denoised.")
+    return image
 
 
 def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
@@ -191,7 +195,7 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
         mode, scale = "I", _data_scale(planes, (0.0, 65535.0), np.int32)
     elif img.mode == "F":
         planes = np.asarray(img, dtype=np.float32)[None]
-        mode, scale = "F", _data_scale(planes, (0.0, 1.0), np.float32)
+        mode, scale = "F", _data_scale(planes[np.isfinite(planes)], (0.0, 1.0), np.float32)
     else:
         img = _to_channel_mode(img)
         mode, scale = img.mode, PixelScale(0.0, 255.0, np.dtype(np.uint8))
@@ -255,6 +259,8 @@ def _gray_palette(img: Image.Image) -> bool:
 
 def _data_scale(planes: np.ndarray, usual: tuple[float, float], dtype) -> PixelScale:
     """The usual range when the data fit in it, else the data's own min-max (e.g. raw floats)."""
+    if planes.size == 0:  # nothing but NaN
+        return PixelScale(usual[0], usual[1], np.dtype(dtype))
     low, high = float(planes.min()), float(planes.max())
     if usual[0] <= low and high <= usual[1]:
         return PixelScale(usual[0], usual[1], np.dtype(dtype))

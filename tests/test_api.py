@@ -50,6 +50,16 @@ def test_denoise_array_shapes_and_dtypes(identity_fixed):
         d.denoise(np.zeros((2, 2, 2, 2)))
 
 
+def test_a_nan_in_an_array_stays_one_pixel(conv_stack, level_echo):
+    """A network would spread a NaN over its receptive field, and the noise estimate with it."""
+    array = np.random.default_rng(0).random((40, 50))
+    array[10, 10] = np.nan
+    out = Denoiser(conv_stack, "cpu").denoise(array)
+    assert np.isnan(out[10, 10]) and np.isfinite(np.delete(out.ravel(), 10 * 50 + 10)).all()
+    echoed = Denoiser(level_echo, "cpu").denoise(array)
+    assert np.isfinite(np.delete(echoed.ravel(), 10 * 50 + 10)).all()  # the level fed was a number
+
+
 def test_progress_callback_counts_tiles(identity_fixed):
     seen = []
     Denoiser(identity_fixed, "cpu").denoise(np.zeros((60, 60), np.uint8), progress=lambda done, total: seen.append((done, total)))

@@ -61,6 +61,30 @@ def test_float_outside_unit_range_keeps_its_range(identity, tmp_path):
     assert np.allclose(np.asarray(out), pixels, atol=1e-3)
 
 
+def test_nan_and_infinite_pixels_are_left_so_and_the_others_denoised(conv_stack, tmp_path):
+    """Missing data in a float image: the holes keep their values; elsewhere the output is finite,
+    and beyond the receptive field (7 px) of any hole it is what the image without holes gives."""
+    pixels = (_rng(5).random((60, 70), dtype=np.float32) * 1000 - 200).astype(np.float32)
+    pixels[0, 0], pixels[-1, -1] = -200.0, 800.0  # the range with the holes' values left out
+    holed = pixels.copy()
+    holed[20:30, 25:40] = np.nan
+    holed[50, 5] = np.inf
+    Image.fromarray(pixels).save(tmp_path / "whole.tif")
+    Image.fromarray(holed).save(tmp_path / "holed.tif")
+    denoiser = Denoiser(conv_stack, "cpu")
+    denoiser.denoise_file(tmp_path / "whole.tif", tmp_path / "whole_out.tif")
+    result = denoiser.denoise_file(tmp_path / "holed.tif", tmp_path / "holed_out.tif")
+    assert any("151 pixels are NaN or infinite" in w for w in result.warnings)
+    whole, out = (np.asarray(Image.open(tmp_path / f"{n}_out.tif")) for n in ("whole", "holed"))
+    assert np.isnan(out[20:30, 25:40]).all() and out[50, 5] == np.inf
+    holes = ~np.isfinite(holed)
+    assert np.isfinite(out[~holes]).all()
+    near = np.zeros_like(holes)
+    near[20 - 7:30 + 7, 25 - 7:40 + 7] = True
+    near[50 - 7:50 + 8, 0:5 + 8] = True
+    assert np.allclose(out[~near], whole[~near], atol=1e-3)
+
+
 def test_32_bit_integer_grayscale(identity, tmp_path):
     pixels = _rng(4).integers(0, 65536, size=(20, 30)).astype(np.int32)
     _, out = _round_trip(identity, tmp_path, Image.fromarray(pixels, mode="I") if False else Image.fromarray(pixels), "int.tif")
