@@ -13,13 +13,18 @@ from denoise_cli.errors import DenoiseError
 from denoise_cli.session import open_session, read_description
 
 
+def describe(entry: registry.ModelEntry) -> ModelDescription:
+    """A model's description as ONNX Runtime reads it; DenoiseError when the file is unusable."""
+    session = open_session(registry.read_verified(entry), device="cpu", threads=1, name=entry.path.name)
+    return read_description(session, entry.path.name)
+
+
 def describe_shipped() -> list[tuple[registry.ModelEntry, ModelDescription | None, str | None]]:
     """Each shipped model with its description, or the reason it cannot be used."""
     rows = []
     for entry in registry.shipped_models():
         try:
-            session = open_session(registry.read_verified(entry), device="cpu", threads=1, name=entry.path.name)
-            rows.append((entry, read_description(session, entry.path.name), None))
+            rows.append((entry, describe(entry), None))
         except DenoiseError as exc:
             rows.append((entry, None, str(exc)))
     return rows
@@ -37,6 +42,48 @@ def score_lines(scores: dict) -> list[str]:
         if "psnr" in noisy:
             text += f" (noisy {noisy['psnr']:.2f} dB)"
         lines.append(text)
+    return lines
+
+
+SETTING_FAMILIES = ("gauss", "sp", "camera", "clean")
+CAMERA_LEVELS = ("XL", "L", "M", "H")  # faintest first, as the benchmark names them
+
+
+def _setting_order(setting: str) -> tuple:
+    """gauss2 before gauss15, cameraXL before cameraL, clean last: by family, then by level."""
+    family = setting.rstrip("0123456789").rstrip("XLMH") if setting.startswith("camera") else setting.rstrip("0123456789")
+    level = setting[len(family):]
+    rank = int(level) if level.isdigit() else CAMERA_LEVELS.index(level) if level in CAMERA_LEVELS else 0
+    return (SETTING_FAMILIES.index(family) if family in SETTING_FAMILIES else len(SETTING_FAMILIES), family, rank)
+
+
+def _benchmark_scores(scores: dict) -> tuple[dict[str, dict[str, dict[str, dict]]], dict]:
+    """Scores keyed set/setting/variant (the benchmark's) as {set: {setting: {variant: value}}},
+    settings in their natural order; and the others (a training split's) as they are."""
+    grouped: dict[str, dict[str, dict[str, dict]]] = {}
+    others = {}
+    for key, value in scores.items():
+        parts = key.split("/")
+        if len(parts) == 3 and isinstance(value, dict) and "denoised" in value:
+            grouped.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = value
+        else:
+            others[key] = value
+    ordered = {name: dict(sorted(settings.items(), key=lambda item: _setting_order(item[0]))) for name, settings in sorted(grouped.items())}
+    return ordered, others
+
+
+def compact_scores(scores: dict) -> list[str]:
+    """One line per test set, 'bsd68: gauss2 42.63, gauss15 30.62, ...' (PSNR dB; of the saved
+    8-bit noisy file where both that and the unclipped noise were measured), then the others."""
+    grouped, others = _benchmark_scores(scores)
+    lines = []
+    for name, settings in grouped.items():
+        picked = ((setting, variants.get("png8") or next(iter(variants.values()))) for setting, variants in settings.items())
+        lines.append(f"{name}: " + ", ".join(f"{setting} {value['denoised']['psnr']:.2f}" for setting, value in picked))
+    for value in others.values():
+        if isinstance(value, dict) and "denoised" in value:
+            noisy = value.get("noisy", {})
+            lines.append(f"{value.get('dataset', 'test')}: {value['denoised']['psnr']:.2f}" + (f" (noisy {noisy['psnr']:.2f})" if "psnr" in noisy else ""))
     return lines
 
 
@@ -61,29 +108,94 @@ def markdown(rows) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_models(as_json: bool, as_markdown: bool = False) -> int:
-    rows = describe_shipped()
+def print_models(as_json: bool, as_markdown: bool = False, name: str | None = None) -> int:
+    """The shipped models (or the one named, in detail): a table, Markdown or JSON; 1 when one
+    of them cannot be used."""
+    if name is not None:
+        entry = registry.resolve(name)
+        rows = [(entry, describe(entry), None)]
+    else:
+        rows = describe_shipped()
     if as_markdown:
         print(markdown(rows), end="")
-        return 0 if all(p is None for *_, p in rows) else 1
-    if as_json:
+    elif as_json:
         out = []
         for entry, d, problem in rows:
             item = {"name": entry.name, "aliases": list(entry.aliases), "file": str(entry.path), "bytes": entry.path.stat().st_size if entry.path.exists() else None}
             item.update({"description": json.loads(d.to_json())} if d else {"error": problem})
             out.append(item)
-        print(json.dumps(out, indent=2))
-        return 0 if all(p is None for *_, p in rows) else 1
-    table = Table(title="denoise-cli models", show_lines=True)
-    for column in ("model", "removes", "tile", "params", "MACs/px", "size", "measured", "description"):
-        table.add_column(column, overflow="fold")
+        print(json.dumps(out[0] if name is not None else out, indent=2))
+    elif name is not None:
+        print_details(*rows[0][:2])
+    else:
+        print_overview(rows)
+    return 0 if all(p is None for *_, p in rows) else 1
+
+
+def print_overview(rows) -> None:
+    table = Table(title="denoise-cli models", caption="measured: PSNR dB, on noisy images saved as 8-bit where measured so. "
+                  "`denoise models NAME`: one model in full (SSIM, every setting, how its noise level is chosen and how it was trained)",
+                  show_lines=True)
+    for column, ratio in (("model", None), ("removes", 2), ("MACs/px", None), ("size", None), ("measured", 4), ("description", 3)):
+        table.add_column(column, overflow="fold", ratio=ratio, no_wrap=ratio is None)
     for entry, d, problem in rows:
         name = entry.name + (f"\n({', '.join(entry.aliases)})" if entry.aliases else "")
         if d is None:
-            table.add_row(name, "", "", "", "", _size(entry), "", f"[red]{problem}[/red]")
+            table.add_row(name, "", "", _size(entry), "", f"[red]{problem}[/red]")
             continue
-        table.add_row(name, d.noise_label, _tile(d), f"{d.params:,}", f"{d.macs_per_pixel:,}", _size(entry), "\n".join(score_lines(d.scores)), d.summary)
+        table.add_row(name, d.noise_label, f"{d.macs_per_pixel:,}", _size(entry), "\n".join(compact_scores(d.scores)), d.summary)
     Console().print(table)
     if not rows:
         Console(stderr=True).print("no models are installed (weights/manifest.json is empty).")
-    return 0 if all(p is None for *_, p in rows) else 1
+
+
+def _grey(levels: list[float]) -> str:
+    return " / ".join(f"{v * 255:.2f}" for v in levels)
+
+
+def _level_handling(d: ModelDescription) -> str:
+    """How the noise level fed to the model is chosen, from its description."""
+    parts = [f"estimated from each image ({' and '.join(d.level_readings)} resolution readings)" if len(d.level_readings) > 1
+             else "estimated from each image"]
+    if d.level_floor:
+        parts.append(f"raised to at least {_grey(d.level_floor)} grey levels")
+    if d.texture_guard:
+        parts.append(f"on readings that look like dense texture, capped at {_grey(d.texture_guard[1:2])} grey levels (strength at least {d.texture_guard[4]:g}: the texture guard)")
+    if d.camera_strength:
+        ramp = f", phased in from a reading of {_grey(d.camera_ramp[:1])} to {_grey(d.camera_ramp[1:])} grey levels" if d.camera_ramp else ""
+        parts.append(f"strength up to {d.camera_strength:g} on a camera's own unresized photo{ramp}")
+    return "; ".join(parts) + "; --sigma and --strength override it"
+
+
+def print_details(entry: registry.ModelEntry, d: ModelDescription) -> None:
+    """One model: what it removes, its cost, how its level is chosen, how it was trained, and
+    every measured score."""
+    console = Console()
+    names = entry.name + (f" ({', '.join(entry.aliases)})" if entry.aliases else "")
+    console.print(f"[bold]{names}[/bold]: {d.summary}")
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column(overflow="fold")
+    facts.add_row("file", f"{entry.path} ({_size(entry)}{', checksum verified' if entry.sha256 else ''})")
+    facts.add_row("removes", d.noise_label)
+    facts.add_row("network", f"{d.params:,} parameters, {d.macs_per_pixel:,} multiply-adds per pixel, tiles of {_tile(d)}")
+    if d.noise_level_input:
+        facts.add_row("noise level", _level_handling(d))
+    recipe = d.recipe
+    if recipe:
+        epochs = f"{recipe.get('epochs')} epochs" + (f" + {recipe['folded_epochs']} folded" if recipe.get("folded_epochs") else "")
+        facts.add_row("trained", f"recipe {recipe.get('name', d.name)}: {recipe.get('network')} on {recipe.get('data')}, {epochs}, "
+                      f"{recipe.get('loss')} loss, batch {recipe.get('batch_size')} (denoise-train --recipe {recipe.get('name', d.name)})")
+    console.print(facts)
+    grouped, others = _benchmark_scores(d.scores)
+    if grouped:
+        table = Table(title="measured by denoise-train bench", caption="png8: the noisy image saved as 8-bit; float: unclipped noise")
+        for column in ("set", "setting", "noise", "PSNR dB", "SSIM"):
+            table.add_column(column, justify="right" if column in ("PSNR dB", "SSIM") else "left")
+        for name, settings in grouped.items():
+            for setting, variants in settings.items():
+                for variant, value in sorted(variants.items(), key=lambda item: item[0] != "png8"):
+                    table.add_row(name, setting, variant, f"{value['denoised']['psnr']:.2f}", f"{value['denoised']['ssim']:.3f}")
+        console.print(table)
+    for line in score_lines(others):
+        console.print(f"measured: {line}")

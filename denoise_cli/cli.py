@@ -106,13 +106,21 @@ def run(
 
 @app.command("models")
 def models(
+    name: Annotated[Optional[str], typer.Argument(help="One model (name, alias or .onnx path) to describe in full.", show_default=False)] = None,
     json_summary: JsonOpt = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")] = False,
 ) -> None:
-    """List the shipped models: noise, tile, size, cost and measured scores."""
+    """List the shipped models: noise, tile, size, cost and measured scores; with a NAME, that
+    model in full: how its noise level is chosen, how it was trained, every score."""
     from denoise_cli import catalog
+    from denoise_cli.errors import DenoiseError
 
-    raise typer.Exit(catalog.print_models(json_summary, markdown))
+    try:
+        code = catalog.print_models(json_summary, markdown, name)
+    except DenoiseError as exc:  # an unknown name, an unusable file
+        sys.stderr.write(f"error: {exc}\n")
+        code = 1
+    raise typer.Exit(code)
 
 
 def main() -> None:

@@ -186,6 +186,23 @@ def test_models_lists_the_shipped_models():
         assert model["description"]["params"] > 0
 
 
+def test_models_name_describes_one_model_in_full():
+    """Every measured setting with its SSIM, in the benchmark's order, and the command that trains it."""
+    result = run_cli("models", "default")
+    assert result.returncode == 0, result.stderr
+    described = json.loads(run_cli("models", "default", "--json").stdout)
+    assert described["name"] == "photo" and "default" in described["aliases"]
+    for key, value in described["description"]["scores"].items():
+        if key.count("/") == 2:
+            assert f"{value['denoised']['psnr']:.2f}" in result.stdout and f"{value['denoised']['ssim']:.3f}" in result.stdout
+    table = result.stdout[result.stdout.index("PSNR dB"):]
+    assert table.index("gauss2 ") < table.index("gauss15") < table.index("gauss50") < table.index("cameraXL") < table.index("cameraH") < table.index("clean")
+    assert "denoise-train --recipe photo" in result.stdout and "texture" in result.stdout
+    unknown = run_cli("models", "no-such-model")
+    assert_clean_error(unknown)
+    assert "unknown model 'no-such-model'" in unknown.stderr
+
+
 @pytest.mark.parametrize("name", [m for m in __import__("denoise_cli.registry", fromlist=["x"]).shipped_models()], ids=lambda m: m.name)
 def test_every_shipped_model_denoises_from_the_cli(tmp_path, name):
     _write(tmp_path / "digit.png", shape=(28, 28))
