@@ -361,6 +361,35 @@ def test_bench_pairs_says_which_shot_has_no_reference(tmp_path):
         load_pairs(folder, None)
 
 
+def test_bench_refuses_an_unknown_baseline_or_one_whose_library_is_missing(monkeypatch):
+    from denoise_cli.train import bench
+
+    with pytest.raises(DenoiseError, match="unknown baseline 'median5'"):
+        bench.check_baselines(["noisy", "median5"])
+    monkeypatch.setitem(bench.BASELINE_MODULES, "nlm", "no_such_module_for_nlm")
+    with pytest.raises(DenoiseError, match=r"the nlm baseline needs the bench extra: pip install \"denoise-cli\[bench\]\""):
+        bench.check_baselines(["noisy", "nlm"])
+    bench.check_baselines(["noisy", "median3", "switching-median"])  # the training extra has what these need
+
+
+def test_bench_pairs_read_sidd_s_layout_too(tmp_path):
+    """SIDD keeps a folder per scene, with NOISY_SRGB_010.PNG beside GT_SRGB_010.PNG."""
+    from denoise_cli.train.bench import load_pairs
+
+    rng = np.random.default_rng(6)
+    for scene in ("0001_001_S6", "0002_001_S6"):
+        (tmp_path / "sidd" / scene).mkdir(parents=True)
+        for shot in ("010", "011"):
+            Image.fromarray(rng.integers(0, 256, (20, 24)).astype(np.uint8)).save(tmp_path / "sidd" / scene / f"GT_SRGB_{shot}.PNG")
+            Image.fromarray(rng.integers(0, 256, (20, 24)).astype(np.uint8)).save(tmp_path / "sidd" / scene / f"NOISY_SRGB_{shot}.PNG")
+    photos = load_pairs(tmp_path / "sidd", None)
+    assert photos.names == [f"{scene}/NOISY_SRGB_{shot}.PNG" for scene in ("0001_001_S6", "0002_001_S6") for shot in ("010", "011")]
+    assert np.array_equal(photos.references[3] * 255, np.asarray(Image.open(tmp_path / "sidd" / "0002_001_S6" / "GT_SRGB_011.PNG")))
+    (tmp_path / "sidd" / "0002_001_S6" / "GT_SRGB_011.PNG").unlink()
+    with pytest.raises(DenoiseError, match="no reference for 0002_001_S6/NOISY_SRGB_011.PNG"):
+        load_pairs(tmp_path / "sidd", None)
+
+
 def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_dir):
     """A noisy shot whose EXIF shows it unresized from a camera gets the model's camera strength
     in `bench --pairs`, as `denoise` gives it: the figures measure what a user gets."""

@@ -33,10 +33,14 @@ THREADS = 2
 # Scenarios without a protocol level: methods that need one get the estimator's reading.
 STAND_IN_CAMERA = "camera (stand-in)"  # what `camera_photo` runs test pictures as
 ESTIMATED_LEVEL = ("camera", "clean", "real", "reference")
-# Real photo pairs (`--pairs`): NAME_real / NAME_noisy with NAME_mean / NAME_clean / NAME_gt,
-# the naming of the PolyU and Nam et al. real-noise sets (noisy shot, mean of many shots).
+# Real photo pairs (`--pairs`), in one folder or its sub-folders: NAME_real / NAME_noisy with
+# NAME_mean / NAME_clean / NAME_gt, the naming of the PolyU and Nam et al. real-noise sets (noisy
+# shot, mean of many shots); or NOISY_NAME with GT_NAME (or CLEAN_, MEAN_), as SIDD names them
+# in a folder per scene. Case does not matter.
 NOISY_SUFFIXES = ("_real", "_noisy")
 REFERENCE_SUFFIXES = ("_mean", "_clean", "_gt")
+NOISY_PREFIXES = ("noisy_", "real_")
+REFERENCE_PREFIXES = ("gt_", "clean_", "mean_")
 PAIR_VARIANT = "file"  # the pair's own 8-bit files: neither float nor our png8 rounding
 
 
@@ -99,6 +103,23 @@ BASELINES: dict[str, Method] = {
     "nlm": nlm,
     "bm3d": bm3d_method,
 }
+
+
+# The module each baseline imports that the training extra lacks: the bench extra brings it.
+BASELINE_MODULES = {"nlm": "cv2", "bm3d": "bm3d"}
+
+
+def check_baselines(baselines: list[str]) -> None:
+    """Refuse, before any work, a baseline that does not exist or whose library is missing."""
+    import importlib.util
+
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise DenoiseError(f"unknown baseline {unknown[0]!r} (expected {', '.join(BASELINES)}).")
+    missing = [b for b in baselines if b in BASELINE_MODULES and importlib.util.find_spec(BASELINE_MODULES[b]) is None]
+    if missing:
+        which = f"the {missing[0]} baseline needs" if len(missing) == 1 else f"the {' and '.join(missing)} baselines need"
+        raise DenoiseError(f"{which} the bench extra: pip install \"denoise-cli[bench]\" (or leave {'it' if len(missing) == 1 else 'them'} out of --baselines).")
 
 
 SIGMA_GIVEN = "sigma given"  # in the row name of a noise-level model told the protocol's level
@@ -191,21 +212,40 @@ class PhotoPairs:
     shot_cameras: list[str | None]
 
 
+def _pair_reference(path: Path, files: dict[str, Path]) -> Path | None | bool:
+    """The reference beside a noisy shot (files: lower-case stem -> path, in its folder); None
+    when it has none; False when the file is not a noisy shot by its name."""
+    stem = path.stem.lower()
+    for end in NOISY_SUFFIXES:
+        if stem.endswith(end):
+            base = stem[: -len(end)]
+            return next((files[base + suffix] for suffix in REFERENCE_SUFFIXES if base + suffix in files), None)
+    for start in NOISY_PREFIXES:
+        if stem.startswith(start):
+            base = stem[len(start):]
+            return next((files[prefix + base] for prefix in REFERENCE_PREFIXES if prefix + base in files), None)
+    return False
+
+
 def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
-    """The noisy shots and references of a folder of real photo pairs."""
+    """The noisy shots and references of a folder of real photo pairs (and its sub-folders)."""
     if not folder.is_dir():
         raise DenoiseError(f"{folder}: not a folder of photo pairs.")
-    files = {p.stem.lower(): p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
-
-    def reference_for(stem: str) -> Path | None:
-        base = next(stem[: -len(end)] for end in NOISY_SUFFIXES if stem.endswith(end))
-        return next((files[base + suffix] for suffix in REFERENCE_SUFFIXES if base + suffix in files), None)
-
-    pairs = [(reference_for(stem), path) for stem, path in sorted(files.items()) if stem.endswith(NOISY_SUFFIXES)]
-    unmatched = [path.name for reference, path in pairs if reference is None]
+    by_folder: dict[Path, dict[str, Path]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
+            by_folder.setdefault(path.parent, {})[path.stem.lower()] = path
+    pairs = []
+    for files in by_folder.values():
+        for path in files.values():
+            reference = _pair_reference(path, files)
+            if reference is not False:
+                pairs.append((reference, path))
+    unmatched = [str(path.relative_to(folder)) for reference, path in pairs if reference is None]
     if unmatched or not pairs:
         what = f"no reference for {', '.join(unmatched[:3])}" if unmatched else "no noisy photos"
-        raise DenoiseError(f"{folder}: {what}; expected NAME{NOISY_SUFFIXES[0]} or NAME{NOISY_SUFFIXES[1]} beside NAME{REFERENCE_SUFFIXES[0]}, NAME{REFERENCE_SUFFIXES[1]} or NAME{REFERENCE_SUFFIXES[2]}.")
+        raise DenoiseError(f"{folder}: {what}; expected NAME_real or NAME_noisy beside NAME_mean, NAME_clean or NAME_gt "
+                           "(or NOISY_NAME beside GT_NAME), in the folder or its sub-folders.")
     pairs = pairs[:limit]
     references, noisy = [], []
     for reference, path in pairs:
@@ -213,7 +253,7 @@ def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
         noisy.append(read_gray(path))
         if references[-1].shape != noisy[-1].shape:
             raise DenoiseError(f"{path.name} and {reference.name} differ in size ({noisy[-1].shape[1]}x{noisy[-1].shape[0]} against {references[-1].shape[1]}x{references[-1].shape[0]}).")
-    return PhotoPairs([p.name for _, p in pairs], references, noisy, [camera_of(r) for r, _ in pairs], [camera_of(p) for _, p in pairs])
+    return PhotoPairs([str(p.relative_to(folder)) for _, p in pairs], references, noisy, [camera_of(r) for r, _ in pairs], [camera_of(p) for _, p in pairs])
 
 
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
@@ -369,6 +409,7 @@ def benchmark(
     `enlarge_by` (the set is then named e.g. "bsd68 x2.5"); with `pairs`, on that folder of real
     photos instead (scenarios "real" and "reference"; data_dir, sets, scenarios and variants
     unused). `camera_photo`: our models take every test picture for a camera's own photo."""
+    check_baselines(baselines)
     set_threads()
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:

@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from denoise_cli.cli_default import group_with_default
@@ -28,7 +29,7 @@ def user_errors():
     try:
         yield
     except DenoiseError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)  # one line; "[bench]" is no markup
         raise typer.Exit(1) from None
 
 
@@ -105,7 +106,7 @@ def bench_command(
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
     enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
     camera_photo: Annotated[bool, typer.Option(help="Noise-level models take each test picture for a camera's own unresized photo, as its EXIF would make `denoise` do (the model's camera strength).")] = False,
-    pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them.")] = None,
+    pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does.")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
     from denoise_cli.imageio import write_atomically
