@@ -135,22 +135,25 @@ def protocol_noise(clean: np.ndarray, scenario: str, index: int, variant: str = 
     `clean` is float32 in [0, 1]; `variant` "float" keeps Gaussian noise unclipped, "png8" rounds
     it to what a saved 8-bit file holds. Salt-and-pepper is the same in both variants.
     """
-    if scenario.startswith("gauss"):
-        s = int(scenario[len("gauss"):])
+    kind, level = scenario.rstrip("0123456789"), scenario[len(scenario.rstrip("0123456789")):]
+    if kind not in ("gauss", "sp") or not level:
+        raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS or spNN, e.g. gauss25 or sp10).")
+    if variant not in ("float", "png8"):
+        raise DenoiseError(f"unknown benchmark variant {variant!r} (expected float or png8).")
+    if kind == "gauss":
+        s = int(level)
         rng = np.random.default_rng(10000 * s + index)
         noisy = clean + rng.standard_normal(clean.shape, dtype=np.float32) * np.float32(s / 255)
         if variant == "png8":
             noisy = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8).astype(np.float32) / 255
         return noisy.astype(np.float32)
-    if scenario.startswith("sp"):
-        d = int(scenario[len("sp"):]) / 100
-        rng = np.random.default_rng(20000 + round(d * 1000) + 1000003 * index)
-        u = rng.random(clean.shape)
-        noisy = clean.copy()
-        noisy[u < d / 2] = 0
-        noisy[(u >= d / 2) & (u < d)] = 1
-        return noisy.astype(np.float32)
-    raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS or spNN).")
+    d = int(level) / 100
+    rng = np.random.default_rng(20000 + round(d * 1000) + 1000003 * index)
+    u = rng.random(clean.shape)
+    noisy = clean.copy()
+    noisy[u < d / 2] = 0
+    noisy[(u >= d / 2) & (u < d)] = 1
+    return noisy.astype(np.float32)
 
 
 def protocol_sigma(scenario: str) -> float:

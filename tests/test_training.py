@@ -372,6 +372,21 @@ def test_bench_refuses_an_unknown_baseline_or_one_whose_library_is_missing(monke
     bench.check_baselines(["noisy", "median3", "switching-median"])  # the training extra has what these need
 
 
+@pytest.mark.parametrize("scenario,variant,message", [
+    ("gauss2x", "png8", "unknown benchmark scenario 'gauss2x'"),
+    ("sp", "png8", "unknown benchmark scenario 'sp'"),
+    ("cameraXXL", "png8", "unknown camera setting 'cameraXXL'"),
+    ("gauss25", "jpg", "unknown benchmark variant 'jpg'"),
+])
+def test_bench_refuses_an_unknown_scenario_or_variant_before_any_work(tmp_path, scenario, variant, message):
+    """A typo in a long benchmark is one sentence at once, not a traceback (or a silent float
+    run) minutes later."""
+    from denoise_cli.train.bench import benchmark
+
+    with pytest.raises(DenoiseError, match=message):
+        benchmark(tmp_path / "no-data", ["set12"], ["gauss15", scenario], [variant], ["noisy"], [], None, log=lambda *_: None)
+
+
 def test_bench_pairs_read_sidd_s_layout_too(tmp_path):
     """SIDD keeps a folder per scene, with NOISY_SRGB_010.PNG beside GT_SRGB_010.PNG."""
     from denoise_cli.train.bench import load_pairs

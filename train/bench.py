@@ -122,6 +122,20 @@ def check_baselines(baselines: list[str]) -> None:
         raise DenoiseError(f"{which} the bench extra: pip install \"denoise-cli[bench]\" (or leave {'it' if len(missing) == 1 else 'them'} out of --baselines).")
 
 
+def check_scenarios(scenarios: list[str], variants: list[str]) -> None:
+    """Refuse, before any work, a scenario or variant the benchmark does not know."""
+    from denoise_cli.train.degrade import CAMERA_SETTINGS
+
+    for variant in variants:
+        if variant not in VARIANTS:
+            raise DenoiseError(f"unknown benchmark variant {variant!r} (expected {' or '.join(VARIANTS)}).")
+    for scenario in scenarios:
+        if scenario.startswith("camera") and scenario not in CAMERA_SETTINGS:
+            raise DenoiseError(f"unknown camera setting {scenario!r} (expected {', '.join(CAMERA_SETTINGS)}).")
+        if not scenario.startswith("camera") and scenario != "clean":
+            scenario_noise(np.zeros((1, 1), np.float32), scenario, 0, "float")  # raises on a malformed name
+
+
 SIGMA_GIVEN = "sigma given"  # in the row name of a noise-level model told the protocol's level
 
 
@@ -410,6 +424,8 @@ def benchmark(
     photos instead (scenarios "real" and "reference"; data_dir, sets, scenarios and variants
     unused). `camera_photo`: our models take every test picture for a camera's own photo."""
     check_baselines(baselines)
+    if pairs is None:
+        check_scenarios(scenarios, variants)
     set_threads()
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:

@@ -21,7 +21,7 @@ from denoise_cli.api import Denoiser, texture_strength
 from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels, uniformity
 from denoise_cli.imageio import PixelScale, read_gray
-from denoise_cli.train.bench import enlarge, scenario_noise, set_paths
+from denoise_cli.train.bench import check_scenarios, enlarge, scenario_noise, set_paths
 from denoise_cli.train.scoring import psnr, quantize
 
 UNIT = PixelScale(0.0, 1.0, np.dtype(np.float32))
@@ -47,6 +47,7 @@ def sweep(data_dir: Path, sets: list[str], scenarios: list[str], model: str, str
           enlarge_by: float = 1.0, log: Callable[[str], None] = print) -> list[SweptPicture]:
     """Every `every`-th picture of each set (noise seeded by its index in the whole set, as the
     benchmark does), at each strength; one JSON line per picture to `log`."""
+    check_scenarios(scenarios, [])
     strengths = sorted(strengths)
     denoisers = [Denoiser(model, device="cpu", threads=2, strength=s) for s in strengths]
     if not denoisers[0].description.noise_level_input:
