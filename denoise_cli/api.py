@@ -109,6 +109,23 @@ def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
 MAX_STRENGTH = 4.0  # beyond this, any model smooths an image flat
 
 
+def flip_ensemble(infer: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """`infer` averaged over each batch of tiles as it is, flipped left-right, upside down, and
+    both, each output flipped back. A network's errors differ between the four, so they partly
+    cancel (photo on BSD68: clean pictures come back at 51.68 dB instead of 50.14, camera noise
+    0.02-0.13 dB better; README, Models). Flips keep a tile's shape and its margins, so tiling
+    is unchanged."""
+
+    def averaged(batch: np.ndarray) -> np.ndarray:
+        total = None
+        for axes in ((), (3,), (2,), (2, 3)):
+            out = np.flip(infer(np.ascontiguousarray(np.flip(batch, axes))), axes) if axes else infer(batch)
+            total = out.astype(np.float32) if total is None else total + out
+        return total / np.float32(4)
+
+    return averaged
+
+
 class Denoiser:
     """A model loaded on a device, ready to denoise arrays and files.
 
@@ -119,7 +136,9 @@ class Denoiser:
     (estimated or given), the knob for an over- or under-smoothed result: 0.5 is gentler, 2
     stronger; None is 1, or with the level estimated on a camera's own unresized photo (its noise
     reads low on content that smooth), up to the model's `camera_strength` as the reading rises.
-    tile / overlap / batch_size: expert overrides of the tiling (see tiling.py).
+    ensemble: average the model over the image and its three flips (`flip_ensemble`): four times
+    the work for a slightly cleaner result. tile / overlap / batch_size: expert overrides of the
+    tiling (see tiling.py).
     """
 
     def __init__(
@@ -134,6 +153,7 @@ class Denoiser:
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
         sigma: float | None = None,
         strength: float | None = None,
+        ensemble: bool = False,
     ):
         if batch_size is not None and batch_size < 1:
             raise DenoiseError(f"--batch-size must be at least 1 (got {batch_size}).")
@@ -145,7 +165,7 @@ class Denoiser:
         for option, given in (("--sigma", sigma is not None), ("--strength", strength is not None)):
             if given and not self.description.noise_level_input:
                 raise DenoiseError(f"model {self.description.name} has no noise-level input, so {option} does not apply to it.")
-        self.sigma, self.strength = sigma, strength
+        self.sigma, self.strength, self.ensemble = sigma, strength, ensemble
         self.tile, self.overlap, self.batch_size, self.max_pixels = tile, overlap, batch_size, max_pixels
         self.plan(64, 64)  # reject bad tile/overlap overrides now, not on the first image
 
@@ -241,6 +261,8 @@ class Denoiser:
         for index, (plane, out_plane) in enumerate(zip(fed.planes, out)):
             level = None if levels is None else levels[index]
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
+            if self.ensemble:
+                infer = flip_ensemble(infer)
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
             if holes[index] is not None:
                 out_plane[holes[index]] = image.planes[index][holes[index]]

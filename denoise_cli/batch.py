@@ -41,6 +41,7 @@ class BatchOptions:
     sigma: float | None = None
     strength: float | None = None  # None: automatic (the API's rule)
     quality: int = DEFAULT_QUALITY  # JPEG and WebP output
+    ensemble: bool = False  # average over flips (api.flip_ensemble)
 
 
 EXIT_CODES = {"interrupted": 130, "terminated": 143}
@@ -214,6 +215,7 @@ def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int
         denoiser = Denoiser(
             options.model, options.device, threads=options.threads, tile=options.tile, overlap=options.overlap,
             batch_size=options.batch_size, max_pixels=options.max_pixels, sigma=options.sigma, strength=options.strength,
+            ensemble=options.ensemble,
         )
     except DenoiseError as exc:
         reporter.failed(None, str(exc))

@@ -60,6 +60,20 @@ def test_a_nan_in_an_array_stays_one_pixel(conv_stack, level_echo):
     assert np.isfinite(np.delete(echoed.ravel(), 10 * 50 + 10)).all()  # the level fed was a number
 
 
+def test_ensemble_averages_the_model_over_the_picture_and_its_flips(conv_stack):
+    """`ensemble=True` is the mean of the model's output on the picture and on its three flips
+    (each flipped back), through the real tiling: here several tiles with margins."""
+    array = np.random.default_rng(1).random((70, 90)).astype(np.float32)
+    plain = Denoiser(conv_stack, "cpu", tile=24)
+    flips = [lambda a: a, np.fliplr, np.flipud, lambda a: a[::-1, ::-1]]
+    outputs = np.stack([f(plain.denoise(np.ascontiguousarray(f(array)))) for f in flips])
+    ensembled = Denoiser(conv_stack, "cpu", tile=24, ensemble=True).denoise(array)
+    unclipped = ((outputs > 0) & (outputs < 1)).all(axis=0)  # the outputs are clipped after averaging
+    assert unclipped.sum() > 500
+    assert np.allclose(ensembled[unclipped], outputs.mean(axis=0)[unclipped], atol=1e-5)
+    assert not np.allclose(ensembled, plain.denoise(array), atol=1e-3)  # the random stack is not flip-symmetric
+
+
 def test_progress_callback_counts_tiles(identity_fixed):
     seen = []
     Denoiser(identity_fixed, "cpu").denoise(np.zeros((60, 60), np.uint8), progress=lambda done, total: seen.append((done, total)))

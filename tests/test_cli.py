@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import assert_clean_error, camera_exif, level_echo_model, run_cli
+from denoise_cli import Denoiser
 
 
 def _write(path, shape=(30, 40), seed=0, mode=None):
@@ -171,6 +172,9 @@ def test_expert_options_reach_the_api(tmp_path, conv_stack):
     _write(tmp_path / "a.png", shape=(70, 90))
     result = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "24", "--overlap", "4", "--batch-size", "2", "--threads", "1", "--device", "cpu")
     assert result.returncode == 0, result.stderr
+    ensembled = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--ensemble", "-o", str(tmp_path / "e.png"))
+    assert ensembled.returncode == 0, ensembled.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "e.png")), Denoiser(conv_stack, "cpu", ensemble=True).denoise(np.asarray(Image.open(tmp_path / "a.png"))))
     bad = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "4", "-o", str(tmp_path / "x.png"))
     assert_clean_error(bad)
     assert "too small" in bad.stderr

@@ -137,6 +137,7 @@ def check_scenarios(scenarios: list[str], variants: list[str]) -> None:
 
 
 SIGMA_GIVEN = "sigma given"  # in the row name of a noise-level model told the protocol's level
+BLIND = "blind"  # in the row name of a noise-level model that estimates the level itself
 
 
 def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
@@ -153,21 +154,24 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
     return True
 
 
-def model_method(model: str, give_sigma: bool, strength: float | None = None, camera_photo: bool = False) -> tuple[str, Method, str]:
+def model_method(model: str, give_sigma: bool, strength: float | None = None, camera_photo: bool = False,
+                 ensemble: bool = False) -> tuple[str, Method, str]:
     """One of our models through the public API; with `give_sigma`, a noise-level model is told
     the protocol's level instead of estimating it (blind); `strength` is the API's factor on it
     (None: automatic, as `denoise`; 1 on arrays, or on a camera's shot the camera strength its
     readings call for); `camera_photo` runs every picture as a camera's own unresized photo, as
-    its EXIF would."""
+    its EXIF would; `ensemble` averages over flips, as `denoise --ensemble`."""
     from denoise_cli.api import Denoiser
 
     if camera_photo and strength is not None:
         raise DenoiseError("a strength and a camera photo's automatic strength exclude each other: give one of them.")
-    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=strength)
+    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=strength, ensemble=ensemble)
     levels = denoiser.description.noise_level_input
-    tag = (SIGMA_GIVEN if give_sigma else "blind") + (f", strength {strength:g}" if strength not in (None, 1) else "")
-    tag += ", as a camera's photo" if camera_photo else ""
-    name = denoiser.description.name + (f" ({tag})" if levels else "")
+    tags = [SIGMA_GIVEN if give_sigma else BLIND] if levels else []
+    tags += [f"strength {strength:g}"] if levels and strength not in (None, 1) else []
+    tags += ["as a camera's photo"] if levels and camera_photo else []
+    tags += ["ensemble"] if ensemble else []
+    name = denoiser.description.name + (f" ({', '.join(tags)})" if tags else "")
 
     def run(noisy: np.ndarray, sigma: float, camera: str | None = None) -> np.ndarray:
         denoiser.sigma = sigma if (give_sigma and levels) else None
@@ -417,12 +421,13 @@ def set_threads() -> None:
 def benchmark(
     data_dir: Path | None, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
     models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float | None = None,
-    pairs: Path | None = None, enlarge_by: float = 1.0, camera_photo: bool = False,
+    pairs: Path | None = None, enlarge_by: float = 1.0, camera_photo: bool = False, ensemble: bool = False,
 ) -> list[Row]:
     """Every method on every set, scenario and variant, each set's pictures enlarged by
     `enlarge_by` (the set is then named e.g. "bsd68 x2.5"); with `pairs`, on that folder of real
     photos instead (scenarios "real" and "reference"; data_dir, sets, scenarios and variants
-    unused). `camera_photo`: our models take every test picture for a camera's own photo."""
+    unused). `camera_photo`: our models take every test picture for a camera's own photo;
+    `ensemble`: they average over flips (`denoise --ensemble`)."""
     check_baselines(baselines)
     if pairs is None:
         check_scenarios(scenarios, variants)
@@ -430,9 +435,9 @@ def benchmark(
     methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
     for model in models:
         for give_sigma in (False, True) if sigma_given else (False,):
-            name, run, kind = model_method(model, give_sigma, strength, camera_photo)
+            name, run, kind = model_method(model, give_sigma, strength, camera_photo, ensemble)
             methods.append((name, run, kind))
-            if "(" not in name:
+            if f"({BLIND}" not in name:
                 break  # a model without a noise-level input has one row only
     rows = []
     if pairs is not None:

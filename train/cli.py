@@ -106,6 +106,7 @@ def bench_command(
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
     enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
     camera_photo: Annotated[bool, typer.Option(help="Noise-level models take each test picture for a camera's own unresized photo, as its EXIF would make `denoise` do (the model's camera strength).")] = False,
+    ensemble: Annotated[bool, typer.Option("--ensemble", help="Our models average over the picture and its three flips, as `denoise --ensemble`.")] = False,
     pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does.")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
@@ -120,7 +121,7 @@ def bench_command(
                 raise DenoiseError(f"{path}: the output folder does not exist.")
         rows = load_rows(merge) if merge else benchmark(
             resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
-            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge, camera_photo=camera_photo,
+            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge, camera_photo=camera_photo, ensemble=ensemble,
         )
         table = to_markdown(rows)
         typer.echo(table)
