@@ -272,9 +272,10 @@ class Denoiser:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
 
         uint8 and uint16 arrays use their full range; float arrays are taken to be in [0, 1]
-        (values outside are clipped in the output; NaN and infinite pixels are kept as they are). Returns the same shape and dtype. camera:
-        the camera whose own unresized photo this is (`imageio.camera_of(path)`), which an array
-        cannot tell: with the strength automatic, the model's camera strength applies.
+        (values outside are clipped in the output; NaN and infinite pixels are kept as they are,
+        see holes.py). Returns the same shape and dtype. camera: the camera whose own unresized
+        photo this is (`imageio.camera_of(path)`), which an array cannot tell: with the strength
+        automatic, the model's camera strength applies.
         """
         array = np.asarray(array)
         if array.ndim not in (2, 3) or array.size == 0:
