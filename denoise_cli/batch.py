@@ -81,6 +81,7 @@ class Reporter:
         self.records: list[dict] = []
         self.model: str | None = None
         self.device: str | None = None
+        self.ensemble = False
         self.progress: Progress | None = None
         self._files_task = self._tiles_task = None
 
@@ -175,7 +176,7 @@ class Reporter:
                 if r["status"] == "failed" and len(self.records) > 1:
                     self.err.print(f"  failed: {r['error']}", soft_wrap=True)
         if self.json_summary:
-            summary = {"model": self.model, "device": self.device, "counts": counts, "files": self.records}
+            summary = {"model": self.model, "device": self.device, "ensemble": self.ensemble, "counts": counts, "files": self.records}
             if interrupted:
                 summary["interrupted"] = interrupted
             print(json.dumps(summary, indent=2), flush=True)
@@ -222,7 +223,7 @@ def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int
         reporter.finish()
         return 1
     stop.check()
-    reporter.model, reporter.device = denoiser.description.name, denoiser.device
+    reporter.model, reporter.device, reporter.ensemble = denoiser.description.name, denoiser.device, denoiser.ensemble
     reporter.start(len(plan.jobs))
     Pipeline(denoiser, options, reporter, stop, make_folders=not plan.single_file).run(plan.jobs)
     reporter.finish()

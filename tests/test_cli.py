@@ -97,7 +97,7 @@ def test_json_summary_and_quiet(tmp_path, identity_fixed):
     _write(tmp_path / "a.png")
     result = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "--json", "--quiet")
     summary = json.loads(result.stdout)
-    assert summary["model"] == "identity-fixed" and summary["device"] == "cpu"
+    assert summary["model"] == "identity-fixed" and summary["device"] == "cpu" and summary["ensemble"] is False
     assert summary["files"][0]["status"] == "ok" and summary["files"][0]["width"] == 40
     assert result.stderr == ""
 
@@ -172,8 +172,9 @@ def test_expert_options_reach_the_api(tmp_path, conv_stack):
     _write(tmp_path / "a.png", shape=(70, 90))
     result = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "24", "--overlap", "4", "--batch-size", "2", "--threads", "1", "--device", "cpu")
     assert result.returncode == 0, result.stderr
-    ensembled = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--ensemble", "-o", str(tmp_path / "e.png"))
+    ensembled = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--ensemble", "-o", str(tmp_path / "e.png"), "--json")
     assert ensembled.returncode == 0, ensembled.stderr
+    assert json.loads(ensembled.stdout)["ensemble"] is True
     assert np.array_equal(np.asarray(Image.open(tmp_path / "e.png")), Denoiser(conv_stack, "cpu", ensemble=True).denoise(np.asarray(Image.open(tmp_path / "a.png"))))
     bad = run_cli(str(tmp_path / "a.png"), "-m", str(conv_stack), "--tile", "4", "-o", str(tmp_path / "x.png"))
     assert_clean_error(bad)
