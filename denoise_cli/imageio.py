@@ -13,6 +13,7 @@ Mode policy (documented in the README):
   all grays, and written so.
 - other modes (YCbCr, LAB, HSV, ...): converted to RGB.
 - several frames (GIF, multi-page TIFF): the first frame only, with a warning.
+- colour with 16 bits per channel: refused, since Pillow reads it as 8 bits per channel.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
 - A JPEG written from a JPEG keeps its chroma subsampling (4:4:4, 4:2:2 or 4:2:0): Pillow would
   otherwise write 4:2:0 and halve the colour resolution of a camera's 4:2:2 or 4:4:4 file.
@@ -156,6 +157,11 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                     f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
                     f"{max_pixels / 1e6:g}; pass --max-pixels {width * height} to allow it."
                 )
+            if img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and ";16" in _raw_mode(img):
+                raise DenoiseError(
+                    f"{path}: {img.mode} with 16 bits per channel, which Pillow reads as 8, so its depth would be lost; "
+                    "convert it to 8-bit, or save each channel as a 16-bit grayscale image, to denoise it."
+                )
             warnings = []
             if getattr(img, "n_frames", 1) > 1:
                 warnings.append(f"{path}: has {img.n_frames} frames; only the first is denoised.")
@@ -169,6 +175,14 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     if holes:
         image.warnings.append(f"{path}: {holes} {'pixels are' if holes > 1 else 'pixel is'} NaN or infinite and left so; the others are denoised.")
     return image
+
+
+def _raw_mode(img: Image.Image) -> str:
+    """How the file stores its pixels (e.g. "RGB;16B"), before Pillow converts them to its mode."""
+    if not img.tile:
+        return ""
+    args = img.tile[0].args
+    return str(args[0] if isinstance(args, tuple) and args else args or "")
 
 
 def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:

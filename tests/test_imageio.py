@@ -230,6 +230,31 @@ def test_lossy_format_choice_is_refused_before_work(identity, tmp_path):
     assert not (tmp_path / "deep.jpg").exists()
 
 
+def _png_16_bit_colour(path, pixels: np.ndarray) -> None:
+    """A 48-bit RGB PNG (Pillow cannot write one): signature, IHDR, one IDAT, IEND."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    height, width, _ = pixels.shape
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_16_bit_colour_is_refused_rather_than_cut_to_8_bits(identity, tmp_path):
+    """Pillow reads a 48-bit RGB file (a film scan, a raw converter's TIFF) as 8 bits per channel;
+    denoising that would silently halve its depth."""
+    src = tmp_path / "scan.png"
+    _png_16_bit_colour(src, _rng(15).integers(0, 65536, size=(6, 7, 3)))
+    assert Image.open(src).mode == "RGB"  # what Pillow makes of it
+    with pytest.raises(DenoiseError, match="scan.png: RGB with 16 bits per channel, which Pillow reads as 8"):
+        identity.denoise_file(src, tmp_path / "out.png")
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_write_is_atomic_and_never_replaces_without_overwrite(tmp_path):
     src = tmp_path / "x.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(src)
