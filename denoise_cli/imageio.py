@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError, features
 
 from denoise_cli.errors import DenoiseError, OutputExistsError
 
@@ -44,14 +44,14 @@ from denoise_cli.errors import DenoiseError, OutputExistsError
 # the declared size ourselves against a limit the user can raise (--max-pixels).
 Image.MAX_IMAGE_PIXELS = None
 DEFAULT_MAX_PIXELS = 300_000_000
-DEFAULT_QUALITY = 95  # JPEG and WebP output (`denoise --quality`)
+DEFAULT_QUALITY = 95  # JPEG, WebP and AVIF output (`denoise --quality`)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".avif", ".gif"}
 FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-    ".bmp": "BMP", ".webp": "WEBP", ".gif": "GIF",
+    ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".gif": "GIF",
 }
-SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "GIF": ".gif"}
+SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "GIF": ".gif"}
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {
     "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I"},
@@ -59,6 +59,7 @@ FORMAT_MODES = {
     "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK"},
     "BMP": {"L", "RGB", "RGBA"},
     "WEBP": {"L", "LA", "RGB", "RGBA"},
+    "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
     "GIF": {"L"},
 }
 ORIENTATION_TAG = 0x0112
@@ -306,11 +307,18 @@ def output_format(path: Path, requested: str | None = None) -> str:
     if requested:
         name = requested.upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
         if name not in FORMAT_MODES:
-            raise DenoiseError(f"unknown output format {requested!r}; choose one of png, jpeg, tiff, bmp, webp, gif.")
-        return name
+            raise DenoiseError(f"unknown output format {requested!r}; choose one of png, jpeg, tiff, bmp, webp, avif, gif.")
+        return _available(name)
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
-        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp or .gif, or choose a --format.")
+        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif or .gif, or choose a --format.")
+    return _available(fmt)
+
+
+def _available(fmt: str) -> str:
+    """The format, if this Pillow can write it (AVIF needs a recent Pillow built with libavif)."""
+    if fmt == "AVIF" and not features.check("avif"):
+        raise DenoiseError("this Pillow cannot write AVIF; a recent one can (pip install --upgrade pillow).")
     return fmt
 
 
@@ -342,13 +350,13 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     check_writable_as(image, fmt, path)
     pil = to_pillow(image)
     options: dict = {}
-    if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+    if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF"):
         options["icc_profile"] = image.icc_profile
-    if image.exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+    if image.exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF"):
         options["exif"] = image.exif
     if image.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         options["dpi"] = image.dpi
-    if fmt in ("JPEG", "WEBP"):
+    if fmt in ("JPEG", "WEBP", "AVIF"):
         options["quality"] = quality
     if fmt == "JPEG" and image.jpeg_subsampling is not None:
         options["subsampling"] = image.jpeg_subsampling

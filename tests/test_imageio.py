@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, JpegImagePlugin
+from PIL import Image, ImageCms, JpegImagePlugin, features
 
 from conftest import camera_exif
 from denoise_cli import Denoiser
@@ -191,13 +191,29 @@ def test_icc_profile_and_dpi_are_kept(identity, tmp_path):
     assert tuple(round(v) for v in out.info["dpi"]) == (300, 300)
 
 
-@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", "gif"])
+NO_AVIF = pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF support")
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", pytest.param("avif", marks=NO_AVIF), "gif"])
 def test_every_format_reads_and_writes(identity, tmp_path, ext):
     image = Image.fromarray(_rng(12).integers(0, 256, size=(20, 30), dtype=np.uint8))
     src = tmp_path / f"in.{ext}"
     image.save(src)
     identity.denoise_file(src, tmp_path / f"out.{ext}")
     assert Image.open(tmp_path / f"out.{ext}").size == (30, 20)
+
+
+@NO_AVIF
+def test_an_avif_photo_keeps_its_exif_and_comes_out_as_avif(identity, tmp_path):
+    exif = Image.Exif()
+    exif[0x010F] = "Google"
+    Image.fromarray(_rng(16).integers(0, 256, size=(24, 32, 3), dtype=np.uint8)).save(tmp_path / "pixel.avif", exif=exif.tobytes(), quality=90)
+    identity.denoise_file(tmp_path / "pixel.avif")
+    out = Image.open(tmp_path / "pixel_denoised.avif")
+    assert out.format == "AVIF" and out.mode == "RGB" and out.getexif()[0x010F] == "Google"
+    Image.new("LA", (4, 4)).save(tmp_path / "la.png")
+    with pytest.raises(DenoiseError, match="AVIF cannot store this grayscale \\+ alpha image"):  # Pillow would write RGBA
+        identity.denoise_file(tmp_path / "la.png", tmp_path / "la.avif")
 
 
 @pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
