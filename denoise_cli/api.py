@@ -332,7 +332,7 @@ class Denoiser:
         """Read `source`, denoise it, write `target` atomically (default: <name>_denoised.<ext>).
 
         Never replaces an existing file, nor the input, unless `overwrite` is given. quality:
-        JPEG, WebP and AVIF output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
+        JPEG, WebP, AVIF and HEIC output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
         """
         loaded = self.load_file(source, target, overwrite=overwrite, format=format, quality=quality)
         denoised, setting = self.denoise_image(loaded.image, progress)

@@ -40,7 +40,7 @@ class BatchOptions:
     max_pixels: int
     sigma: float | None = None
     strength: float | None = None  # None: automatic (the API's rule)
-    quality: int = DEFAULT_QUALITY  # JPEG, WebP and AVIF output
+    quality: int = DEFAULT_QUALITY  # JPEG, WebP, AVIF and HEIC output
     ensemble: bool = False  # average over flips (api.flip_ensemble)
 
 

@@ -42,6 +42,7 @@ class Format(str, Enum):
     bmp = "bmp"
     webp = "webp"
     avif = "avif"
+    heic = "heic"
     gif = "gif"
 
 
@@ -74,7 +75,7 @@ def run(
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
     suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
     format: Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format (default: the output's extension, or the input's).")] = None,
-    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG, WebP and AVIF output quality; a JPEG from a JPEG keeps its chroma subsampling.")] = 95,
+    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG, WebP, AVIF and HEIC output quality; a JPEG from a JPEG keeps its chroma subsampling.")] = 95,
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, lower on a picture that reads as dense texture (the model's texture guard); on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the model over the image and its three flips: four times slower, a little better (photo on BSD68: 0.02-0.13 dB more under camera noise, clean pictures changed less).")] = False,

@@ -44,14 +44,15 @@ from denoise_cli.errors import DenoiseError, OutputExistsError
 # the declared size ourselves against a limit the user can raise (--max-pixels).
 Image.MAX_IMAGE_PIXELS = None
 DEFAULT_MAX_PIXELS = 300_000_000
-DEFAULT_QUALITY = 95  # JPEG, WebP and AVIF output (`denoise --quality`)
+DEFAULT_QUALITY = 95  # JPEG, WebP, AVIF and HEIC output (`denoise --quality`)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".avif", ".gif"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".avif", ".heic", ".heif", ".gif"}
 FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-    ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".gif": "GIF",
+    ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
 }
-SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "GIF": ".gif"}
+SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif"}
+HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by the pillow-heif plugin
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {
     "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I"},
@@ -60,6 +61,7 @@ FORMAT_MODES = {
     "BMP": {"L", "RGB", "RGBA"},
     "WEBP": {"L", "LA", "RGB", "RGBA"},
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
+    "HEIF": {"L", "RGB", "RGBA"},  # so does pillow-heif
     "GIF": {"L"},
 }
 ORIENTATION_TAG = 0x0112
@@ -148,6 +150,8 @@ def _open_error(path: Path, exc: BaseException) -> DenoiseError:
 def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageData:
     """Read an image file; any problem is one DenoiseError naming the file."""
     path = Path(path)
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        use_heif_plugin(f"{path}: HEIC")
     try:
         with Image.open(path) as img:
             width, height = img.size
@@ -227,6 +231,8 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
 def camera_of(path: str | os.PathLike) -> str | None:
     """`ImageData.camera` of a file, from its header alone (no pixels decoded)."""
     path = Path(path)
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        use_heif_plugin(f"{path}: HEIC")
     try:
         with Image.open(path) as img:
             return _unresized_camera(img.getexif(), img.size)
@@ -305,21 +311,35 @@ def to_pillow(image: ImageData) -> Image.Image:
 def output_format(path: Path, requested: str | None = None) -> str:
     """The Pillow format name for an output path (or an explicit request such as 'png')."""
     if requested:
-        name = requested.upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
+        name = requested.upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF").replace("HEIC", "HEIF")
         if name not in FORMAT_MODES:
-            raise DenoiseError(f"unknown output format {requested!r}; choose one of png, jpeg, tiff, bmp, webp, avif, gif.")
+            raise DenoiseError(f"unknown output format {requested!r}; choose one of png, jpeg, tiff, bmp, webp, avif, heic, gif.")
         return _available(name)
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
-        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif or .gif, or choose a --format.")
+        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic or .gif, or choose a --format.")
     return _available(fmt)
 
 
 def _available(fmt: str) -> str:
-    """The format, if this Pillow can write it (AVIF needs a recent Pillow built with libavif)."""
+    """The format, if this Pillow can write it (AVIF needs a recent Pillow built with libavif,
+    HEIF the pillow-heif plugin)."""
     if fmt == "AVIF" and not features.check("avif"):
         raise DenoiseError("this Pillow cannot write AVIF; a recent one can (pip install --upgrade pillow).")
+    if fmt == "HEIF":
+        use_heif_plugin("HEIC output")
     return fmt
+
+
+def use_heif_plugin(what: str) -> None:
+    """Register pillow-heif with Pillow, once; a DenoiseError naming `what` needs it when it is
+    not installed (it is optional: `pip install "denoise-cli[heif]"`)."""
+    try:
+        import pillow_heif
+    except ImportError:
+        raise DenoiseError(f"{what} needs the pillow-heif plugin: pip install pillow-heif (or \"denoise-cli[heif]\").") from None
+    if "HEIF" not in Image.OPEN:
+        pillow_heif.register_heif_opener()
 
 
 def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
@@ -350,13 +370,13 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     check_writable_as(image, fmt, path)
     pil = to_pillow(image)
     options: dict = {}
-    if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF"):
+    if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"):
         options["icc_profile"] = image.icc_profile
-    if image.exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF"):
+    if image.exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"):
         options["exif"] = image.exif
     if image.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         options["dpi"] = image.dpi
-    if fmt in ("JPEG", "WEBP", "AVIF"):
+    if fmt in ("JPEG", "WEBP", "AVIF", "HEIF"):
         options["quality"] = quality
     if fmt == "JPEG" and image.jpeg_subsampling is not None:
         options["subsampling"] = image.jpeg_subsampling

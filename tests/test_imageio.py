@@ -216,6 +216,27 @@ def test_an_avif_photo_keeps_its_exif_and_comes_out_as_avif(identity, tmp_path):
         identity.denoise_file(tmp_path / "la.png", tmp_path / "la.avif")
 
 
+def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(identity, tmp_path, monkeypatch):
+    """An iPhone's HEIC: read and written by the optional pillow-heif plugin, EXIF kept; without
+    the plugin, one sentence says what to install."""
+    pytest.importorskip("pillow_heif")
+    from denoise_cli.imageio import use_heif_plugin
+
+    use_heif_plugin("test")
+    exif = Image.Exif()
+    exif[0x010F] = "Apple"
+    Image.fromarray(_rng(17).integers(0, 256, size=(24, 32, 3), dtype=np.uint8)).save(tmp_path / "IMG_0001.HEIC", exif=exif.tobytes(), quality=90)
+    identity.denoise_file(tmp_path / "IMG_0001.HEIC")
+    out = Image.open(tmp_path / "IMG_0001_denoised.HEIC")
+    assert out.format == "HEIF" and out.mode == "RGB" and out.getexif()[0x010F] == "Apple"
+    monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
+    with pytest.raises(DenoiseError, match="IMG_0001.HEIC: HEIC needs the pillow-heif plugin: pip install pillow-heif"):
+        identity.denoise_file(tmp_path / "IMG_0001.HEIC", tmp_path / "again.png")
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "small.png")
+    with pytest.raises(DenoiseError, match="HEIC output needs the pillow-heif plugin"):
+        identity.denoise_file(tmp_path / "small.png", tmp_path / "out.heic")
+
+
 @pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
 def test_a_jpeg_keeps_its_chroma_subsampling(identity, tmp_path, subsampling):
     """Pillow writes 4:2:0 unless told; a camera's 4:2:2 or 4:4:4 file must not lose colour
