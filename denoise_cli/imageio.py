@@ -168,6 +168,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                     "convert it to 8-bit, or save each channel as a 16-bit grayscale image, to denoise it."
                 )
             warnings = []
+            if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
+                warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
             if getattr(img, "n_frames", 1) > 1:
                 warnings.append(f"{path}: has {img.n_frames} frames; only the first is denoised.")
             img.load()
