@@ -229,6 +229,11 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     identity.denoise_file(tmp_path / "IMG_0001.HEIC")
     out = Image.open(tmp_path / "IMG_0001_denoised.HEIC")
     assert out.format == "HEIF" and out.mode == "RGB" and out.getexif()[0x010F] == "Apple"
+    import pillow_heif
+
+    ten_bit = _rng(18).integers(0, 1024, size=(16, 16, 3)).astype(np.uint16) << 6  # an HDR photo's depth
+    pillow_heif.from_bytes(mode="RGB;16", size=(16, 16), data=ten_bit.tobytes()).save(tmp_path / "hdr.heic", quality=-1)
+    assert any("a 10-bit HEIC, read and denoised at 8 bits per channel" in w for w in identity.denoise_file(tmp_path / "hdr.heic").warnings)
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
     with pytest.raises(DenoiseError, match="IMG_0001.HEIC: HEIC needs the pillow-heif plugin: pip install pillow-heif"):
         identity.denoise_file(tmp_path / "IMG_0001.HEIC", tmp_path / "again.png")
