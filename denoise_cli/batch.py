@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from denoise_cli.api import Denoiser, FileResult, LoadedFile
@@ -102,7 +103,7 @@ class Reporter:
             return None
         if self._tiles_task is not None:
             self.progress.remove_task(self._tiles_task)
-        self._tiles_task = self.progress.add_task(f"  {name}", total=None)
+        self._tiles_task = self.progress.add_task(f"  {escape(name)}", total=None)
 
         def update(done: int, total: int) -> None:
             self.progress.update(self._tiles_task, completed=done, total=total)
@@ -149,14 +150,14 @@ class Reporter:
         self.error(message)
 
     def error(self, message: str) -> None:
-        self.err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+        self.err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # "photo [1].jpg" is no markup
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {message}", soft_wrap=True)
+        self.err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
 
     def _print(self, line: str) -> None:
         if self.progress is not None:
-            self.progress.console.print(line, soft_wrap=True, highlight=False)
+            self.progress.console.print(line, soft_wrap=True, highlight=False, markup=False)
         else:
             print(line, flush=True)
 
@@ -174,7 +175,7 @@ class Reporter:
             self.err.print(f"{interrupted}: {line}" if interrupted else line, soft_wrap=True)
             for r in self.records:
                 if r["status"] == "failed" and len(self.records) > 1:
-                    self.err.print(f"  failed: {r['error']}", soft_wrap=True)
+                    self.err.print(f"  failed: {r['error']}", soft_wrap=True, markup=False)
         if self.json_summary:
             summary = {"model": self.model, "device": self.device, "ensemble": self.ensemble, "counts": counts, "files": self.records}
             if interrupted:

@@ -77,6 +77,15 @@ def test_a_file_without_an_image_extension(corpus, identity_fixed):
     assert (corpus / "scan_denoised.png").exists()
 
 
+def test_a_file_name_with_brackets_is_printed_as_it_is(tmp_path, identity_fixed):
+    """Messages go through rich on stderr; "[red]" in a file name is a name, not markup."""
+    (tmp_path / "scan [red].png").write_text("not an image")
+    _png(tmp_path / "shot [1].png")
+    result = run_cli(str(tmp_path / "scan [red].png"), str(tmp_path / "shot [1].png"), "-m", str(identity_fixed))
+    assert "scan [red].png: not an image" in result.stderr
+    assert "failed: " + str(tmp_path / "scan [red].png") in result.stderr
+
+
 def test_unwritable_output(corpus, identity_fixed, tmp_path):
     if os.geteuid() == 0:  # root writes anywhere a permission allows; /proc refuses new files
         target = "/proc/denoise-cli-test.png"
