@@ -13,7 +13,8 @@ Mode policy (documented in the README):
   all grays, and written so.
 - other modes (YCbCr, LAB, HSV, ...): converted to RGB.
 - several frames (GIF, multi-page TIFF): the first frame only, with a warning.
-- colour with 16 bits per channel: refused, since Pillow reads it as 8 bits per channel.
+- colour with 16 bits per channel (RGB;16, RGBA;16): TIFF only, read and written with tifffile
+  (the optional `tiff16` extra), since Pillow reads it as 8 bits per channel; refused otherwise.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
 - A JPEG written from a JPEG keeps its chroma subsampling (4:4:4, 4:2:2 or 4:2:0): Pillow would
   otherwise write 4:2:0 and halve the colour resolution of a camera's 4:2:2 or 4:4:4 file.
@@ -57,7 +58,7 @@ HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by th
 FORMAT_MODES = {
     "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I"},
     "JPEG": {"L", "RGB", "CMYK"},
-    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK"},
+    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "RGB;16", "RGBA;16"},
     "BMP": {"L", "RGB", "RGBA"},
     "WEBP": {"L", "LA", "RGB", "RGBA"},
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
@@ -162,16 +163,13 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                     f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
                     f"{max_pixels / 1e6:g}; pass --max-pixels {width * height} to allow it."
                 )
-            if img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and ";16" in _raw_mode(img):
-                raise DenoiseError(
-                    f"{path}: {img.mode} with 16 bits per channel, which Pillow reads as 8, so its depth would be lost; "
-                    "convert it to 8-bit, or save each channel as a 16-bit grayscale image, to denoise it."
-                )
             warnings = []
             if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
                 warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
             if getattr(img, "n_frames", 1) > 1:
                 warnings.append(f"{path}: has {img.n_frames} frames; only the first is denoised.")
+            if img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and _bits_per_channel(img) > 8:
+                return _read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
             img.load()
             image = _to_image_data(img, warnings)
     except DenoiseError:
@@ -184,12 +182,84 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     return image
 
 
-def _raw_mode(img: Image.Image) -> str:
-    """How the file stores its pixels (e.g. "RGB;16B"), before Pillow converts them to its mode."""
-    if not img.tile:
-        return ""
-    args = img.tile[0].args
-    return str(args[0] if isinstance(args, tuple) and args else args or "")
+# --- colour with 16 bits per channel (a raw converter's or a film scanner's TIFF) ----------------
+# Pillow reads it as 8 bits per channel, so tifffile reads and writes the pixels; Pillow still
+# reads the header (EXIF, ICC profile, DPI).
+
+ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {  # EXIF orientation -> upright (H, W, C)
+    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+TIFF_TEXT_TAGS = (271, 272, 305, 306, 315, 33432)  # make, model, software, date, artist, copyright
+
+
+def _tifffile(path: Path, mode: str):
+    try:
+        import tifffile
+    except ImportError:
+        raise DenoiseError(f"{path}: {mode} with 16 bits per channel, which Pillow reads as 8; pip install "
+                           "\"denoise-cli[tiff16]\" to denoise it at full depth, or convert it to 8-bit.") from None
+    return tifffile
+
+
+def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
+    if img.format != "TIFF" or img.mode not in ("RGB", "RGBA"):
+        raise DenoiseError(f"{path}: {img.mode} with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit "
+                           "RGB TIFF (with \"denoise-cli[tiff16]\" installed), or convert it to 8-bit, to denoise it.")
+    tifffile = _tifffile(path, img.mode)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            pixels = page.asarray()
+            axes = page.axes
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many types, e.g. for a codec it lacks
+        raise DenoiseError(f"{path}: cannot read the 16-bit colour TIFF ({exc}).") from None
+    if pixels.dtype != np.uint16 or pixels.ndim != 3:
+        raise DenoiseError(f"{path}: a {pixels.dtype} TIFF of shape {pixels.shape} is not 16-bit colour as its header says.")
+    if axes.startswith("S"):  # planar: (channel, y, x)
+        pixels = np.moveaxis(pixels, 0, -1)
+    exif = img.getexif()
+    camera = _unresized_camera(exif, img.size)
+    pixels = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1), lambda a: a)(pixels)
+    text = {tag: exif[tag] for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)}
+    if set(exif) - set(TIFF_TEXT_TAGS) - LAYOUT_TAGS - {ORIENTATION_TAG} or exif.get_ifd(EXIF_IFD):
+        warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...) and its ICC profile.")
+    exif_out = Image.Exif()
+    exif_out.update(text)
+    mode = "RGBA;16" if pixels.shape[2] == 4 else "RGB;16"
+    planes = np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0))
+    alpha = np.ascontiguousarray(pixels[..., 3]) if mode == "RGBA;16" else None
+    return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "TIFF", exif_out.tobytes() if text else None,
+                     img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera)
+
+
+def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
+    tifffile = _tifffile(path, image.mode[:-3])
+    pixels = np.moveaxis(image.planes, 0, -1)
+    if image.alpha is not None:
+        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    exif = Image.Exif()
+    if image.exif:
+        exif.load(image.exif)
+    options = {"photometric": "rgb", "compression": "zlib", "metadata": None, "software": False,
+               "extrasamples": ("unassalpha",) if image.alpha is not None else None,
+               "extratags": [(tag, "s", 0, exif[tag], True) for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)]}
+    if image.icc_profile:
+        options["iccprofile"] = image.icc_profile
+    if image.dpi:
+        options.update(resolution=tuple(float(v) for v in image.dpi), resolutionunit="INCH")
+    write_atomically(path, lambda f: tifffile.imwrite(f, np.ascontiguousarray(pixels), **options), overwrite)
+
+
+def _bits_per_channel(img: Image.Image) -> int:
+    """What the file stores per channel, before Pillow converts it to its mode: a TIFF's
+    BitsPerSample (planar files too), else 16 when the raw mode says so (e.g. PNG's "RGB;16B")."""
+    if img.format == "TIFF":
+        bits = img.tag_v2.get(258, 8)
+        return max(bits) if isinstance(bits, tuple) else int(bits)
+    args = img.tile[0].args if img.tile else ""
+    return 16 if ";16" in str(args[0] if isinstance(args, tuple) and args else args) else 8
 
 
 def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
@@ -358,6 +428,7 @@ def _describe_mode(mode: str) -> str:
     return {
         "I;16": "16-bit grayscale", "I": "32-bit integer grayscale", "F": "32-bit float grayscale",
         "LA": "grayscale + alpha", "RGBA": "RGB + alpha", "CMYK": "CMYK", "L": "8-bit grayscale", "RGB": "RGB",
+        "RGB;16": "16-bit RGB", "RGBA;16": "16-bit RGB + alpha",
     }.get(mode, mode)
 
 
@@ -370,6 +441,9 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     path = Path(path)
     fmt = fmt or output_format(path)
     check_writable_as(image, fmt, path)
+    if image.mode in ("RGB;16", "RGBA;16"):
+        _write_16_bit_colour(image, path, overwrite)
+        return
     pil = to_pillow(image)
     options: dict = {}
     if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"):

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, JpegImagePlugin, features
+from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, features
 
 from conftest import camera_exif
 from denoise_cli import Denoiser
@@ -286,15 +286,59 @@ def _png_16_bit_colour(path, pixels: np.ndarray) -> None:
                      + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-def test_16_bit_colour_is_refused_rather_than_cut_to_8_bits(identity, tmp_path):
-    """Pillow reads a 48-bit RGB file (a film scan, a raw converter's TIFF) as 8 bits per channel;
-    denoising that would silently halve its depth."""
+def test_a_48_bit_png_is_refused_rather_than_cut_to_8_bits(identity, tmp_path):
+    """Pillow reads a 48-bit RGB PNG as 8 bits per channel; denoising that would silently halve
+    its depth (16-bit colour is read in full from TIFF only)."""
     src = tmp_path / "scan.png"
     _png_16_bit_colour(src, _rng(15).integers(0, 65536, size=(6, 7, 3)))
     assert Image.open(src).mode == "RGB"  # what Pillow makes of it
-    with pytest.raises(DenoiseError, match="scan.png: RGB with 16 bits per channel, which Pillow reads as 8"):
+    with pytest.raises(DenoiseError, match="scan.png: RGB with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit RGB TIFF"):
         identity.denoise_file(src, tmp_path / "out.png")
     assert not (tmp_path / "out.png").exists()
+
+
+@pytest.mark.parametrize("layout", ["RGB", "RGB planar", "RGBA"])
+def test_a_48_bit_tiff_keeps_its_depth_alpha_and_header(identity, tmp_path, layout):
+    """A raw converter's or a film scanner's 16-bit colour TIFF, read and written with tifffile:
+    every value kept by an identity model, alpha untouched, ICC profile, DPI and camera kept."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = _rng(19).integers(0, 65536, size=(30, 40, 4 if layout == "RGBA" else 3)).astype(np.uint16)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    stored = np.moveaxis(pixels, -1, 0) if layout == "RGB planar" else pixels
+    tifffile.imwrite(tmp_path / "scan.tif", stored, photometric="rgb", planarconfig="separate" if layout == "RGB planar" else None,
+                     extrasamples=("unassalpha",) if layout == "RGBA" else None, iccprofile=icc, resolution=(300, 300), resolutionunit="INCH",
+                     extratags=[(271, "s", 0, "Nikon", True), (272, "s", 0, "Coolscan", True)], metadata=None)
+    identity.denoise_file(tmp_path / "scan.tif", tmp_path / "out.tif")
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        out, tags = tif.pages[0].asarray(), {tag.name: tag.value for tag in tif.pages[0].tags}
+    assert out.dtype == np.uint16 and np.array_equal(out, pixels)
+    header = Image.open(tmp_path / "out.tif")
+    assert header.info["icc_profile"] == icc and tuple(round(v) for v in header.info["dpi"]) == (300, 300)
+    assert tags["Make"] == "Nikon" and tags["Model"] == "Coolscan"
+    with pytest.raises(DenoiseError, match="PNG cannot store this 16-bit RGB"):
+        identity.denoise_file(tmp_path / "scan.tif", tmp_path / "out.png")
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_48_bit_tiff_is_turned_upright_as_pillow_turns_an_8_bit_one(identity, tmp_path, orientation):
+    tifffile = pytest.importorskip("tifffile")
+    pixels = _rng(20).integers(0, 65536, size=(6, 9, 3)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "deep.tif", pixels, photometric="rgb", extratags=[(274, "H", 1, orientation, True)], metadata=None)
+    eight = Image.fromarray((pixels >> 8).astype(np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    eight.save(tmp_path / "eight.tif", exif=exif.tobytes())
+    identity.denoise_file(tmp_path / "deep.tif", tmp_path / "deep_out.tif")
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "eight.tif")))
+    assert np.array_equal(tifffile.imread(tmp_path / "deep_out.tif") >> 8, upright)
+
+
+def test_a_48_bit_tiff_without_tifffile_names_what_to_install(identity, tmp_path, monkeypatch):
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "scan.tif", np.zeros((4, 4, 3), np.uint16), photometric="rgb")
+    monkeypatch.setitem(__import__("sys").modules, "tifffile", None)  # as if it were not installed
+    with pytest.raises(DenoiseError, match=r'scan.tif: RGB with 16 bits per channel, which Pillow reads as 8; pip install "denoise-cli\[tiff16\]"'):
+        identity.denoise_file(tmp_path / "scan.tif", tmp_path / "out.tif")
 
 
 def test_write_is_atomic_and_never_replaces_without_overwrite(tmp_path):
