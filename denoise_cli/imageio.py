@@ -216,7 +216,7 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
     except Exception as exc:  # noqa: BLE001 - tifffile raises many types, e.g. for a codec it lacks
         raise DenoiseError(f"{path}: cannot read the 16-bit colour TIFF ({exc}).") from None
     if pixels.dtype != np.uint16 or pixels.ndim != 3:
-        raise DenoiseError(f"{path}: a {pixels.dtype} TIFF of shape {pixels.shape} is not 16-bit colour as its header says.")
+        raise DenoiseError(f"{path}: colour stored as {pixels.dtype} {pixels.shape}; colour TIFFs are read with 8 or 16 bits per channel.")
     if axes.startswith("S"):  # planar: (channel, y, x)
         pixels = np.moveaxis(pixels, 0, -1)
     exif = img.getexif()
