@@ -203,13 +203,18 @@ def test_every_format_reads_and_writes(identity, tmp_path, ext):
     assert Image.open(tmp_path / f"out.{ext}").size == (30, 20)
 
 
+def _phone_photo_round_trip(identity, folder, name: str, make: str) -> Image.Image:
+    """A colour photo with its maker in EXIF, saved as `name`, through denoise beside it."""
+    exif = Image.Exif()
+    exif[0x010F] = make
+    Image.fromarray(_rng(16).integers(0, 256, size=(24, 32, 3), dtype=np.uint8)).save(folder / name, exif=exif.tobytes(), quality=90)
+    result = identity.denoise_file(folder / name)
+    return Image.open(result.target)
+
+
 @NO_AVIF
 def test_an_avif_photo_keeps_its_exif_and_comes_out_as_avif(identity, tmp_path):
-    exif = Image.Exif()
-    exif[0x010F] = "Google"
-    Image.fromarray(_rng(16).integers(0, 256, size=(24, 32, 3), dtype=np.uint8)).save(tmp_path / "pixel.avif", exif=exif.tobytes(), quality=90)
-    identity.denoise_file(tmp_path / "pixel.avif")
-    out = Image.open(tmp_path / "pixel_denoised.avif")
+    out = _phone_photo_round_trip(identity, tmp_path, "pixel.avif", "Google")
     assert out.format == "AVIF" and out.mode == "RGB" and out.getexif()[0x010F] == "Google"
     Image.new("LA", (4, 4)).save(tmp_path / "la.png")
     with pytest.raises(DenoiseError, match="AVIF cannot store this grayscale \\+ alpha image"):  # Pillow would write RGBA
@@ -223,12 +228,9 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     from denoise_cli.imageio import use_heif_plugin
 
     use_heif_plugin("test")
-    exif = Image.Exif()
-    exif[0x010F] = "Apple"
-    Image.fromarray(_rng(17).integers(0, 256, size=(24, 32, 3), dtype=np.uint8)).save(tmp_path / "IMG_0001.HEIC", exif=exif.tobytes(), quality=90)
-    identity.denoise_file(tmp_path / "IMG_0001.HEIC")
-    out = Image.open(tmp_path / "IMG_0001_denoised.HEIC")
+    out = _phone_photo_round_trip(identity, tmp_path, "IMG_0001.HEIC", "Apple")
     assert out.format == "HEIF" and out.mode == "RGB" and out.getexif()[0x010F] == "Apple"
+    assert out.filename.endswith("IMG_0001_denoised.HEIC")
     import pillow_heif
 
     ten_bit = _rng(18).integers(0, 1024, size=(16, 16, 3)).astype(np.uint16) << 6  # an HDR photo's depth
