@@ -122,6 +122,8 @@ class ImageData:
     camera: str | None = None
     """The camera named in EXIF when the pixels are its own, unresized (see the module docstring)."""
     jpeg_subsampling: int | None = None
+    tiff_compression: str | None = None
+    """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
     """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
 
     @property
@@ -231,7 +233,7 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
     planes = np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0))
     alpha = np.ascontiguousarray(pixels[..., 3]) if mode == "RGBA;16" else None
     return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "TIFF", exif_out.tobytes() if text else None,
-                     img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera)
+                     img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"))
 
 
 def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
@@ -242,7 +244,7 @@ def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
     exif = Image.Exif()
     if image.exif:
         exif.load(image.exif)
-    options = {"photometric": "rgb", "compression": "zlib", "metadata": None, "software": False,
+    options = {"photometric": "rgb", "compression": None if tiff_compression(image) == "raw" else "zlib", "metadata": None, "software": False,
                "extrasamples": ("unassalpha",) if image.alpha is not None else None,
                "extratags": [(tag, "s", 0, exif[tag], True) for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)]}
     if image.icc_profile:
@@ -250,6 +252,16 @@ def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
     if image.dpi:
         options.update(resolution=tuple(float(v) for v in image.dpi), resolutionunit="INCH")
     write_atomically(path, lambda f: tifffile.imwrite(f, np.ascontiguousarray(pixels), **options), overwrite)
+
+
+LOSSLESS_TIFF = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
+
+
+def tiff_compression(image: ImageData) -> str:
+    """A TIFF output keeps its TIFF source's lossless compression (uncompressed stays so, for
+    the workflows that need it); anything else is deflated, losslessly: Pillow alone writes TIFF
+    uncompressed, and an LZW scan came back twice its size."""
+    return image.tiff_compression if image.tiff_compression in LOSSLESS_TIFF else "tiff_adobe_deflate"
 
 
 def _bits_per_channel(img: Image.Image) -> int:
@@ -264,6 +276,7 @@ def _bits_per_channel(img: Image.Image) -> int:
 
 def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     source_format = img.format
+    compression = img.info.get("compression") if source_format == "TIFF" else None
     subsampling = JpegImagePlugin.get_sampling(img)  # -1 for anything but a colour JPEG
     icc = img.info.get("icc_profile")
     dpi = img.info.get("dpi")
@@ -276,7 +289,8 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
         del exif[tag]
     exif_bytes = exif.tobytes() if len(exif) else None
     keep = {"exif": exif_bytes, "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
-            "jpeg_subsampling": subsampling if subsampling >= 0 else None}
+            "jpeg_subsampling": subsampling if subsampling >= 0 else None,
+            "tiff_compression": compression}
 
     if img.mode in SIXTEEN_BIT_MODES:
         planes = np.asarray(img, dtype=np.uint16)[None]
@@ -456,6 +470,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["quality"] = quality
     if fmt == "JPEG" and image.jpeg_subsampling is not None:
         options["subsampling"] = image.jpeg_subsampling
+    if fmt == "TIFF":
+        options["compression"] = tiff_compression(image)
     write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
 
 

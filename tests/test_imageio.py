@@ -244,6 +244,19 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
         identity.denoise_file(tmp_path / "small.png", tmp_path / "out.heic")
 
 
+@pytest.mark.parametrize("source,compression,expected", [
+    ("scan.tif", "tiff_lzw", "tiff_lzw"), ("scan.tif", "raw", "raw"), ("scan.tif", "packbits", "packbits"),
+    ("scan.png", None, "tiff_adobe_deflate"),
+])
+def test_a_tiff_keeps_its_lossless_compression_and_others_are_deflated(identity, tmp_path, source, compression, expected):
+    """Pillow alone writes every TIFF uncompressed: an LZW scan came back twice its size."""
+    pixels = _rng(21).integers(0, 256, size=(30, 40, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / source, **({"compression": compression} if compression else {}))
+    identity.denoise_file(tmp_path / source, tmp_path / "out.tif")
+    out = Image.open(tmp_path / "out.tif")
+    assert out.info["compression"] == expected and np.array_equal(np.asarray(out), pixels)
+
+
 @pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
 def test_a_jpeg_keeps_its_chroma_subsampling(identity, tmp_path, subsampling):
     """Pillow writes 4:2:0 unless told; a camera's 4:2:2 or 4:4:4 file must not lose colour
