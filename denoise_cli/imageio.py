@@ -124,6 +124,8 @@ class ImageData:
     jpeg_subsampling: int | None = None
     tiff_compression: str | None = None
     """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
+    lossless_webp: bool = False
+    """The source is a lossless WebP: a WebP output is written lossless too."""
     """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
 
     @property
@@ -174,6 +176,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 return _read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
             img.load()
             image = _to_image_data(img, warnings)
+            image.lossless_webp = img.format == "WEBP" and _webp_is_lossless(path)
     except DenoiseError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, UnidentifiedImageError) as exc:
@@ -252,6 +255,22 @@ def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
     if image.dpi:
         options.update(resolution=tuple(float(v) for v in image.dpi), resolutionunit="INCH")
     write_atomically(path, lambda f: tifffile.imwrite(f, np.ascontiguousarray(pixels), **options), overwrite)
+
+
+def _webp_is_lossless(path: Path) -> bool:
+    """Whether a WebP file's image data is a lossless ("VP8L") chunk: its RIFF chunks, read up to
+    the first image chunk (Pillow does not say)."""
+    with open(path, "rb") as fp:
+        fp.seek(12)  # past "RIFF", the size and "WEBP"
+        while len(header := fp.read(8)) == 8:
+            kind, size = header[:4], int.from_bytes(header[4:], "little")
+            if kind in (b"VP8 ", b"VP8L"):
+                return kind == b"VP8L"
+            if kind == b"ANMF":  # an animation frame holds the image chunks, after 16 bytes of its own
+                fp.seek(16, 1)
+                continue
+            fp.seek(size + (size & 1), 1)
+    return False
 
 
 LOSSLESS_TIFF = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
@@ -468,6 +487,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["dpi"] = image.dpi
     if fmt in ("JPEG", "WEBP", "AVIF", "HEIF"):
         options["quality"] = quality
+    if fmt == "WEBP" and image.lossless_webp:
+        options["lossless"] = True
     if fmt == "JPEG" and image.jpeg_subsampling is not None:
         options["subsampling"] = image.jpeg_subsampling
     if fmt == "TIFF":

@@ -257,6 +257,19 @@ def test_a_tiff_keeps_its_lossless_compression_and_others_are_deflated(identity,
     assert out.info["compression"] == expected and np.array_equal(np.asarray(out), pixels)
 
 
+def test_a_lossless_webp_stays_lossless(identity, tmp_path):
+    """Pillow writes WebP lossy unless told; a lossless source (a screenshot, a scan) must not
+    come back with compression artefacts. A lossy one stays lossy, at --quality."""
+    pixels = _rng(22).integers(0, 256, size=(30, 40, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "lossless.webp", lossless=True)
+    Image.fromarray(pixels).save(tmp_path / "lossy.webp", quality=80)
+    for name in ("lossless", "lossy"):
+        identity.denoise_file(tmp_path / f"{name}.webp", tmp_path / f"{name}_out.webp")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "lossless_out.webp")), pixels)
+    lossy_in = np.asarray(Image.open(tmp_path / "lossy.webp"))
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "lossy_out.webp")), lossy_in)
+
+
 @pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0"])
 def test_a_jpeg_keeps_its_chroma_subsampling(identity, tmp_path, subsampling):
     """Pillow writes 4:2:0 unless told; a camera's 4:2:2 or 4:4:4 file must not lose colour
