@@ -122,11 +122,11 @@ class ImageData:
     camera: str | None = None
     """The camera named in EXIF when the pixels are its own, unresized (see the module docstring)."""
     jpeg_subsampling: int | None = None
+    """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
     tiff_compression: str | None = None
     """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
     lossless_webp: bool = False
     """The source is a lossless WebP: a WebP output is written lossless too."""
-    """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
 
     @property
     def height(self) -> int:
