@@ -129,25 +129,39 @@ def apply_noise(x: np.ndarray, spec: dict[str, Any], rng: np.random.Generator) -
 # --- the benchmark protocol (../shared/bench/PROTOCOL.md) ------------------------------------
 
 
+PROTOCOL_VARIANTS = ("float", "png8")  # unclipped Gaussian noise, or what a saved 8-bit file holds
+
+
+def protocol_scenario(scenario: str) -> tuple[str, int]:
+    """("gauss", 25) for 'gauss25', ("sp", 10) for 'sp10'; a DenoiseError for any other name."""
+    kind = scenario.rstrip("0123456789")
+    level = scenario[len(kind):]
+    if kind not in ("gauss", "sp") or not level:
+        raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS or spNN, e.g. gauss25 or sp10).")
+    return kind, int(level)
+
+
+def check_protocol_variant(variant: str) -> None:
+    if variant not in PROTOCOL_VARIANTS:
+        raise DenoiseError(f"unknown benchmark variant {variant!r} (expected {' or '.join(PROTOCOL_VARIANTS)}).")
+
+
 def protocol_noise(clean: np.ndarray, scenario: str, index: int, variant: str = "float") -> np.ndarray:
     """Noisy version of clean image number `index` of a set, for scenario 'gaussS' or 'spNN'.
 
     `clean` is float32 in [0, 1]; `variant` "float" keeps Gaussian noise unclipped, "png8" rounds
     it to what a saved 8-bit file holds. Salt-and-pepper is the same in both variants.
     """
-    kind, level = scenario.rstrip("0123456789"), scenario[len(scenario.rstrip("0123456789")):]
-    if kind not in ("gauss", "sp") or not level:
-        raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS or spNN, e.g. gauss25 or sp10).")
-    if variant not in ("float", "png8"):
-        raise DenoiseError(f"unknown benchmark variant {variant!r} (expected float or png8).")
+    kind, level = protocol_scenario(scenario)
+    check_protocol_variant(variant)
     if kind == "gauss":
-        s = int(level)
+        s = level
         rng = np.random.default_rng(10000 * s + index)
         noisy = clean + rng.standard_normal(clean.shape, dtype=np.float32) * np.float32(s / 255)
         if variant == "png8":
             noisy = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8).astype(np.float32) / 255
         return noisy.astype(np.float32)
-    d = int(level) / 100
+    d = level / 100
     rng = np.random.default_rng(20000 + round(d * 1000) + 1000003 * index)
     u = rng.random(clean.shape)
     noisy = clean.copy()
@@ -158,6 +172,5 @@ def protocol_noise(clean: np.ndarray, scenario: str, index: int, variant: str = 
 
 def protocol_sigma(scenario: str) -> float:
     """The noise level (0-255 scale) a method that needs one is given for a scenario."""
-    if scenario.startswith("gauss"):
-        return float(scenario[len("gauss"):])
-    return 255 * math.sqrt(int(scenario[len("sp"):]) / 100 / 3)
+    kind, level = protocol_scenario(scenario)
+    return float(level) if kind == "gauss" else 255 * math.sqrt(level / 100 / 3)

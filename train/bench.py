@@ -22,13 +22,13 @@ import numpy as np
 
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import IMAGE_SUFFIXES, camera_of, read_gray
-from denoise_cli.noise import protocol_noise, protocol_sigma
+from denoise_cli.noise import PROTOCOL_VARIANTS, check_protocol_variant, protocol_noise, protocol_scenario, protocol_sigma
 from denoise_cli.train.scoring import image_scores, mean_of, quantize
 
 Method = Callable[[np.ndarray, float], np.ndarray]
 SETS = ("set12", "bsd68")
 SCENARIOS = ("gauss15", "gauss25", "gauss50", "sp10", "sp20", "sp30")
-VARIANTS = ("float", "png8")
+VARIANTS = PROTOCOL_VARIANTS
 THREADS = 2
 # Scenarios without a protocol level: methods that need one get the estimator's reading.
 STAND_IN_CAMERA = "camera (stand-in)"  # what `camera_photo` runs test pictures as
@@ -122,18 +122,27 @@ def check_baselines(baselines: list[str]) -> None:
         raise DenoiseError(f"{which} the bench extra: pip install \"denoise-cli[bench]\" (or leave {'it' if len(missing) == 1 else 'them'} out of --baselines).")
 
 
+def check_scenario(scenario: str) -> None:
+    """A DenoiseError for a scenario the benchmark does not know."""
+    if scenario == "clean":
+        return
+    if scenario.startswith("camera"):
+        from denoise_cli.train.degrade import CAMERA_SETTINGS
+
+        if scenario not in CAMERA_SETTINGS:
+            raise DenoiseError(f"unknown camera setting {scenario!r} (expected {', '.join(CAMERA_SETTINGS)}).")
+    elif scenario.startswith(("gauss", "sp")):
+        protocol_scenario(scenario)
+    else:
+        raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS, spNN, cameraXL/L/M/H or clean).")
+
+
 def check_scenarios(scenarios: list[str], variants: list[str]) -> None:
     """Refuse, before any work, a scenario or variant the benchmark does not know."""
-    from denoise_cli.train.degrade import CAMERA_SETTINGS
-
     for variant in variants:
-        if variant not in VARIANTS:
-            raise DenoiseError(f"unknown benchmark variant {variant!r} (expected {' or '.join(VARIANTS)}).")
+        check_protocol_variant(variant)
     for scenario in scenarios:
-        if scenario.startswith("camera") and scenario not in CAMERA_SETTINGS:
-            raise DenoiseError(f"unknown camera setting {scenario!r} (expected {', '.join(CAMERA_SETTINGS)}).")
-        if not scenario.startswith("camera") and scenario != "clean":
-            scenario_noise(np.zeros((1, 1), np.float32), scenario, 0, "float")  # raises on a malformed name
+        check_scenario(scenario)
 
 
 SIGMA_GIVEN = "sigma given"  # in the row name of a noise-level model told the protocol's level
@@ -278,17 +287,14 @@ def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -
     """The protocol's noise, the camera pipeline at a fixed setting (seeded per image; its
     output is 8-bit JPEG, so both variants coincide), or no noise at all ("clean": what a
     denoiser does to a photo that needs nothing)."""
+    check_scenario(scenario)
     if scenario == "clean":
         return clean.copy()
     if scenario.startswith("camera"):
         from denoise_cli.train.degrade import CAMERA_SETTINGS, camera_setting
 
-        if scenario not in CAMERA_SETTINGS:
-            raise DenoiseError(f"unknown camera setting {scenario!r} (expected {', '.join(CAMERA_SETTINGS)}).")
         rng = np.random.default_rng(30000 + 1000 * list(CAMERA_SETTINGS).index(scenario) + 1000003 * index)
         return camera_setting(clean, scenario, rng)
-    if not scenario.startswith(("gauss", "sp")):
-        raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS, spNN, cameraXL/L/M/H or clean).")
     return protocol_noise(clean, scenario, index, variant)
 
 
