@@ -152,13 +152,18 @@ def _open_error(path: Path, exc: BaseException) -> DenoiseError:
     return DenoiseError(f"{path}: cannot read the image ({exc}).")
 
 
+def _open_image(path: Path) -> Image.Image:
+    """Image.open, with the HEIF plugin registered first for a .heic or .heif file."""
+    if path.suffix.lower() in HEIF_SUFFIXES:
+        use_heif_plugin(f"{path}: HEIC")
+    return Image.open(path)
+
+
 def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageData:
     """Read an image file; any problem is one DenoiseError naming the file."""
     path = Path(path)
-    if path.suffix.lower() in HEIF_SUFFIXES:
-        use_heif_plugin(f"{path}: HEIC")
     try:
-        with Image.open(path) as img:
+        with _open_image(path) as img:
             width, height = img.size
             if width < 1 or height < 1:
                 raise DenoiseError(f"{path}: the image is empty ({width}x{height}).")
@@ -336,10 +341,8 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
 def camera_of(path: str | os.PathLike) -> str | None:
     """`ImageData.camera` of a file, from its header alone (no pixels decoded)."""
     path = Path(path)
-    if path.suffix.lower() in HEIF_SUFFIXES:
-        use_heif_plugin(f"{path}: HEIC")
     try:
-        with Image.open(path) as img:
+        with _open_image(path) as img:
             return _unresized_camera(img.getexif(), img.size)
     except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
         raise _open_error(path, exc) from None
