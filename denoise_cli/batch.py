@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,10 +19,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from denoise_cli.api import Denoiser, FileResult, LoadedFile
+from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.imageio import DEFAULT_QUALITY
-from denoise_cli.jobs import Job, plan_jobs
+from denoise_cli.imageio import DEFAULT_QUALITY, ImageData
+from denoise_cli import stdio
+from denoise_cli.jobs import Job, JobPlan, plan_jobs
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class Reporter:
         self.model: str | None = None
         self.device: str | None = None
         self.ensemble = False
+        self.lines_to_stderr = False  # when standard output carries the image
         self.progress: Progress | None = None
         self._files_task = self._tiles_task = None
 
@@ -117,7 +120,7 @@ class Reporter:
 
     # --- outcomes ---------------------------------------------------------------------------
     def _record(self, job: Job | None, status: str, **extra) -> None:
-        entry = {"source": str(job.source) if job else None, "target": str(job.target) if job else None, "status": status, **extra}
+        entry = {"source": job.shown_source if job else None, "target": job.shown_target if job else None, "status": status, **extra}
         self.records.append(entry)
         if self.progress is not None and self._files_task is not None and job is not None:
             self.progress.advance(self._files_task)
@@ -131,21 +134,22 @@ class Reporter:
             extra["texture"] = True
         self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
-            self.warn(warning)
+            self.warn(job.shown(warning))
         if not self.quiet and not self.json_summary:
             level = f", sigma {'/'.join(f'{v:.1f}' for v in setting.sigmas)}" if setting else ""
             if setting and setting.camera:
                 level += f" at strength {setting.strength:g} for an unresized {setting.camera} photo"
             elif setting and setting.texture:
                 level += f" at strength {setting.strength:g}: reads as dense texture (--strength 1 for the full level)"
-            self._print(f"{job.source} -> {job.target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
+            self._print(f"{job.shown_source} -> {job.shown_target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
 
     def skipped(self, job: Job, reason: str) -> None:
         self._record(job, "skipped", reason=reason)
         if not self.quiet:
-            self.warn(f"{job.target}: {reason}; skipped.")
+            self.warn(f"{job.shown_target}: {reason}; skipped.")
 
     def failed(self, job: Job | None, message: str) -> None:
+        message = job.shown(message) if job else message
         self._record(job, "failed", error=message)
         self.error(message)
 
@@ -159,7 +163,7 @@ class Reporter:
         if self.progress is not None:
             self.progress.console.print(line, soft_wrap=True, highlight=False, markup=False)
         else:
-            print(line, flush=True)
+            print(line, file=sys.stderr if self.lines_to_stderr else sys.stdout, flush=True)
 
     def counts(self) -> dict[str, int]:
         out = {"ok": 0, "skipped": 0, "failed": 0}
@@ -198,12 +202,32 @@ def run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag | None =
 
 
 def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int:
+    if stdio.sends_to_stdout(options.inputs, options.output):
+        reporter.lines_to_stderr = True  # standard output is the image's
+        if reporter.json_summary:
+            reporter.json_summary = False
+            reporter.failed(None, "--json prints on standard output, which carries the image here: give -o FILE to have both.")
+            reporter.finish()
+            return 1
+    if stdio.uses_pipes(options.inputs, options.output):
+        with tempfile.TemporaryDirectory(prefix="denoise-") as folder:  # the pipes' files (stdio.py)
+            try:
+                plan = stdio.plan_piped_job(options.inputs, options.output, options.format, Path(folder))
+            except DenoiseError as exc:
+                reporter.failed(None, str(exc))
+                reporter.finish()
+                return 1
+            return _run_plan(plan, options, reporter, stop)
     try:
         plan = plan_jobs(options.inputs, options.output, recursive=options.recursive, suffix=options.suffix, fmt=options.format)
     except DenoiseError as exc:
         reporter.failed(None, str(exc))
         reporter.finish()
         return 1
+    return _run_plan(plan, options, reporter, stop)
+
+
+def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int:
     for problem in plan.problems:
         reporter.failed(None, problem)
     for path in plan.skipped:
@@ -265,7 +289,7 @@ class Pipeline:
 
     def _progress(self, job: Job) -> Callable[[int, int], None]:
         """The tile-progress callback: updates the bar, and is where a stop request is honoured."""
-        update = self.reporter.image_progress(job.source.name)
+        update = self.reporter.image_progress(job.source_name or job.source.name)
 
         def progress(done: int, total: int) -> None:
             self.stop.check()
@@ -273,6 +297,12 @@ class Pipeline:
                 update(done, total)
 
         return progress
+
+    def _save(self, job: Job, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None) -> FileResult:
+        result = self.denoiser.save_file(loaded, denoised, setting)
+        if job.target_name == stdio.STDOUT:
+            stdio.deliver(job.target)
+        return result
 
     def _drain(self, keep: int) -> None:
         while len(self.writes) > keep:
@@ -299,7 +329,7 @@ class Pipeline:
                     denoised = self._settle(job, lambda: self.denoiser.denoise_image(loaded.image, progress))
                     if denoised is None:
                         continue
-                    self.writes.append((job, io.submit(self.denoiser.save_file, loaded, *denoised)))
+                    self.writes.append((job, io.submit(self._save, job, loaded, *denoised)))
                     self._drain(keep=1 if small else 0)
             finally:
                 self._drain(keep=0)  # finished writes are reported even after Ctrl-C

@@ -67,8 +67,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 @app.command("run")
 def run(
-    inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns.", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder.")] = None,
+    inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns; - reads one image from standard input.", show_default=False)],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
     model: ModelOpt = "default",
     device: DeviceOpt = Device.auto,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder).")] = False,

@@ -24,6 +24,23 @@ from denoise_cli.imageio import IMAGE_SUFFIXES, SUFFIX_BY_FORMAT, output_format
 class Job:
     source: Path
     target: Path
+    source_name: str | None = None  # what messages call the source, if not its path ("<stdin>")
+    target_name: str | None = None  # likewise the target ("<stdout>": copied there once written)
+
+    def shown(self, message: str) -> str:
+        """A message with the paths of a piped source or target replaced by their names."""
+        for path, name in ((self.source, self.source_name), (self.target, self.target_name)):
+            if name is not None:
+                message = message.replace(str(path), name)
+        return message
+
+    @property
+    def shown_source(self) -> str:
+        return self.source_name or str(self.source)
+
+    @property
+    def shown_target(self) -> str:
+        return self.target_name or str(self.target)
 
 
 @dataclass
@@ -53,6 +70,18 @@ def _with_format(target: Path, fmt: str | None) -> Path:
     return target.with_suffix(SUFFIX_BY_FORMAT[output_format(target, fmt)]) if fmt else target
 
 
+def single_target(source: Path, output: Path | None, suffix: str, fmt: str | None) -> Path:
+    """Where one input file goes: beside it with the suffix, into the folder -o names (an
+    existing folder, or a path ending with a slash), or to the file -o names."""
+    if output is None:
+        target = source.with_name(f"{source.stem}{suffix}{source.suffix}")
+    elif output.is_dir() or str(output).endswith(("/", os.sep)):
+        target = output / source.name
+    else:
+        target = output
+    return _with_format(target, fmt)
+
+
 def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False, suffix: str = "_denoised", fmt: str | None = None) -> JobPlan:
     """Expand inputs and choose every output path (see the module docstring for the rules)."""
     problems: list[str] = []
@@ -71,14 +100,7 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
             problems.append(f"{text}: no such file or folder.")
 
     if len(inputs) == 1 and len(files) == 1 and not folders:
-        source = files[0]
-        if output is None:
-            target = source.with_name(f"{source.stem}{suffix}{source.suffix}")
-        elif output.is_dir() or str(output).endswith(("/", os.sep)):
-            target = output / source.name
-        else:
-            target = output
-        return JobPlan([Job(source, _with_format(target, fmt))], problems, [], single_file=True)
+        return JobPlan([Job(files[0], single_target(files[0], output, suffix, fmt))], problems, [], single_file=True)
 
     if output is not None and output.exists() and not output.is_dir():
         raise DenoiseError(f"-o {output}: with several inputs or a folder, -o must be a folder, and this is a file.")

@@ -130,6 +130,12 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, module: s
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
 
 
+def run_cli_piped(*args: str, stdin: bytes, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`denoise` with bytes on standard input; standard output comes back as bytes too."""
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "denoise_cli.cli", *args], input=stdin, capture_output=True, cwd=cwd, timeout=120, env=env)
+
+
 def run_train_cli(*args: str) -> subprocess.CompletedProcess:
     """The real `denoise-train` command in a subprocess."""
     return run_cli(*args, module="denoise_cli.train.cli")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, camera_exif, level_echo_model, run_cli
+from conftest import assert_clean_error, camera_exif, level_echo_model, run_cli, run_cli_piped
 from denoise_cli import Denoiser
 
 
@@ -225,3 +225,78 @@ def test_device_cuda_without_gpu_is_a_clear_error(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "--device", "cuda")
     assert_clean_error(result)
     assert "cuda" in result.stderr.lower()
+
+
+def _encoded(pixels: np.ndarray, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def test_pipes_standard_input_to_standard_output(tmp_path, identity_fixed):
+    pixels = np.random.default_rng(0).integers(0, 256, size=(30, 40), dtype=np.uint8)
+    filtered = run_cli_piped("-", "-m", str(identity_fixed), stdin=_encoded(pixels, "PNG"))
+    assert filtered.returncode == 0, filtered.stderr
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(filtered.stdout))), pixels)  # stdout holds the image alone
+    assert "<stdin> -> <stdout> (40x30" in filtered.stderr.decode()
+    colour = np.random.default_rng(1).integers(0, 256, size=(30, 40, 3), dtype=np.uint8)
+    as_jpeg = run_cli_piped("-", "-o", "-", "-m", str(identity_fixed), stdin=_encoded(colour, "JPEG", quality=90))
+    assert as_jpeg.returncode == 0 and Image.open(io.BytesIO(as_jpeg.stdout)).format == "JPEG"  # the input's format
+    as_webp = run_cli_piped("-", "-f", "webp", "-q", "-m", str(identity_fixed), stdin=_encoded(colour, "JPEG"))
+    assert as_webp.returncode == 0 and Image.open(io.BytesIO(as_webp.stdout)).format == "WEBP" and as_webp.stderr == b""
+    to_file = run_cli_piped("-", "-o", str(tmp_path / "clean.png"), "--json", "-m", str(identity_fixed), stdin=_encoded(pixels, "PNG"))
+    assert to_file.returncode == 0, to_file.stderr
+    assert json.loads(to_file.stdout)["files"][0]["source"] == "<stdin>"
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "clean.png")), pixels)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    from_file = run_cli_piped(str(tmp_path / "photo.png"), "-o", "-", "-m", str(identity_fixed), stdin=b"")
+    assert from_file.returncode == 0 and np.array_equal(np.asarray(Image.open(io.BytesIO(from_file.stdout))), pixels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.png", "photo.png"]  # nothing left beside
+
+
+@pytest.mark.parametrize("args, stdin, says", [
+    (["-"], b"not an image at all", "<stdin>: not an image Pillow can read"),
+    (["-"], b"", "<stdin>: empty"),
+    (["-", "other.png"], b"", "- (standard input) takes one image"),
+    (["a.png", "b.png", "-o", "-"], b"", "-o - (standard output) takes one image"),
+    (["-", "--json"], b"PNG", "--json prints on standard output"),
+    (["-"], "PPM", "PPM is read, not written: choose a --format"),
+    (["-", "-f", "jpeg"], "16-bit", "<stdout>: JPEG cannot store this"),
+], ids=["garbage", "empty", "two-inputs", "two-to-stdout", "json-on-stdout", "unwritable-format", "lossy-format"])
+def test_pipes_refuse_what_cannot_work_and_send_nothing(tmp_path, identity_fixed, args, stdin, says):
+    pixels = np.random.default_rng(0).integers(0, 256, size=(30, 40), dtype=np.uint8)
+    if stdin == "PPM":
+        stdin = _encoded(pixels, "PPM")
+    elif stdin == "16-bit":
+        stdin = _encoded(pixels.astype(np.uint16) * 257, "PNG")
+    elif stdin == b"PNG":
+        stdin = _encoded(pixels, "PNG")
+    result = run_cli_piped(*args, "-m", str(identity_fixed), stdin=stdin, cwd=tmp_path)
+    stderr = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in stderr and result.stdout == b""
+    assert says in stderr and str(tmp_path) not in stderr  # the pipe's name, not the spooled file's
+
+
+def test_pipes_refuse_a_terminal_at_either_end(tmp_path):
+    from denoise_cli.errors import DenoiseError
+    from denoise_cli.stdio import plan_piped_job
+
+    with pytest.raises(DenoiseError, match="standard input is a terminal"):
+        plan_piped_job(["-"], tmp_path / "out.png", None, tmp_path, stdin_is_terminal=True)
+    with pytest.raises(DenoiseError, match="standard output is a terminal"):
+        plan_piped_job(["-"], None, None, tmp_path, stdout_is_terminal=True)
+
+
+def test_a_pipe_closed_early_is_one_error_line(tmp_path, identity_fixed):
+    import subprocess
+    import sys
+
+    noise = np.random.default_rng(0).integers(0, 256, size=(1500, 1500), dtype=np.uint8)  # 2.25 MB: far over a pipe's buffer
+    Image.fromarray(noise).save(tmp_path / "big.png")
+    reader = subprocess.Popen([sys.executable, "-m", "denoise_cli.cli", str(tmp_path / "big.png"), "-o", "-", "-m", str(identity_fixed)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout.read(8) == b"\x89PNG\r\n\x1a\n"
+    reader.stdout.close()  # like `| head -c 8`
+    stderr = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 1
+    assert "<stdout>: the reading end of the pipe closed" in stderr and "Traceback" not in stderr and "Exception" not in stderr
