@@ -70,6 +70,13 @@ def _with_format(target: Path, fmt: str | None) -> Path:
     return target.with_suffix(SUFFIX_BY_FORMAT[output_format(target, fmt)]) if fmt else target
 
 
+def _sibling(folder: Path, suffix: str) -> Path:
+    """scans/ -> scans_denoised, as the user wrote it; `.` or `..` are resolved to get a name."""
+    if folder.name in ("", ".", ".."):
+        folder = folder.resolve()
+    return folder.parent / f"{folder.name}{suffix}"
+
+
 def single_target(source: Path, output: Path | None, suffix: str, fmt: str | None) -> Path:
     """Where one input file goes: beside it with the suffix, into the folder -o names (an
     existing folder, or a path ending with a slash), or to the file -o names."""
@@ -107,7 +114,7 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
     jobs: list[Job] = []
     skipped: list[Path] = []
     for folder in folders:
-        out_root = output if output is not None else folder.resolve().parent / f"{folder.resolve().name}{suffix}"
+        out_root = output if output is not None else _sibling(folder, suffix)
         exclude = out_root.resolve() if output is not None else None
         for source in _folder_images(folder, recursive, exclude):
             jobs.append(Job(source, _with_format(out_root / source.relative_to(folder), fmt)))

@@ -62,6 +62,10 @@ def test_folder_goes_to_a_sibling_folder_and_recursive_mirrors(tmp_path, identit
     assert deep.returncode == 0, deep.stderr
     assert (tmp_path / "out" / "a.png").exists() and (tmp_path / "out" / "sub" / "b.png").exists()
     assert sorted(p.name for p in (tmp_path / "scans").iterdir()) == ["a.png", "notes.txt", "sub"]  # input untouched
+    here = run_cli(".", "-m", str(identity_fixed), cwd=tmp_path / "scans" / "sub")
+    assert here.returncode == 0 and (tmp_path / "scans" / "sub_denoised" / "b.png").exists()
+    relative = run_cli("scans/", "-m", str(identity_fixed), "--overwrite", cwd=tmp_path)
+    assert relative.stdout.startswith("scans/a.png -> scans_denoised/a.png")  # named as the user wrote the input
 
 
 def test_output_folder_inside_input_is_not_picked_up_again(tmp_path, identity_fixed):
