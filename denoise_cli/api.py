@@ -13,13 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.holes import fill_holes
-from denoise_cli.imageio import DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, output_format, read_image, write_image
+from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow, output_format, read_image,
+                                  to_pillow, write_image)
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
 
@@ -268,7 +270,7 @@ class Denoiser:
                 out_plane[holes[index]] = image.planes[index][holes[index]]
         return image.with_planes(out), setting
 
-    def denoise(self, array: np.ndarray, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray:
+    def denoise(self, array: np.ndarray | Image.Image, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray | Image.Image:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
 
         uint8 and uint16 arrays use their full range; float arrays are taken to be in [0, 1]
@@ -276,7 +278,13 @@ class Denoiser:
         see holes.py). Returns the same shape and dtype. camera: the camera whose own unresized
         photo this is (`imageio.camera_of(path)`), which an array cannot tell: with the strength
         automatic, the model's camera strength applies.
+
+        A Pillow image gives a Pillow image, in the mode a file of it is written in (alpha kept
+        as it is, palette and bilevel images as RGB or L, `denoise_file` has the list), with its
+        ICC profile, DPI and EXIF; its EXIF tells the camera, as a file's does.
         """
+        if isinstance(array, Image.Image):
+            return self._denoise_pillow(array, progress, camera)
         array = np.asarray(array)
         if array.ndim not in (2, 3) or array.size == 0:
             raise DenoiseError(f"expected an (H, W) or (H, W, C) image array, got shape {array.shape}.")
@@ -290,6 +298,16 @@ class Denoiser:
         image = ImageData(planes=planes, mode="array", scale=scale, camera=camera)
         out = self.denoise_image(image, progress)[0].planes
         return out[0] if array.ndim == 2 else np.moveaxis(out, 0, -1)
+
+    def _denoise_pillow(self, picture: Image.Image, progress: Progress | None, camera: str | None) -> Image.Image:
+        image = from_pillow(picture)
+        if camera is not None:
+            image.camera = camera
+        denoised = to_pillow(self.denoise_image(image, progress)[0])
+        for key, value in (("icc_profile", image.icc_profile), ("dpi", image.dpi), ("exif", image.exif)):
+            if value is not None:
+                denoised.info[key] = value
+        return denoised
 
     def load_file(self, source: str | os.PathLike, target: str | os.PathLike | None = None, *, overwrite: bool = False, format: str | None = None,
                   quality: int = DEFAULT_QUALITY) -> LoadedFile:

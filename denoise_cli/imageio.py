@@ -298,7 +298,13 @@ def _bits_per_channel(img: Image.Image) -> int:
     return 16 if ";16" in str(args[0] if isinstance(args, tuple) and args else args) else 8
 
 
-def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
+def from_pillow(img: Image.Image) -> ImageData:
+    """A Pillow image in memory as a file of it would be read, but not turned upright: the
+    caller's pixels keep their geometry (the API's `Denoiser.denoise` on a Pillow image)."""
+    return _to_image_data(img, [], upright=False)
+
+
+def _to_image_data(img: Image.Image, warnings: list[str], upright: bool = True) -> ImageData:
     source_format = img.format
     compression = img.info.get("compression") if source_format == "TIFF" else None
     subsampling = JpegImagePlugin.get_sampling(img)  # -1 for anything but a colour JPEG
@@ -306,7 +312,7 @@ def _to_image_data(img: Image.Image, warnings: list[str]) -> ImageData:
     dpi = img.info.get("dpi")
     exif = img.getexif()
     camera = _unresized_camera(exif, img.size)
-    if exif.get(ORIENTATION_TAG, 1) != 1:
+    if upright and exif.get(ORIENTATION_TAG, 1) != 1:
         img = ImageOps.exif_transpose(img)
         exif[ORIENTATION_TAG] = 1
     for tag in LAYOUT_TAGS & set(exif):

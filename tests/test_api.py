@@ -16,7 +16,7 @@ from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels, uniformity
 from denoise_cli.imageio import ImageData, PixelScale
 
-from conftest import describe, level_echo_model
+from conftest import camera_exif, describe, level_echo_model
 
 FLOAT = PixelScale(0.0, 1.0, np.dtype(np.float32))
 
@@ -72,6 +72,32 @@ def test_ensemble_averages_the_model_over_the_picture_and_its_flips(conv_stack):
     assert unclipped.sum() > 500
     assert np.allclose(ensembled[unclipped], outputs.mean(axis=0)[unclipped], atol=1e-5)
     assert not np.allclose(ensembled, plain.denoise(array), atol=1e-3)  # the random stack is not flip-symmetric
+
+
+def test_a_pillow_image_comes_back_a_pillow_image(identity_fixed, models_dir):
+    """As a file would be written: alpha untouched, a palette as RGB, ICC, DPI and EXIF carried,
+    the geometry as given (no EXIF orientation applied); a camera's EXIF brings its strength."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgba = Image.fromarray(rng.integers(0, 256, (30, 40, 4), dtype=np.uint8), "RGBA")
+    exif = camera_exif("Canon", "Canon EOS 80D", (40, 30), orientation=6)
+    rgba.info.update(icc_profile=b"an ICC profile", dpi=(300, 300), exif=exif.tobytes())
+    out = Denoiser(identity_fixed).denoise(rgba)
+    assert isinstance(out, Image.Image) and out.mode == "RGBA" and out.size == (40, 30)
+    assert np.array_equal(np.asarray(out), np.asarray(rgba))
+    assert out.info["icc_profile"] == b"an ICC profile" and out.info["dpi"] == (300, 300)
+    kept = Image.Exif()
+    kept.load(out.info["exif"])
+    assert kept[0x0112] == 6 and kept[0x0110] == "Canon EOS 80D"  # still true of the pixels given back
+    assert Denoiser(identity_fixed).denoise(rgba.convert("P")).mode == "RGB"
+
+    echo = level_echo_model(models_dir / "pillow-echo.onnx", level_floor=[3 / 255], camera_strength=2.0, tile_size=512)
+    flat = Image.new("L", (2600, 2000), 128)  # reads no noise: the floor, 3
+    assert np.asarray(Denoiser(echo).denoise(flat)).max() == 3
+    shot = Image.new("L", flat.size, 128)
+    shot.info["exif"] = camera_exif("Canon", "Canon EOS 80D", flat.size).tobytes()
+    assert np.asarray(Denoiser(echo).denoise(shot)).max() == 6  # a camera's own photo: strength 2
 
 
 def test_progress_callback_counts_tiles(identity_fixed):
