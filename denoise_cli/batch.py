@@ -1,7 +1,7 @@
 """Run a planned batch of files for the CLI: skip what exists, go on after a failure, report.
 
 Progress and messages go to stderr (rich, only on a terminal); per-file lines and the --json
-summary go to stdout.
+summary go to stdout, unless stdout carries the image (stdio.py).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.imageio import DEFAULT_QUALITY, ImageData
-from denoise_cli import stdio
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
 
 
@@ -201,29 +201,30 @@ def run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag | None =
         return EXIT_CODES[exc.how]
 
 
+def _refuse(reporter: Reporter, message: str) -> int:
+    """A command line that cannot start: one error line, the summary, exit code 1."""
+    reporter.failed(None, message)
+    reporter.finish()
+    return 1
+
+
 def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int:
     if stdio.sends_to_stdout(options.inputs, options.output):
         reporter.lines_to_stderr = True  # standard output is the image's
         if reporter.json_summary:
             reporter.json_summary = False
-            reporter.failed(None, "--json prints on standard output, which carries the image here: give -o FILE to have both.")
-            reporter.finish()
-            return 1
+            return _refuse(reporter, "--json prints on standard output, which carries the image here: give -o FILE to have both.")
     if stdio.uses_pipes(options.inputs, options.output):
         with tempfile.TemporaryDirectory(prefix="denoise-") as folder:  # the pipes' files (stdio.py)
             try:
                 plan = stdio.plan_piped_job(options.inputs, options.output, options.format, Path(folder))
             except DenoiseError as exc:
-                reporter.failed(None, str(exc))
-                reporter.finish()
-                return 1
+                return _refuse(reporter, str(exc))
             return _run_plan(plan, options, reporter, stop)
     try:
         plan = plan_jobs(options.inputs, options.output, recursive=options.recursive, suffix=options.suffix, fmt=options.format)
     except DenoiseError as exc:
-        reporter.failed(None, str(exc))
-        reporter.finish()
-        return 1
+        return _refuse(reporter, str(exc))
     return _run_plan(plan, options, reporter, stop)
 
 
@@ -244,9 +245,7 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
             ensemble=options.ensemble,
         )
     except DenoiseError as exc:
-        reporter.failed(None, str(exc))
-        reporter.finish()
-        return 1
+        return _refuse(reporter, str(exc))
     stop.check()
     reporter.model, reporter.device, reporter.ensemble = denoiser.description.name, denoiser.device, denoiser.ensemble
     reporter.start(len(plan.jobs))
