@@ -304,7 +304,7 @@ class Denoiser:
         if camera is not None:
             image.camera = camera
         denoised = to_pillow(self.denoise_image(image, progress)[0])
-        for key, value in (("icc_profile", image.icc_profile), ("dpi", image.dpi), ("exif", image.exif)):
+        for key, value in (("icc_profile", image.icc_profile), ("dpi", image.dpi), ("exif", image.exif), ("xmp", image.descriptive.xmp)):
             if value is not None:
                 denoised.info[key] = value
         return denoised

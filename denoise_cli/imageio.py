@@ -2,7 +2,8 @@
 
 An image is read into `ImageData`: the planes to denoise in their native dtype (uint8, uint16,
 int32 or float32, so a 16-bit scan keeps its precision), the alpha plane kept aside untouched,
-and what the file carries besides pixels (EXIF, ICC profile, DPI). Writing is atomic: a
+and what the file carries besides pixels (EXIF, ICC profile, DPI, and the descriptive metadata
+of metadata.py: XMP, IPTC, comments, PNG text). Writing is atomic: a
 temporary file in the target folder, flushed, then renamed, so no reader ever sees half an image.
 
 Mode policy (documented in the README):
@@ -40,6 +41,7 @@ import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError, features
 
 from denoise_cli.errors import DenoiseError, OutputExistsError
+from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
 
 # Pillow's own limit guards against decompression bombs by raising on large images; we check
 # the declared size ourselves against a limit the user can raise (--max-pixels).
@@ -127,6 +129,8 @@ class ImageData:
     """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
     lossless_webp: bool = False
     """The source is a lossless WebP: a WebP output is written lossless too."""
+    descriptive: Descriptive = field(default_factory=Descriptive)
+    """XMP, IPTC, comments, PNG text: carried into the output where its format holds them."""
 
     @property
     def height(self) -> int:
@@ -232,16 +236,18 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
     exif = img.getexif()
     camera = _unresized_camera(exif, img.size)
     pixels = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1), lambda a: a)(pixels)
+    descriptive = read_descriptive(img, turned_upright=exif.get(ORIENTATION_TAG, 1) != 1)
     text = {tag: exif[tag] for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)}
     if set(exif) - set(TIFF_TEXT_TAGS) - LAYOUT_TAGS - {ORIENTATION_TAG} or exif.get_ifd(EXIF_IFD):
-        warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...) and its ICC profile.")
+        warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...), its XMP and its ICC profile.")
     exif_out = Image.Exif()
     exif_out.update(text)
     mode = "RGBA;16" if pixels.shape[2] == 4 else "RGB;16"
     planes = np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0))
     alpha = np.ascontiguousarray(pixels[..., 3]) if mode == "RGBA;16" else None
     return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "TIFF", exif_out.tobytes() if text else None,
-                     img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"))
+                     img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"),
+                     descriptive=descriptive)
 
 
 def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
@@ -255,6 +261,8 @@ def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
     options = {"photometric": "rgb", "compression": None if tiff_compression(image) == "raw" else "zlib", "metadata": None, "software": False,
                "extrasamples": ("unassalpha",) if image.alpha is not None else None,
                "extratags": [(tag, "s", 0, exif[tag], True) for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)]}
+    if image.descriptive.xmp:
+        options["extratags"].append((XMP_TAG, 1, len(image.descriptive.xmp), image.descriptive.xmp, True))  # BYTE
     if image.icc_profile:
         options["iccprofile"] = image.icc_profile
     if image.dpi:
@@ -312,7 +320,9 @@ def _to_image_data(img: Image.Image, warnings: list[str], upright: bool = True) 
     dpi = img.info.get("dpi")
     exif = img.getexif()
     camera = _unresized_camera(exif, img.size)
-    if upright and exif.get(ORIENTATION_TAG, 1) != 1:
+    turn = upright and exif.get(ORIENTATION_TAG, 1) != 1
+    descriptive = read_descriptive(img, turned_upright=turn)
+    if turn:
         img = ImageOps.exif_transpose(img)
         exif[ORIENTATION_TAG] = 1
     for tag in LAYOUT_TAGS & set(exif):
@@ -320,7 +330,7 @@ def _to_image_data(img: Image.Image, warnings: list[str], upright: bool = True) 
     exif_bytes = exif.tobytes() if len(exif) else None
     keep = {"exif": exif_bytes, "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
             "jpeg_subsampling": subsampling if subsampling >= 0 else None,
-            "tiff_compression": compression}
+            "tiff_compression": compression, "descriptive": descriptive}
 
     if img.mode in SIXTEEN_BIT_MODES:
         planes = np.asarray(img, dtype=np.uint16)[None]
@@ -502,6 +512,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["subsampling"] = image.jpeg_subsampling
     if fmt == "TIFF":
         options["compression"] = tiff_compression(image)
+    save_options(image.descriptive, fmt, options)
     write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
 
 

@@ -192,6 +192,55 @@ def test_icc_profile_and_dpi_are_kept(identity, tmp_path):
 
 
 NO_AVIF = pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF support")
+XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+       b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+       b'tiff:Orientation="6"><dc:subject>harbour, 1998</dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>')
+IPTC = b"Photoshop 3.0\x008BIM\x04\x04\x00\x00\x00\x00\x00\x0c\x1c\x02\x19\x00\x07harbour\x00"  # keyword "harbour"
+
+
+def _xmp_of(image: Image.Image) -> bytes | None:
+    xmp = image.info.get("xmp")
+    return xmp.encode() if isinstance(xmp, str) else xmp
+
+
+@pytest.mark.parametrize("ext", ["jpg", "png", "tif", "webp", pytest.param("avif", marks=NO_AVIF), "heic"])
+def test_xmp_iptc_and_comments_are_kept(identity, tmp_path, ext):
+    """A photo's keywords, captions and ratings survive: XMP into every format that holds it,
+    its orientation set upright with the pixels; a JPEG's IPTC and comment into a JPEG."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    app13 = b"\xff\xed" + (len(IPTC) + 2).to_bytes(2, "big") + IPTC
+    pixels = _rng(13).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "shot.jpg", xmp=XMP, exif=exif, comment=b"scanned in 1998", extra=app13)
+    identity.denoise_file(tmp_path / "shot.jpg", tmp_path / f"out.{ext}")
+    if ext == "heic":
+        pytest.importorskip("pillow_heif").register_heif_opener()
+    out = Image.open(tmp_path / f"out.{ext}")
+    assert out.size == (20, 30) and out.getexif().get(0x0112, 1) == 1
+    assert _xmp_of(out) == XMP.replace(b'tiff:Orientation="6"', b'tiff:Orientation="1"')
+    if ext == "jpg":
+        assert out.info["comment"] == b"scanned in 1998"
+        assert [payload for marker, payload in out.applist if marker == "APP13"] == [IPTC]
+
+
+def test_png_text_and_a_16_bit_tiff_s_xmp_are_kept(identity, tmp_path):
+    from PIL import PngImagePlugin
+
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add_text("Software", "FlatScan 2")
+    chunks.add_itxt("Title", "Hafen – Überfahrt")
+    chunks.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    Image.fromarray(_rng(14).integers(0, 256, size=(20, 30), dtype=np.uint8)).save(tmp_path / "scan.png", pnginfo=chunks)
+    identity.denoise_file(tmp_path / "scan.png", tmp_path / "scan_out.png")
+    out = Image.open(tmp_path / "scan_out.png")
+    assert out.text["Software"] == "FlatScan 2" and out.text["Title"] == "Hafen – Überfahrt"
+    assert out.size == (20, 30) and _xmp_of(out) == XMP.replace(b'"6"', b'"1"')  # no EXIF: Pillow takes XMP's orientation
+    tifffile = pytest.importorskip("tifffile")
+    colour = _rng(15).integers(0, 65536, size=(20, 30, 3), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "deep.tif", colour, photometric="rgb", extratags=[(700, 1, len(XMP), XMP, True)])
+    identity.denoise_file(tmp_path / "deep.tif", tmp_path / "deep_out.tif")
+    assert _xmp_of(Image.open(tmp_path / "deep_out.tif")) == XMP.replace(b'"6"', b'"1"')
+
 
 
 @pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", pytest.param("avif", marks=NO_AVIF), "gif"])

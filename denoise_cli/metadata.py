@@ -1,0 +1,83 @@
+"""A file's descriptive metadata (XMP, IPTC, comments, PNG text), carried into the denoised file.
+
+This is what photographers and archives write about a picture: captions, keywords, ratings,
+copyright, a scanner's notes, the settings an image was made with. Pillow reads it but drops it
+on saving a new image, so a denoised photo lost its keywords. EXIF, ICC profile and DPI, which
+describe the pixels, are handled in imageio.py; this module handles the rest:
+
+- XMP: into every output format that holds it (JPEG, PNG, TIFF, WebP, AVIF, HEIC), except an
+  XMP packet over 64 KB into a JPEG, which holds at most that in one marker. When the pixels
+  were turned upright, its tiff:Orientation is set to 1, as EXIF's is.
+- IPTC (a JPEG's Photoshop APP13 segment): from a JPEG into a JPEG, copied as it is.
+- A JPEG's or GIF's comment: into a JPEG or GIF output.
+- PNG text chunks (tEXt, zTXt, iTXt): from a PNG into a PNG.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from PIL import Image, PngImagePlugin
+
+JPEG_XMP_LIMIT = 65504  # one APP1 marker (65533 bytes) less XMP's namespace header
+XMP_KEY = "XML:com.adobe.xmp"  # the PNG text chunk that holds XMP
+ORIENTATION = re.compile(rb"""(tiff:Orientation\s*=\s*["']|<tiff:Orientation>\s*)[1-8]""")
+XMP_TAG = 700  # TIFF
+
+
+@dataclass(frozen=True)
+class Descriptive:
+    xmp: bytes | None = None
+    iptc: list[bytes] = field(default_factory=list)  # a JPEG's APP13 payloads, in order
+    comment: bytes | None = None
+    png_text: dict[str, str] = field(default_factory=dict)
+
+
+def read_descriptive(img: Image.Image, turned_upright: bool) -> Descriptive:
+    """What `img`, as opened from its file, says of its picture."""
+    xmp = img.info.get("xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8")
+    if xmp and turned_upright:
+        xmp = ORIENTATION.sub(rb"\g<1>1", xmp)
+    iptc = [payload for marker, payload in getattr(img, "applist", []) if marker == "APP13"] if img.format == "JPEG" else []
+    comment = img.info.get("comment") if img.format in ("JPEG", "GIF") else None
+    if isinstance(comment, str):
+        comment = comment.encode("utf-8")
+    text = {key: str(value) for key, value in getattr(img, "text", {}).items() if key != XMP_KEY} if img.format == "PNG" else {}
+    return Descriptive(xmp or None, iptc, comment or None, text)
+
+
+def save_options(meta: Descriptive, fmt: str, options: dict) -> None:
+    """Add to Pillow's save() keywords for `fmt` what it can carry of `meta`; `options` may hold
+    the EXIF already ("exif"), which a TIFF's XMP joins as a tag."""
+    if meta.xmp and fmt in ("JPEG", "WEBP", "AVIF", "HEIF") and not (fmt == "JPEG" and len(meta.xmp) > JPEG_XMP_LIMIT):
+        options["xmp"] = meta.xmp
+    if meta.xmp and fmt == "TIFF":
+        tags = Image.Exif()
+        if options.get("exif"):
+            tags.load(options["exif"])
+        tags[XMP_TAG] = meta.xmp
+        options["exif"] = tags
+    if meta.iptc and fmt == "JPEG":
+        options["extra"] = b"".join(b"\xff\xed" + (len(payload) + 2).to_bytes(2, "big") + payload for payload in meta.iptc)
+    if meta.comment and fmt in ("JPEG", "GIF"):
+        options["comment"] = meta.comment
+    if fmt == "PNG" and (meta.png_text or meta.xmp):
+        chunks = PngImagePlugin.PngInfo()
+        for key, value in meta.png_text.items():
+            _add_png_text(chunks, key, value)
+        if meta.xmp:
+            chunks.add_itxt(XMP_KEY, meta.xmp.decode("utf-8", "replace"))
+        options["pnginfo"] = chunks
+
+
+def _add_png_text(chunks: PngImagePlugin.PngInfo, key: str, value: str) -> None:
+    """tEXt where the text is Latin-1 (compressed when long), else iTXt (UTF-8)."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        chunks.add_itxt(key, value, zip=len(value) > 1024)
+        return
+    chunks.add_text(key, value, zip=len(value) > 1024)
