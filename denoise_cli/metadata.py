@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from PIL import Image, PngImagePlugin
+from PIL import Image, JpegImagePlugin, PngImagePlugin
 
 JPEG_XMP_LIMIT = 65504  # one APP1 marker (65533 bytes) less XMP's namespace header
 XMP_KEY = "XML:com.adobe.xmp"  # the PNG text chunk that holds XMP
@@ -41,8 +41,9 @@ def read_descriptive(img: Image.Image, turned_upright: bool) -> Descriptive:
         xmp = xmp.encode("utf-8")
     if xmp and turned_upright:
         xmp = ORIENTATION.sub(rb"\g<1>1", xmp)
-    iptc = [payload for marker, payload in getattr(img, "applist", []) if marker == "APP13"] if img.format == "JPEG" else []
-    comment = img.info.get("comment") if img.format in ("JPEG", "GIF") else None
+    jpeg = isinstance(img, JpegImagePlugin.JpegImageFile)  # MPO too: a phone's JPEG with a second picture
+    iptc = [payload for marker, payload in img.applist if marker == "APP13"] if jpeg else []
+    comment = img.info.get("comment") if jpeg or img.format == "GIF" else None
     if isinstance(comment, str):
         comment = comment.encode("utf-8")
     text = {key: str(value) for key, value in getattr(img, "text", {}).items() if key != XMP_KEY} if img.format == "PNG" else {}

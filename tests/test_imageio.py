@@ -221,6 +221,11 @@ def test_xmp_iptc_and_comments_are_kept(identity, tmp_path, ext):
     if ext == "jpg":
         assert out.info["comment"] == b"scanned in 1998"
         assert [payload for marker, payload in out.applist if marker == "APP13"] == [IPTC]
+    if ext == "jpg":  # a phone's JPEG with a second picture (MPO) too
+        Image.fromarray(pixels).save(tmp_path / "phone.jpg", format="MPO", save_all=True, append_images=[Image.new("RGB", (8, 8))],
+                                     comment=b"scanned in 1998")  # Pillow writes no IPTC into an MPO
+        identity.denoise_file(tmp_path / "phone.jpg", tmp_path / "phone_out.jpg")
+        assert Image.open(tmp_path / "phone_out.jpg").info["comment"] == b"scanned in 1998"
 
 
 def test_png_text_and_a_16_bit_tiff_s_xmp_are_kept(identity, tmp_path):
