@@ -179,7 +179,10 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             warnings = []
             if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
                 warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
-            if getattr(img, "n_frames", 1) > 1:
+            if img.format == "MPO":  # a phone's JPEG that carries a second picture
+                warnings.append(f"{path}: also holds {img.n_frames - 1} secondary picture{'s' if img.n_frames > 2 else ''} (an HDR gain map "
+                                "or a depth map, say); the main picture alone is denoised and written.")
+            elif getattr(img, "n_frames", 1) > 1:
                 warnings.append(f"{path}: has {img.n_frames} frames; only the first is denoised.")
             if img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and _bits_per_channel(img) > 8:
                 return _read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel

@@ -131,6 +131,15 @@ def test_bilevel_becomes_8_bit_gray(identity, tmp_path):
     assert np.array_equal(np.asarray(out), np.asarray(bits.convert("L")))
 
 
+def test_a_phone_s_jpeg_with_a_second_picture_is_written_as_its_main_picture(identity, tmp_path):
+    main = Image.fromarray(_rng(8).integers(0, 256, size=(24, 32, 3), dtype=np.uint8))
+    main.save(tmp_path / "pixel.jpg", format="MPO", save_all=True, append_images=[Image.new("L", (8, 6))], quality=95)
+    result = identity.denoise_file(tmp_path / "pixel.jpg", tmp_path / "pixel_out.jpg")
+    assert [w for w in result.warnings if "1 secondary picture" in w and "main picture alone" in w]
+    out = Image.open(tmp_path / "pixel_out.jpg")
+    assert out.format == "JPEG" and out.size == (32, 24) and getattr(out, "n_frames", 1) == 1
+
+
 def test_cmyk_jpeg_stays_cmyk(identity, tmp_path):
     cmyk = Image.fromarray(_rng(9).integers(0, 256, size=(24, 24, 3), dtype=np.uint8)).convert("CMYK")
     _, out = _round_trip(identity, tmp_path, cmyk, "cmyk.jpg", quality=95)
