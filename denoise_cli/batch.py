@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.imageio import DEFAULT_QUALITY, ImageData
+from denoise_cli.imageio import DEFAULT_QUALITY, ImageData, raw_advice
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
 
 
@@ -233,6 +233,9 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
         reporter.failed(None, problem)
     for path in plan.skipped:
         reporter.warn(f"{path}: its name ends with {options.suffix!r}, so it looks like an earlier output; skipped.")
+    if plan.raw_files:
+        reporter.warn(f"{plan.raw_files} camera raw file{'s' if plan.raw_files > 1 else ''} passed over, which denoise does not develop: "
+                      f"{raw_advice(plan.raw_files)}.")
     if not plan.jobs:
         if not plan.problems:
             reporter.failed(None, "no images to denoise in the given inputs.")

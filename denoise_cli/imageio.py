@@ -55,6 +55,10 @@ FORMAT_BY_SUFFIX = {
     ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
 }
 SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif"}
+# Camera raw files: sensor data for a raw developer, not a picture. Pillow opens several of them
+# (they are TIFF inside) and would read the small preview they carry.
+RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
+                ".3fr", ".iiq", ".erf", ".mrw", ".raw", ".rwl"}
 HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by the pillow-heif plugin
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {
@@ -163,9 +167,16 @@ def _open_image(path: Path) -> Image.Image:
     return Image.open(path)
 
 
+def raw_advice(files: int = 1) -> str:
+    """What to do with camera raw files instead."""
+    return f"export {'it' if files == 1 else 'them'} from your raw developer as 16-bit TIFF (or JPEG) and denoise that"
+
+
 def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageData:
     """Read an image file; any problem is one DenoiseError naming the file."""
     path = Path(path)
+    if path.suffix.lower() in RAW_SUFFIXES:
+        raise DenoiseError(f"{path}: a camera raw file, which denoise does not develop: {raw_advice()}.")
     try:
         with _open_image(path) as img:
             width, height = img.size

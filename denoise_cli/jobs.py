@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import IMAGE_SUFFIXES, SUFFIX_BY_FORMAT, output_format
+from denoise_cli.imageio import IMAGE_SUFFIXES, RAW_SUFFIXES, SUFFIX_BY_FORMAT, output_format
 
 
 @dataclass(frozen=True)
@@ -49,21 +49,20 @@ class JobPlan:
     problems: list[str]  # inputs that matched nothing: one sentence each
     skipped: list[Path]  # inputs that look like earlier outputs
     single_file: bool = False  # one input file: -o names the output file, no folders are made
+    raw_files: int = 0  # camera raw files in the folders and globs, passed over (imageio.RAW_SUFFIXES)
 
 
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
 
 
-def _folder_images(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
+def _is_raw(path: Path) -> bool:
+    return path.suffix.lower() in RAW_SUFFIXES and not path.name.startswith(".")
+
+
+def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
     walk = folder.rglob("*") if recursive else folder.iterdir()
-    found = []
-    for p in walk:
-        if exclude is not None and (p == exclude or exclude in p.parents):
-            continue
-        if p.is_file() and _is_image(p):
-            found.append(p)
-    return sorted(found)
+    return sorted(p for p in walk if not (exclude is not None and (p == exclude or exclude in p.parents)) and p.is_file())
 
 
 def _with_format(target: Path, fmt: str | None) -> Path:
@@ -94,6 +93,7 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
     problems: list[str] = []
     files: list[Path] = []  # explicit files and glob matches
     folders: list[Path] = []
+    raw_files = 0
     for text in inputs:
         path = Path(text).expanduser()
         if path.is_dir():
@@ -101,7 +101,9 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
         elif path.is_file():
             files.append(path)
         elif glob.has_magic(text):
-            matches = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=recursive)) if _is_image(Path(m)) and Path(m).is_file()]
+            found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=recursive)) if Path(m).is_file()]
+            matches = [m for m in found if _is_image(m)]
+            raw_files += sum(map(_is_raw, found))
             files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern.")
         else:
             problems.append(f"{text}: no such file or folder.")
@@ -116,7 +118,9 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
     for folder in folders:
         out_root = output if output is not None else _sibling(folder, suffix)
         exclude = out_root.resolve() if output is not None else None
-        for source in _folder_images(folder, recursive, exclude):
+        found = _folder_files(folder, recursive, exclude)
+        raw_files += sum(map(_is_raw, found))
+        for source in filter(_is_image, found):
             jobs.append(Job(source, _with_format(out_root / source.relative_to(folder), fmt)))
     for source in files:
         if output is None:
@@ -138,4 +142,4 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
             continue
         seen[key] = job.source.resolve()
         unique.append(job)
-    return JobPlan(unique, problems, skipped)
+    return JobPlan(unique, problems, skipped, raw_files=raw_files)

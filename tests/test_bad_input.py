@@ -77,6 +77,26 @@ def test_a_file_without_an_image_extension(corpus, identity_fixed):
     assert (corpus / "scan_denoised.png").exists()
 
 
+def test_camera_raw_files_are_named_not_misread(tmp_path, identity_fixed):
+    """Pillow opens some raw files (TIFF inside) and would read their small preview: a raw file
+    named on the command line is refused with what to do instead, and a folder's are counted."""
+    (tmp_path / "shoot").mkdir()
+    _png(tmp_path / "preview.png")
+    for name in ("IMG_0001.CR2", "IMG_0002.dng"):  # what Pillow would read is beside the point: the suffix decides
+        (tmp_path / "shoot" / name).write_bytes((tmp_path / "preview.png").read_bytes())
+    result = run_cli(str(tmp_path / "shoot" / "IMG_0002.dng"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert "IMG_0002.dng: a camera raw file" in result.stderr and "export it from your raw developer" in result.stderr
+    assert not (tmp_path / "shoot" / "IMG_0002_denoised.dng").exists()
+    only_raw = run_cli(str(tmp_path / "shoot"), "-m", str(identity_fixed))
+    assert_clean_error(only_raw)
+    assert "2 camera raw files passed over" in only_raw.stderr and "no images to denoise" in only_raw.stderr
+    _png(tmp_path / "shoot" / "IMG_0003.png")
+    mixed = run_cli(str(tmp_path / "shoot"), "-m", str(identity_fixed))
+    assert mixed.returncode == 0 and "2 camera raw files passed over" in mixed.stderr
+    assert sorted(p.name for p in (tmp_path / "shoot_denoised").iterdir()) == ["IMG_0003.png"]
+
+
 def test_a_file_name_with_brackets_is_printed_as_it_is(tmp_path, identity_fixed):
     """Messages go through rich on stderr; "[red]" in a file name is a name, not markup."""
     (tmp_path / "scan [red].png").write_text("not an image")
