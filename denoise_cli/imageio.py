@@ -55,8 +55,8 @@ FORMAT_BY_SUFFIX = {
     ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
 }
 SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif"}
-# Camera raw files: sensor data for a raw developer, not a picture. Pillow opens several of them
-# (they are TIFF inside) and would read the small preview they carry.
+# Camera raw files: sensor data for a raw developer, not a picture. Several are TIFFs inside,
+# which Pillow may open, reading the small preview they embed.
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
                 ".3fr", ".iiq", ".erf", ".mrw", ".raw", ".rwl"}
 HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by the pillow-heif plugin
