@@ -126,6 +126,15 @@ def models(
     raise typer.Exit(code)
 
 
+@app.command("info")
+def info(json_summary: JsonOpt = False) -> None:
+    """What this installation can do: versions, the device --device auto picks and why, the
+    optional formats, the shipped models (for a question or a bug report)."""
+    from denoise_cli import about
+
+    raise typer.Exit(about.print_report(json_summary))
+
+
 def main() -> None:
     try:
         app()

@@ -39,6 +39,7 @@ def test_cli_help_path_imports_no_numpy_or_onnxruntime():
 def test_inference_never_imports_torch(identity_fixed):
     loaded = _modules_after(f"import numpy as np\nfrom denoise_cli import Denoiser\nDenoiser({str(identity_fixed)!r}, 'cpu').denoise(np.zeros((5, 5), np.uint8))")
     assert "torch" not in loaded
+    assert "torch" not in _modules_after("from denoise_cli import about\nabout.report()")  # `denoise info` names torch's version only
 
 
 def test_denoise_array_shapes_and_dtypes(identity_fixed):

@@ -304,3 +304,19 @@ def test_a_pipe_closed_early_is_one_error_line(tmp_path, identity_fixed):
     stderr = reader.stderr.read().decode()
     assert reader.wait(timeout=60) == 1
     assert "<stdout>: the reading end of the pipe closed" in stderr and "Traceback" not in stderr and "Exception" not in stderr
+
+
+def test_info_says_what_this_installation_can_do():
+    from importlib import util
+
+    from denoise_cli import registry
+    from denoise_cli.session import _cuda_works
+
+    facts = json.loads(run_cli("info", "--json").stdout)
+    assert facts["device auto"] == ("cuda" if _cuda_works() else "cpu")
+    assert facts["models"]["default"] == registry.default_model_name() and facts["models"]["shipped"] == len(registry.shipped_models())
+    heic = util.find_spec("pillow_heif") is not None
+    assert ("HEIC" in facts["formats"]) == heic and ("HEIC" in facts["formats missing"]) == (not heic)
+    assert "onnxruntime" in " ".join(facts["packages"]) and facts["cpu cores"] >= 1
+    plain = run_cli("info")
+    assert plain.returncode == 0 and "device auto:" in plain.stdout and "formats:" in plain.stdout
