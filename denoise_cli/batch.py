@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.imageio import DEFAULT_QUALITY, ImageData, raw_advice
+from denoise_cli.imageio import DEFAULT_QUALITY, ImageData, output_format, raw_advice
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
 
 
@@ -45,6 +45,7 @@ class BatchOptions:
     strength: float | None = None  # None: automatic (the API's rule)
     quality: int = DEFAULT_QUALITY  # JPEG, WebP, AVIF and HEIC output
     ensemble: bool = False  # average over flips (api.flip_ensemble)
+    dry_run: bool = False  # plan, check the model, report; read and write nothing
 
 
 EXIT_CODES = {"interrupted": 130, "terminated": 143}
@@ -86,6 +87,7 @@ class Reporter:
         self.device: str | None = None
         self.ensemble = False
         self.lines_to_stderr = False  # when standard output carries the image
+        self.dry_run = False
         self.progress: Progress | None = None
         self._files_task = self._tiles_task = None
 
@@ -143,6 +145,12 @@ class Reporter:
                 level += f" at strength {setting.strength:g}: reads as dense texture (--strength 1 for the full level)"
             self._print(f"{job.shown_source} -> {job.shown_target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
 
+    def planned(self, job: Job) -> None:
+        """A dry run's job: what would be written."""
+        self._record(job, "planned")
+        if not self.quiet and not self.json_summary:
+            self._print(f"{job.shown_source} -> {job.shown_target}")
+
     def skipped(self, job: Job, reason: str) -> None:
         self._record(job, "skipped", reason=reason)
         if not self.quiet:
@@ -166,7 +174,7 @@ class Reporter:
             print(line, file=sys.stderr if self.lines_to_stderr else sys.stdout, flush=True)
 
     def counts(self) -> dict[str, int]:
-        out = {"ok": 0, "skipped": 0, "failed": 0}
+        out = {"planned": 0, "ok": 0, "skipped": 0, "failed": 0} if self.dry_run else {"ok": 0, "skipped": 0, "failed": 0}
         for r in self.records:
             out[r["status"]] += 1
         return out
@@ -174,14 +182,18 @@ class Reporter:
     def finish(self, interrupted: str | None = None) -> None:
         self.stop()
         counts = self.counts()
-        if interrupted or counts["failed"] or len(self.records) > 1:
+        if interrupted or counts["failed"] or len(self.records) > 1 or self.dry_run:
             line = f"{counts['ok']} denoised, {counts['skipped']} skipped, {counts['failed']} failed"
+            if self.dry_run:
+                line = f"dry run, nothing read or written: {counts['planned']} to denoise, {counts['skipped']} to skip, {counts['failed']} failed"
             self.err.print(f"{interrupted}: {line}" if interrupted else line, soft_wrap=True)
             for r in self.records:
                 if r["status"] == "failed" and len(self.records) > 1:
                     self.err.print(f"  failed: {r['error']}", soft_wrap=True, markup=False)
         if self.json_summary:
             summary = {"model": self.model, "device": self.device, "ensemble": self.ensemble, "counts": counts, "files": self.records}
+            if self.dry_run:
+                summary["dry_run"] = True
             if interrupted:
                 summary["interrupted"] = interrupted
             print(json.dumps(summary, indent=2), flush=True)
@@ -209,6 +221,7 @@ def _refuse(reporter: Reporter, message: str) -> int:
 
 
 def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int:
+    reporter.dry_run = options.dry_run
     if stdio.sends_to_stdout(options.inputs, options.output):
         reporter.lines_to_stderr = True  # standard output is the image's
         if reporter.json_summary:
@@ -251,10 +264,31 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
         return _refuse(reporter, str(exc))
     stop.check()
     reporter.model, reporter.device, reporter.ensemble = denoiser.description.name, denoiser.device, denoiser.ensemble
+    if options.dry_run:
+        _dry_run(plan, options, reporter)
+        return 1 if reporter.counts()["failed"] else 0
     reporter.start(len(plan.jobs))
     Pipeline(denoiser, options, reporter, stop, make_folders=not plan.single_file).run(plan.jobs)
     reporter.finish()
     return 1 if reporter.counts()["failed"] else 0
+
+
+def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
+    """Report each job as a run would start it (its output's format, folder and existence
+    checked), without reading an image or making a folder."""
+    for job in plan.jobs:
+        try:
+            output_format(job.target, options.format)
+        except DenoiseError as exc:
+            reporter.failed(job, str(exc))
+            continue
+        if plan.single_file and not job.target.parent.is_dir():
+            reporter.failed(job, f"{job.target}: the output folder {job.target.parent} does not exist.")
+        elif job.target.exists() and not options.overwrite:
+            reporter.skipped(job, "exists already (pass --overwrite to replace it)")
+        else:
+            reporter.planned(job)
+    reporter.finish()
 
 
 class Pipeline:

@@ -79,6 +79,7 @@ def run(
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, lower on a picture that reads as dense texture (the model's texture guard); on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the model over the image and its three flips: four times slower, a little better (photo on BSD68: 0.02-0.13 dB more under camera noise, clean pictures changed less).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show which files would be written where, check the model and options, and stop: nothing is read or written.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines; errors only.")] = False,
     json_summary: JsonOpt = False,
     threads: ThreadsOpt = None,
@@ -97,6 +98,7 @@ def run(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
         batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality, ensemble=ensemble,
+        dry_run=dry_run,
     )
     reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)
     try:

@@ -320,3 +320,23 @@ def test_info_says_what_this_installation_can_do():
     assert "onnxruntime" in " ".join(facts["packages"]) and facts["cpu cores"] >= 1
     plain = run_cli("info")
     assert plain.returncode == 0 and "device auto:" in plain.stdout and "formats:" in plain.stdout
+
+
+def test_a_dry_run_shows_the_plan_and_touches_nothing(tmp_path, identity_fixed):
+    _write(tmp_path / "scans" / "a.png")
+    _write(tmp_path / "scans" / "sub" / "b.png", seed=1)
+    _write(tmp_path / "scans_denoised" / "a.png", seed=2)  # an earlier output
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = run_cli("scans", "-r", "-n", "-m", str(identity_fixed), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "scans/sub/b.png -> scans_denoised/sub/b.png" in result.stdout and "scans_denoised/a.png: exists already" in result.stderr
+    assert "dry run, nothing read or written: 1 to denoise, 1 to skip, 0 failed" in result.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # no file, no folder
+    planned = json.loads(run_cli("scans", "-r", "--dry-run", "--json", "--overwrite", "-m", str(identity_fixed), cwd=tmp_path).stdout)
+    assert planned["dry_run"] is True and planned["counts"] == {"planned": 2, "ok": 0, "skipped": 0, "failed": 0}
+    bad_model = run_cli("scans", "-n", "-m", "no-such-model", cwd=tmp_path)
+    assert_clean_error(bad_model)  # the model is checked, as a real run would
+    for output, says in (("missing/out.png", "the output folder missing does not exist"), ("out.xyz", "unknown image extension")):
+        refused = run_cli("scans/a.png", "-n", "-o", output, "-m", str(identity_fixed), cwd=tmp_path)
+        assert_clean_error(refused)
+        assert says in refused.stderr
