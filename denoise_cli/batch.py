@@ -17,7 +17,8 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
@@ -76,6 +77,17 @@ class StopFlag:
             raise Stopped(self.how)
 
 
+class EtaColumn(ProgressColumn):
+    """"eta 1:05" once a task's pace is known; nothing before (rich's own column shows -:--:--)."""
+
+    def render(self, task: Task) -> Text:
+        left = task.time_remaining
+        if left is None or task.total is None or task.finished:
+            return Text("")
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        return Text(f"eta {minutes // 60}:{minutes % 60:02d}:{seconds:02d}" if minutes >= 60 else f"eta {minutes}:{seconds:02d}", style="cyan")
+
+
 class Reporter:
     """Everything the user sees about a batch, in one place."""
 
@@ -96,7 +108,7 @@ class Reporter:
         if self.quiet or not sys.stderr.isatty():
             return
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), EtaColumn(),
             console=self.err, transient=True,
         )
         self.progress.start()
