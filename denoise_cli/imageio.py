@@ -2,9 +2,9 @@
 
 An image is read into `ImageData`: the planes to denoise in their native dtype (uint8, uint16,
 int32 or float32, so a 16-bit scan keeps its precision), the alpha plane kept aside untouched,
-and what the file carries besides pixels (EXIF, ICC profile, DPI, and the descriptive metadata
-of metadata.py: XMP, IPTC, comments, PNG text). Writing is atomic: a
-temporary file in the target folder, flushed, then renamed, so no reader ever sees half an image.
+and what the file carries besides pixels (EXIF, ICC profile, DPI, and the descriptive metadata of
+metadata.py: XMP, IPTC, comments, PNG text). Writing is atomic: a temporary file in the target
+folder, flushed, then renamed, so no reader ever sees half an image.
 
 Mode policy (documented in the README):
 - L, I;16, I, F (grayscale 8/16/32-bit int/float): one plane, written back in the same mode.
