@@ -66,8 +66,12 @@ def plan_piped_job(inputs: list[str], output: Path | None, fmt: str | None, fold
 def spool(stream: BinaryIO, folder: Path) -> Path:
     """Copy a stream into `folder` as `stdin.EXT`, EXT the suffix of the format its bytes show."""
     raw = folder / "stdin"
-    with open(raw, "wb") as out:
-        shutil.copyfileobj(stream, out, 1 << 20)
+    try:
+        with open(raw, "wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+    except OSError as exc:  # a full disk, most likely
+        raise DenoiseError(f"{STDIN}: cannot keep it in the temporary folder {folder.parent} ({exc.strerror or exc}); "
+                           "point TMPDIR at a folder with room.") from None
     if raw.stat().st_size == 0:
         raise DenoiseError(f"{STDIN}: empty: pipe an image into it.")
     fmt = _format_of(raw)
@@ -100,3 +104,5 @@ def deliver(path: Path, stream: BinaryIO | None = None) -> None:
         stream.flush()
     except BrokenPipeError:
         raise DenoiseError(f"{STDOUT}: the reading end of the pipe closed before the image was sent.") from None
+    except OSError as exc:  # e.g. redirected to a full disk
+        raise DenoiseError(f"{STDOUT}: cannot write ({exc.strerror or exc}).") from None

@@ -4,6 +4,7 @@ mirrored, nothing overwritten without --overwrite, JSON summary, models listing.
 from __future__ import annotations
 
 import io
+import os
 import json
 
 import numpy as np
@@ -340,3 +341,15 @@ def test_a_dry_run_shows_the_plan_and_touches_nothing(tmp_path, identity_fixed):
         refused = run_cli("scans/a.png", "-n", "-o", output, "-m", str(identity_fixed), cwd=tmp_path)
         assert_clean_error(refused)
         assert says in refused.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_standard_output_on_a_full_disk_is_one_error_line(tmp_path, identity_fixed):
+    import subprocess
+    import sys
+
+    _write(tmp_path / "a.png")
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run([sys.executable, "-m", "denoise_cli.cli", str(tmp_path / "a.png"), "-o", "-", "-m", str(identity_fixed)],
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 1 and "<stdout>: cannot write (No space left on device)" in result.stderr and "Traceback" not in result.stderr
