@@ -118,7 +118,11 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
     for folder in folders:
         out_root = output if output is not None else _sibling(folder, suffix)
         exclude = out_root.resolve() if output is not None else None
-        found = _folder_files(folder, recursive, exclude)
+        try:
+            found = _folder_files(folder, recursive, exclude)
+        except OSError as exc:  # an unreadable folder, or one removed while we look
+            problems.append(f"{exc.filename or folder}: cannot list the folder ({exc.strerror or exc}).")
+            continue
         raw_files += sum(map(_is_raw, found))
         for source in filter(_is_image, found):
             jobs.append(Job(source, _with_format(out_root / source.relative_to(folder), fmt)))

@@ -172,3 +172,24 @@ def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
     assert_clean_error(result)
     result = run_cli(str(tmp_path / "x.png"), "--format", "xyz")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_an_unreadable_folder_is_one_problem_and_the_others_go_on(tmp_path, monkeypatch):
+    """(Root reads every folder, so the refusal is simulated where the folder is listed.)"""
+    from pathlib import Path
+
+    from denoise_cli.jobs import plan_jobs
+
+    _png(tmp_path / "good.png")
+    (tmp_path / "locked").mkdir()
+    listing = Path.iterdir
+
+    def iterdir(folder):
+        if folder.name == "locked":
+            raise PermissionError(13, "Permission denied", str(folder))
+        return listing(folder)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    plan = plan_jobs([str(tmp_path / "locked"), str(tmp_path / "good.png")], tmp_path / "out")
+    assert plan.problems == [f"{tmp_path / 'locked'}: cannot list the folder (Permission denied)."]
+    assert [job.source.name for job in plan.jobs] == ["good.png"]
