@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from denoise_cli import stdio
+from denoise_cli.about import cpu_cores
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.imageio import DEFAULT_QUALITY, ImageData, output_format, raw_advice
@@ -266,9 +267,13 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
             reporter.failed(None, "no images to denoise in the given inputs.")
         reporter.finish()
         return 1
+    threads = options.threads
+    if threads and threads > cpu_cores():
+        threads = cpu_cores()
+        reporter.warn(f"--threads {options.threads}: {threads} cores are here, so {threads} threads are used (more threads than cores slow inference down).")
     try:
         denoiser = Denoiser(
-            options.model, options.device, threads=options.threads, tile=options.tile, overlap=options.overlap,
+            options.model, options.device, threads=threads, tile=options.tile, overlap=options.overlap,
             batch_size=options.batch_size, max_pixels=options.max_pixels, sigma=options.sigma, strength=options.strength,
             ensemble=options.ensemble,
         )

@@ -68,7 +68,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 @app.command("run")
 def run(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns; - reads one image from standard input.", show_default=False)],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="<path>", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
     model: ModelOpt = "default",
     device: DeviceOpt = Device.auto,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder).")] = False,
@@ -91,11 +91,14 @@ def run(
     """Denoise image files, folders or globs."""
     from denoise_cli import batch
 
+    if output is not None and not output.strip():  # Path("") would be the current folder
+        sys.stderr.write("error: -o is empty (an unset shell variable?): give a file or folder.\n")
+        raise typer.Exit(2)
     stop = batch.StopFlag()
     signal.signal(signal.SIGINT, lambda *_: stop.request("interrupted"))
     signal.signal(signal.SIGTERM, lambda *_: stop.request("terminated"))
     options = batch.BatchOptions(
-        inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
+        inputs=inputs, output=Path(output) if output is not None else None, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
         batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality, ensemble=ensemble,
         dry_run=dry_run,

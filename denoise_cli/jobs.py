@@ -94,7 +94,12 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
     files: list[Path] = []  # explicit files and glob matches
     folders: list[Path] = []
     raw_files = 0
+    if "/" in suffix or os.sep in suffix:
+        raise DenoiseError(f"--suffix {suffix!r} holds a path separator; it is added to file names, so it cannot (use -o for another folder).")
     for text in inputs:
+        if not text.strip():
+            problems.append("an input is empty (an unset shell variable?); skipped.")
+            continue
         path = Path(text).expanduser()
         if path.is_dir():
             folders.append(path)

@@ -193,3 +193,22 @@ def test_an_unreadable_folder_is_one_problem_and_the_others_go_on(tmp_path, monk
     plan = plan_jobs([str(tmp_path / "locked"), str(tmp_path / "good.png")], tmp_path / "out")
     assert plan.problems == [f"{tmp_path / 'locked'}: cannot list the folder (Permission denied)."]
     assert [job.source.name for job in plan.jobs] == ["good.png"]
+
+
+def test_empty_names_a_slashed_suffix_and_too_many_threads(tmp_path, identity_fixed):
+    """An unset shell variable gives an empty name, which Path() reads as the current folder: an
+    empty input or -o is refused, not taken as `.`; a --suffix with a slash is refused before any
+    work; --threads beyond the cores is capped (ONNX Runtime crawls when oversubscribed)."""
+    _png(tmp_path / "a.png")
+    empty_input = run_cli("", "-m", str(identity_fixed), cwd=tmp_path)
+    assert_clean_error(empty_input)
+    assert "an input is empty" in empty_input.stderr and not (tmp_path.parent / f"{tmp_path.name}_denoised").exists()
+    empty_output = run_cli("a.png", "-o", "", "-m", str(identity_fixed), cwd=tmp_path)
+    assert_clean_error(empty_output)
+    assert "-o is empty" in empty_output.stderr
+    slashed = run_cli("a.png", "--suffix", "/clean", "-m", str(identity_fixed), cwd=tmp_path)
+    assert_clean_error(slashed)
+    assert "--suffix '/clean' holds a path separator" in slashed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    many = run_cli("a.png", "--threads", "512", "-m", str(identity_fixed), cwd=tmp_path)
+    assert many.returncode == 0 and "--threads 512:" in many.stderr and (tmp_path / "a_denoised.png").exists()
