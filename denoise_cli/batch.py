@@ -31,7 +31,7 @@ from denoise_cli.jobs import Job, JobPlan, plan_jobs
 @dataclass(frozen=True)
 class BatchOptions:
     inputs: list[str]
-    output: Path | None
+    output: str | None  # as given: a trailing slash says "a folder" (jobs.names_folder)
     model: str
     device: str
     recursive: bool
@@ -285,7 +285,7 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
         _dry_run(plan, options, reporter)
         return 1 if reporter.counts()["failed"] else 0
     reporter.start(len(plan.jobs))
-    Pipeline(denoiser, options, reporter, stop, make_folders=not plan.single_file).run(plan.jobs)
+    Pipeline(denoiser, options, reporter, stop, make_folders=plan.make_folders).run(plan.jobs)
     reporter.finish()
     return 1 if reporter.counts()["failed"] else 0
 
@@ -299,7 +299,7 @@ def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
         except DenoiseError as exc:
             reporter.failed(job, str(exc))
             continue
-        if plan.single_file and not job.target.parent.is_dir():
+        if not plan.make_folders and not job.target.parent.is_dir():
             reporter.failed(job, f"{job.target}: the output folder {job.target.parent} does not exist.")
         elif job.target.exists() and not options.overwrite:
             reporter.skipped(job, "exists already (pass --overwrite to replace it)")

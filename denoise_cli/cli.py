@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -98,7 +97,7 @@ def run(
     signal.signal(signal.SIGINT, lambda *_: stop.request("interrupted"))
     signal.signal(signal.SIGTERM, lambda *_: stop.request("terminated"))
     options = batch.BatchOptions(
-        inputs=inputs, output=Path(output) if output is not None else None, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
+        inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
         batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality, ensemble=ensemble,
         dry_run=dry_run,

@@ -48,7 +48,7 @@ class JobPlan:
     jobs: list[Job]
     problems: list[str]  # inputs that matched nothing: one sentence each
     skipped: list[Path]  # inputs that look like earlier outputs
-    single_file: bool = False  # one input file: -o names the output file, no folders are made
+    make_folders: bool = True  # False for one file sent to a named file: its folder must exist
     raw_files: int = 0  # camera raw files in the folders and globs, passed over (imageio.RAW_SUFFIXES)
 
 
@@ -76,19 +76,26 @@ def _sibling(folder: Path, suffix: str) -> Path:
     return folder.parent / f"{folder.name}{suffix}"
 
 
-def single_target(source: Path, output: Path | None, suffix: str, fmt: str | None) -> Path:
-    """Where one input file goes: beside it with the suffix, into the folder -o names (an
-    existing folder, or a path ending with a slash), or to the file -o names."""
+def names_folder(output: str | os.PathLike) -> bool:
+    """-o names a folder for one input file: an existing folder, or a path ending with a slash
+    (which Path() would drop, so it is read from the text the user gave)."""
+    text = os.fspath(output)
+    return Path(text).is_dir() or text.endswith(("/", os.sep))
+
+
+def single_target(source: Path, output: str | os.PathLike | None, suffix: str, fmt: str | None) -> Path:
+    """Where one input file goes: beside it with the suffix, into the folder -o names
+    (names_folder), or to the file -o names."""
     if output is None:
         target = source.with_name(f"{source.stem}{suffix}{source.suffix}")
-    elif output.is_dir() or str(output).endswith(("/", os.sep)):
-        target = output / source.name
+    elif names_folder(output):
+        target = Path(output) / source.name
     else:
-        target = output
+        target = Path(output)
     return _with_format(target, fmt)
 
 
-def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False, suffix: str = "_denoised", fmt: str | None = None) -> JobPlan:
+def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive: bool = False, suffix: str = "_denoised", fmt: str | None = None) -> JobPlan:
     """Expand inputs and choose every output path (see the module docstring for the rules)."""
     problems: list[str] = []
     files: list[Path] = []  # explicit files and glob matches
@@ -114,8 +121,10 @@ def plan_jobs(inputs: list[str], output: Path | None, *, recursive: bool = False
             problems.append(f"{text}: no such file or folder.")
 
     if len(inputs) == 1 and len(files) == 1 and not folders:
-        return JobPlan([Job(files[0], single_target(files[0], output, suffix, fmt))], problems, [], single_file=True)
+        target = single_target(files[0], output, suffix, fmt)
+        return JobPlan([Job(files[0], target)], problems, [], make_folders=output is not None and names_folder(output))
 
+    output = Path(output) if output is not None else None
     if output is not None and output.exists() and not output.is_dir():
         raise DenoiseError(f"-o {output}: with several inputs or a folder, -o must be a folder, and this is a file.")
     jobs: list[Job] = []

@@ -18,22 +18,22 @@ from PIL import Image, UnidentifiedImageError
 
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import FORMAT_BY_SUFFIX, SUFFIX_BY_FORMAT, use_heif_plugin
-from denoise_cli.jobs import Job, JobPlan, single_target
+from denoise_cli.jobs import Job, JobPlan, names_folder, single_target
 
 PIPE = "-"
 STDIN, STDOUT = "<stdin>", "<stdout>"
 
 
-def uses_pipes(inputs: list[str], output: Path | None) -> bool:
+def uses_pipes(inputs: list[str], output: str | None) -> bool:
     return PIPE in inputs or sends_to_stdout(inputs, output)
 
 
-def sends_to_stdout(inputs: list[str], output: Path | None) -> bool:
+def sends_to_stdout(inputs: list[str], output: str | None) -> bool:
     """-o -, or standard input with no -o (a filter)."""
     return (output is None and inputs == [PIPE]) or (output is not None and str(output) == PIPE)
 
 
-def plan_piped_job(inputs: list[str], output: Path | None, fmt: str | None, folder: Path, *,
+def plan_piped_job(inputs: list[str], output: str | None, fmt: str | None, folder: Path, *,
                    stdin: BinaryIO | None = None, stdin_is_terminal: bool | None = None, stdout_is_terminal: bool | None = None) -> JobPlan:
     """The one job of a command line that reads standard input or writes standard output, its
     input spooled into `folder`, its output written in `folder` when it goes to standard output.
@@ -57,10 +57,8 @@ def plan_piped_job(inputs: list[str], output: Path | None, fmt: str | None, fold
         what = f"{source.suffix[1:].upper()} is read, not written" if source.suffix else "no extension names a format"
         raise DenoiseError(f"{source_name or inputs[0]}: {what}: choose a --format for standard output (png, jpeg, tiff, ...).")
     if to_stdout:
-        job = Job(source, single_target(source, folder / f"out{source.suffix}", "", fmt), source_name, STDOUT)
-    else:
-        job = Job(source, single_target(source, output, "", fmt), source_name)
-    return JobPlan([job], [], [], single_file=True)
+        return JobPlan([Job(source, single_target(source, folder / f"out{source.suffix}", "", fmt), source_name, STDOUT)], [], [], make_folders=False)
+    return JobPlan([Job(source, single_target(source, output, "", fmt), source_name)], [], [], make_folders=names_folder(output))
 
 
 def spool(stream: BinaryIO, folder: Path) -> Path:

@@ -52,6 +52,13 @@ def test_single_file_explicit_output_and_format(tmp_path, identity_fixed):
     assert Image.open(tmp_path / "small.jpg").quantization == Image.open(reference).quantization
 
 
+def test_one_file_into_a_folder_named_with_a_slash_creates_it(tmp_path, identity_fixed):
+    pixels = _write(tmp_path / "in.png")
+    result = run_cli("in.png", "-o", "clean/", "-m", str(identity_fixed), cwd=tmp_path)  # Path() would drop the slash
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "clean" / "in.png")), pixels)
+
+
 def test_folder_goes_to_a_sibling_folder_and_recursive_mirrors(tmp_path, identity_fixed):
     _write(tmp_path / "scans" / "a.png")
     _write(tmp_path / "scans" / "sub" / "b.png", seed=1)

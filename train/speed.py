@@ -165,7 +165,7 @@ def measure_folder(model: str, count: int = 500, width: int = 320, height: int =
             denoiser.denoise_image(image)
         inference = time.perf_counter() - started
         options = BatchOptions(
-            inputs=[str(folder)], output=Path(tmp) / "out", model=model, device="cpu", recursive=False, overwrite=False,
+            inputs=[str(folder)], output=str(Path(tmp) / "out"), model=model, device="cpu", recursive=False, overwrite=False,
             suffix="_denoised", format=None, threads=threads, tile=None, overlap=None, batch_size=None, max_pixels=10**9,
         )
         started = time.perf_counter()
