@@ -127,6 +127,8 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
     output = Path(output) if output is not None else None
     if output is not None and output.exists() and not output.is_dir():
         raise DenoiseError(f"-o {output}: with several inputs or a folder, -o must be a folder, and this is a file.")
+    if output is not None and not output.exists() and output.suffix.lower() in IMAGE_SUFFIXES:
+        raise DenoiseError(f"-o {output}: with several inputs or a folder, -o names a folder to create, and this looks like an image file's name.")
     jobs: list[Job] = []
     skipped: list[Path] = []
     for folder in folders:

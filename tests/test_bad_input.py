@@ -128,6 +128,9 @@ def test_output_folder_missing_for_single_file(corpus, identity_fixed):
 def test_output_is_a_file_when_a_folder_is_needed(corpus, identity_fixed):
     result = run_cli(str(corpus), "-m", str(identity_fixed), "-o", str(corpus / "good.png"))
     assert_clean_error(result)
+    looks_like_a_file = run_cli(str(corpus / "good.png"), str(corpus / "huge.png"), "-m", str(identity_fixed), "-o", str(corpus / "both.png"))
+    assert_clean_error(looks_like_a_file)
+    assert "looks like an image file's name" in looks_like_a_file.stderr and not (corpus / "both.png").exists()
 
 
 def test_unknown_model_and_missing_model_file(corpus):
