@@ -7,6 +7,7 @@ layer over it.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,8 @@ from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.holes import fill_holes
-from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow, output_format, read_image,
-                                  to_pillow, write_image)
+from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, SUFFIX_BY_FORMAT, ImageData, PixelScale, check_writable_as, from_pillow,
+                                  output_format, read_image, suffix_of_content, to_pillow, write_image)
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
 
@@ -355,3 +356,25 @@ class Denoiser:
         loaded = self.load_file(source, target, overwrite=overwrite, format=format, quality=quality)
         denoised, setting = self.denoise_image(loaded.image, progress)
         return self.save_file(loaded, denoised, setting)
+
+    def denoise_bytes(self, data: bytes, *, format: str | None = None, quality: int = DEFAULT_QUALITY) -> bytes:
+        """An image file's bytes in, the denoised image's file bytes out: for a service that
+        receives and sends files. The output is in the input's format unless `format` names
+        another, and keeps what `denoise_file` keeps (depth, metadata, a JPEG's subsampling);
+        both pass through a private temporary folder. Messages call them <bytes> and <output>."""
+        if not data:
+            raise DenoiseError("<bytes>: empty: no image in them.")
+        with tempfile.TemporaryDirectory(prefix="denoise-") as folder:
+            source = target = Path(folder) / "input"
+            try:
+                source.write_bytes(data)
+                source = source.rename(source.with_suffix(suffix_of_content(source, "<bytes>")))
+                if format is None and source.suffix not in SUFFIX_BY_FORMAT.values():
+                    raise DenoiseError(f"<bytes>: {source.suffix[1:].upper()} is read, not written: pass format= (png, jpeg, tiff, ...).")
+                target = Path(folder) / f"output{source.suffix}"
+                self.denoise_file(source, target, format=format, quality=quality)
+                return target.read_bytes()
+            except DenoiseError as exc:
+                raise DenoiseError(str(exc).replace(str(source), "<bytes>").replace(str(target), "<output>")) from None
+            except OSError as exc:  # the temporary folder's disk is full
+                raise DenoiseError(f"<bytes>: cannot keep them in the temporary folder {Path(folder).parent} ({exc.strerror or exc}).") from None

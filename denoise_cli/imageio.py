@@ -167,6 +167,24 @@ def _open_image(path: Path) -> Image.Image:
     return Image.open(path)
 
 
+def suffix_of_content(path: Path, name: str) -> str:
+    """The suffix for the format a file's bytes show, whatever its name (a pipe's or a buffer's
+    spooled bytes); `name` is what messages call it. HEIC needs the optional plugin."""
+    for attempt in range(2):
+        try:
+            with Image.open(path) as img:
+                return SUFFIX_BY_FORMAT.get(img.format, f".{img.format.lower()}")
+        except UnidentifiedImageError:
+            with open(path, "rb") as fp:
+                is_heif = fp.read(12)[4:8] == b"ftyp"  # ISO media: HEIC when Pillow does not know it
+            if attempt or not is_heif:
+                break
+            use_heif_plugin(f"{name}: HEIC")
+        except OSError as exc:
+            raise DenoiseError(f"{name}: cannot read the image ({exc}).") from None
+    raise DenoiseError(f"{name}: not an image Pillow can read (empty, corrupt or unknown format).")
+
+
 def raw_advice(files: int = 1) -> str:
     """What to do with camera raw files instead."""
     return f"export {'it' if files == 1 else 'them'} from your raw developer as 16-bit TIFF (or JPEG) and denoise that"

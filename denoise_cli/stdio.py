@@ -14,10 +14,8 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, UnidentifiedImageError
-
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import FORMAT_BY_SUFFIX, SUFFIX_BY_FORMAT, use_heif_plugin
+from denoise_cli.imageio import FORMAT_BY_SUFFIX, suffix_of_content
 from denoise_cli.jobs import Job, JobPlan, names_folder, single_target
 
 PIPE = "-"
@@ -72,25 +70,7 @@ def spool(stream: BinaryIO, folder: Path) -> Path:
                            "point TMPDIR at a folder with room.") from None
     if raw.stat().st_size == 0:
         raise DenoiseError(f"{STDIN}: empty: pipe an image into it.")
-    fmt = _format_of(raw)
-    return raw.rename(raw.with_suffix(SUFFIX_BY_FORMAT.get(fmt, f".{fmt.lower()}")))
-
-
-def _format_of(path: Path) -> str:
-    """Pillow's name for the file's format, from its bytes; HEIC needs the optional plugin."""
-    for attempt in range(2):
-        try:
-            with Image.open(path) as img:
-                return img.format
-        except UnidentifiedImageError:
-            with open(path, "rb") as fp:
-                is_heif = fp.read(12)[4:8] == b"ftyp"  # ISO media: HEIC when Pillow does not know it
-            if attempt or not is_heif:
-                break
-            use_heif_plugin(f"{STDIN}: HEIC")
-        except OSError as exc:
-            raise DenoiseError(f"{STDIN}: cannot read the image ({exc}).") from None
-    raise DenoiseError(f"{STDIN}: not an image Pillow can read (empty, corrupt or unknown format).")
+    return raw.rename(raw.with_suffix(suffix_of_content(raw, STDIN)))
 
 
 def deliver(path: Path, stream: BinaryIO | None = None) -> None:

@@ -299,3 +299,28 @@ def test_default_model_leaves_a_clean_image_alone():
     out = Denoiser("default", device="cpu").denoise(clean)
     psnr = 10 * np.log10(255**2 / np.mean((out.astype(np.float64) - clean) ** 2))
     assert psnr > 45, psnr
+
+
+def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed, tmp_path):
+    """What a web service receives and sends: bytes in and out, in the input's format unless
+    another is asked for, metadata kept as denoise_file keeps it; bad bytes are one DenoiseError
+    that names no temporary file."""
+    import io
+
+    from PIL import Image
+
+    pixels = np.random.default_rng(0).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG", dpi=(300, 300))
+    denoiser = Denoiser(identity_fixed)
+    out = Image.open(io.BytesIO(denoiser.denoise_bytes(buffer.getvalue())))
+    assert out.format == "PNG" and np.array_equal(np.asarray(out), pixels) and tuple(round(v) for v in out.info["dpi"]) == (300, 300)
+    as_jpeg = Image.open(io.BytesIO(denoiser.denoise_bytes(buffer.getvalue(), format="jpeg", quality=80)))
+    assert as_jpeg.format == "JPEG"
+    ppm = io.BytesIO()
+    Image.fromarray(pixels).save(ppm, format="PPM")
+    for data, says in ((b"", "empty"), (b"no image here", "not an image"), (ppm.getvalue(), "PPM is read, not written: pass format=")):
+        with pytest.raises(DenoiseError, match=says) as refused:
+            denoiser.denoise_bytes(data)
+        assert str(refused.value).startswith("<bytes>: ") and "denoise-" not in str(refused.value)
+    assert Image.open(io.BytesIO(denoiser.denoise_bytes(ppm.getvalue(), format="png"))).format == "PNG"
