@@ -324,3 +324,25 @@ def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed
             denoiser.denoise_bytes(data)
         assert str(refused.value).startswith("<bytes>: ") and "denoise-" not in str(refused.value)
     assert Image.open(io.BytesIO(denoiser.denoise_bytes(ppm.getvalue(), format="png"))).format == "PNG"
+
+
+def test_a_gray_picture_stored_as_rgb_is_denoised_once(conv_stack, monkeypatch):
+    """Scans and screenshots are often gray pixels in an RGB file: identical planes (and levels)
+    give identical outputs, so the network runs on one and the others are copied. Bit for bit
+    what three runs give; a plane that differs in one pixel runs on its own."""
+    gray = np.random.default_rng(0).integers(0, 256, (40, 50), dtype=np.uint8)
+    from denoise_cli.model import LoadedModel
+
+    denoiser, alone = Denoiser(conv_stack), Denoiser(conv_stack).denoise(gray)
+    calls = []
+    infer = LoadedModel.infer
+    monkeypatch.setattr(LoadedModel, "infer", lambda model, *args: calls.append(1) or infer(model, *args))
+    progress = []
+    out = denoiser.denoise(np.stack([gray] * 3, -1), lambda done, total: progress.append((done, total)))
+    once = len(calls)
+    assert all(np.array_equal(out[..., k], alone) for k in range(3))
+    assert progress[-1][0] == progress[-1][1]  # the copied planes count as done
+    calls.clear()
+    differs = np.stack([gray, gray, gray ^ np.pad(np.ones((1, 1), np.uint8), ((0, 39), (0, 49)))], -1)
+    denoiser.denoise(differs)
+    assert len(calls) == 2 * once
