@@ -235,6 +235,8 @@ def _refuse(reporter: Reporter, message: str) -> int:
 
 def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int:
     reporter.dry_run = options.dry_run
+    if options.output is not None and not options.output.strip():  # Path("") would be the current folder
+        return _refuse(reporter, "-o is empty (an unset shell variable?): give a file or folder.")
     if stdio.sends_to_stdout(options.inputs, options.output):
         reporter.lines_to_stderr = True  # standard output is the image's
         if reporter.json_summary:

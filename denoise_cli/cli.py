@@ -90,9 +90,6 @@ def run(
     """Denoise image files, folders or globs."""
     from denoise_cli import batch
 
-    if output is not None and not output.strip():  # Path("") would be the current folder
-        sys.stderr.write("error: -o is empty (an unset shell variable?): give a file or folder.\n")
-        raise typer.Exit(2)
     stop = batch.StopFlag()
     signal.signal(signal.SIGINT, lambda *_: stop.request("interrupted"))
     signal.signal(signal.SIGTERM, lambda *_: stop.request("terminated"))
