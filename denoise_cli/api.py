@@ -21,8 +21,8 @@ from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.holes import fill_holes
-from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, SUFFIX_BY_FORMAT, ImageData, PixelScale, check_writable_as, from_pillow,
-                                  output_format, read_image, suffix_of_content, to_pillow, write_image)
+from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow,
+                                  output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
 
@@ -383,8 +383,8 @@ class Denoiser:
             try:
                 source.write_bytes(data)
                 source = source.rename(source.with_suffix(suffix_of_content(source, "<bytes>")))
-                if format is None and source.suffix not in SUFFIX_BY_FORMAT.values():
-                    raise DenoiseError(f"<bytes>: {source.suffix[1:].upper()} is read, not written: pass format= (png, jpeg, tiff, ...).")
+                if format is None and (why := unwritten_format(source.suffix)):
+                    raise DenoiseError(f"<bytes>: {why}: pass format= (png, jpeg, tiff, ...).")
                 target = Path(folder) / f"output{source.suffix}"
                 self.denoise_file(source, target, format=format, quality=quality)
                 return target.read_bytes()

@@ -185,6 +185,14 @@ def suffix_of_content(path: Path, name: str) -> str:
     raise DenoiseError(f"{name}: not an image Pillow can read (empty, corrupt or unknown format).")
 
 
+def unwritten_format(suffix: str) -> str | None:
+    """Why an output cannot simply keep its input's format, given the input's suffix (a spooled
+    pipe's or buffer's, named after its content); None when it can."""
+    if suffix.lower() in FORMAT_BY_SUFFIX:
+        return None
+    return f"{suffix[1:].upper()} is read, not written" if suffix else "no extension names a format"
+
+
 def raw_advice(files: int = 1) -> str:
     """What to do with camera raw files instead."""
     return f"export {'it' if files == 1 else 'them'} from your raw developer as 16-bit TIFF (or JPEG) and denoise that"

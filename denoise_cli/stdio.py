@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import FORMAT_BY_SUFFIX, suffix_of_content
+from denoise_cli.imageio import suffix_of_content, unwritten_format
 from denoise_cli.jobs import Job, JobPlan, names_folder, single_target
 
 PIPE = "-"
@@ -51,9 +51,8 @@ def plan_piped_job(inputs: list[str], output: str | None, fmt: str | None, folde
         source, source_name = Path(inputs[0]).expanduser(), None
         if not source.is_file():
             raise DenoiseError(f"{inputs[0]}: {'a folder; -o - takes one image file' if source.is_dir() else 'no such file'}.")
-    if to_stdout and fmt is None and source.suffix.lower() not in FORMAT_BY_SUFFIX:
-        what = f"{source.suffix[1:].upper()} is read, not written" if source.suffix else "no extension names a format"
-        raise DenoiseError(f"{source_name or inputs[0]}: {what}: choose a --format for standard output (png, jpeg, tiff, ...).")
+    if to_stdout and fmt is None and (why := unwritten_format(source.suffix)):
+        raise DenoiseError(f"{source_name or inputs[0]}: {why}: choose a --format for standard output (png, jpeg, tiff, ...).")
     if to_stdout:
         return JobPlan([Job(source, single_target(source, folder / f"out{source.suffix}", "", fmt), source_name, STDOUT)], [], [], make_folders=False)
     return JobPlan([Job(source, single_target(source, output, "", fmt), source_name)], [], [], make_folders=names_folder(output))
