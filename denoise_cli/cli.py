@@ -58,9 +58,9 @@ def root(
     """Remove noise from images with small neural networks."""
 
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name or alias (see `denoise models`), or a path to a .onnx file.")]
-DeviceOpt = Annotated[Device, typer.Option(help="Where to run: auto (CUDA if it works, else CPU), cpu or cuda.")]
-ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, help="CPU threads for inference (default: all cores).")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m", envvar="DENOISE_MODEL", help="Model name or alias (see `denoise models`), or a path to a .onnx file.")]
+DeviceOpt = Annotated[Device, typer.Option(envvar="DENOISE_DEVICE", help="Where to run: auto (CUDA if it works, else CPU), cpu or cuda.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, envvar="DENOISE_THREADS", help="CPU threads for inference (default: all cores).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
 
 

@@ -124,15 +124,22 @@ def camera_exif(make: str, model: str, size: tuple[int, int], orientation: int =
     return exif
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, module: str = "denoise_cli.cli") -> subprocess.CompletedProcess:
+def cli_env(colour: bool = False, **extra: str) -> dict[str, str]:
+    """The environment for a `denoise` subprocess: wide, uncoloured unless asked, and none of the
+    developer's own DENOISE_* settings (which would change what the tests run)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DENOISE_")}
+    return {**env, "COLUMNS": "200", **({} if colour else {"NO_COLOR": "1"}), **extra}
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, module: str = "denoise_cli.cli", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The real `denoise` command in a subprocess (the installed console script's module)."""
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env = cli_env(**(env or {}))
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, env=env)
 
 
 def run_cli_piped(*args: str, stdin: bytes, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """`denoise` with bytes on standard input; standard output comes back as bytes too."""
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env = cli_env()
     return subprocess.run([sys.executable, "-m", "denoise_cli.cli", *args], input=stdin, capture_output=True, cwd=cwd, timeout=120, env=env)
 
 

@@ -360,3 +360,16 @@ def test_standard_output_on_a_full_disk_is_one_error_line(tmp_path, identity_fix
         result = subprocess.run([sys.executable, "-m", "denoise_cli.cli", str(tmp_path / "a.png"), "-o", "-", "-m", str(identity_fixed)],
                                 stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
     assert result.returncode == 1 and "<stdout>: cannot write (No space left on device)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_environment_variables_set_the_model_device_and_threads(tmp_path, identity_fixed):
+    """For a server or a shell profile: DENOISE_MODEL, DENOISE_DEVICE and DENOISE_THREADS stand
+    for the options, and an option on the command line wins."""
+    _write(tmp_path / "a.png")
+    env = {"DENOISE_MODEL": str(identity_fixed), "DENOISE_DEVICE": "cpu", "DENOISE_THREADS": "1"}
+    from_env = json.loads(run_cli("a.png", "--json", "-n", cwd=tmp_path, env=env).stdout)
+    assert from_env["model"] == "identity-fixed" and from_env["device"] == "cpu"
+    assert json.loads(run_cli("a.png", "--json", "-n", "-m", "sp", cwd=tmp_path, env=env).stdout)["model"] == "salt-and-pepper"
+    for name, bad in (("DENOISE_THREADS", "0"), ("DENOISE_DEVICE", "gpu")):  # read, and checked as the options are
+        assert name in run_cli("a.png", "-n", cwd=tmp_path, env={**env, name: bad}).stderr
+

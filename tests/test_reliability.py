@@ -5,7 +5,6 @@ random bytes, sizes and modes never crash the reader or the tiler."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from conftest import run_cli
+from conftest import cli_env, run_cli
 from denoise_cli import Denoiser
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import read_image
@@ -36,7 +35,7 @@ def many_images(tmp_path):
 
 
 def _cli(*args):
-    env = {**os.environ, "NO_COLOR": "1"}
+    env = cli_env()
     return subprocess.Popen([sys.executable, "-m", "denoise_cli.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
+from conftest import cli_env, run_cli
 
 
 def _run_on_terminal(args, timeout=60) -> str:
     """Run the CLI with stderr on a pseudo-terminal; return what the terminal received."""
     master, slave = pty.openpty()
-    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    env = cli_env(colour=True, COLUMNS="120", TERM="xterm")
     proc = subprocess.Popen([sys.executable, "-m", "denoise_cli.cli", *args], stdout=subprocess.DEVNULL, stderr=slave, env=env)
     os.close(slave)
     chunks = []
