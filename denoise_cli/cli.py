@@ -79,7 +79,7 @@ def run(
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, lower on a picture that reads as dense texture (the model's texture guard); on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the model over the image and its three flips: four times slower, a little better (photo on BSD68: 0.02-0.13 dB more under camera noise, clean pictures changed less).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show which files would be written where, check the model and options, and stop: nothing is read or written.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines; errors only.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines, no notice of outputs that exist; errors and warnings only.")] = False,
     json_summary: JsonOpt = False,
     threads: ThreadsOpt = None,
     tile: Annotated[Optional[int], typer.Option(min=1, help="Expert: tile side for fully convolutional models.")] = None,
