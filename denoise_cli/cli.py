@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import warnings
 from enum import Enum
 from typing import Annotated, Optional
 
@@ -137,6 +138,10 @@ def info(json_summary: JsonOpt = False) -> None:
 
 
 def main() -> None:
+    # Pillow warns through Python's warnings on damaged EXIF it skips ("Corrupt EXIF data"), as
+    # file:line lines that read like a crash; what matters reaches the user as our own warning
+    # (imageio: EXIF that cannot be written back).
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
     try:
         app()
     except KeyboardInterrupt:  # Ctrl-C outside a batch (e.g. while loading)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 import numpy as np
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError, features
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
 
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
@@ -224,7 +224,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             if img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and _bits_per_channel(img) > 8:
                 return _read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
             img.load()
-            image = _to_image_data(img, warnings)
+            image = _to_image_data(img, warnings, str(path))
             image.lossless_webp = img.format == "WEBP" and _webp_is_lossless(path)
     except DenoiseError:
         raise
@@ -349,10 +349,16 @@ def _bits_per_channel(img: Image.Image) -> int:
 def from_pillow(img: Image.Image) -> ImageData:
     """A Pillow image in memory as a file of it would be read, but not turned upright: the
     caller's pixels keep their geometry (the API's `Denoiser.denoise` on a Pillow image)."""
-    return _to_image_data(img, [], upright=False)
+    return _to_image_data(img, [], "the image", upright=False)
 
 
-def _to_image_data(img: Image.Image, warnings: list[str], upright: bool = True) -> ImageData:
+# EXIF orientation -> the transpose that makes a Pillow image upright (ImageOps.exif_transpose's,
+# without its rewriting of the EXIF, which raises on damaged EXIF that Pillow could read).
+TRANSPOSES = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+
+
+def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bool = True) -> ImageData:
     source_format = img.format
     compression = img.info.get("compression") if source_format == "TIFF" else None
     subsampling = JpegImagePlugin.get_sampling(img)  # -1 for anything but a colour JPEG
@@ -360,14 +366,18 @@ def _to_image_data(img: Image.Image, warnings: list[str], upright: bool = True) 
     dpi = img.info.get("dpi")
     exif = img.getexif()
     camera = _unresized_camera(exif, img.size)
-    turn = upright and exif.get(ORIENTATION_TAG, 1) != 1
-    descriptive = read_descriptive(img, turned_upright=turn)
-    if turn:
-        img = ImageOps.exif_transpose(img)
+    turn = TRANSPOSES.get(exif.get(ORIENTATION_TAG, 1)) if upright else None
+    descriptive = read_descriptive(img, turned_upright=turn is not None)
+    if turn is not None:
+        img = img.transpose(turn)
         exif[ORIENTATION_TAG] = 1
     for tag in LAYOUT_TAGS & set(exif):
         del exif[tag]
-    exif_bytes = exif.tobytes() if len(exif) else None
+    try:
+        exif_bytes = exif.tobytes() if len(exif) else None
+    except Exception:  # noqa: BLE001 - Pillow raises many types on damaged EXIF it could read but cannot write back
+        exif_bytes = None
+        warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
     keep = {"exif": exif_bytes, "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
             "jpeg_subsampling": subsampling if subsampling >= 0 else None,
             "tiff_compression": compression, "descriptive": descriptive}

@@ -215,3 +215,30 @@ def test_empty_names_a_slashed_suffix_and_too_many_threads(tmp_path, identity_fi
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
     many = run_cli("a.png", "--threads", "512", "-m", str(identity_fixed), cwd=tmp_path)
     assert many.returncode == 0 and "--threads 512:" in many.stderr and (tmp_path / "a_denoised.png").exists()
+
+
+# EXIF blocks damaged at random bytes (found by fuzzing a camera's EXIF): Pillow reads them with
+# UserWarnings, and raised on writing them back (ImageOps.exif_transpose, Exif.tobytes).
+DAMAGED_EXIF_TURNED = bytes.fromhex(
+    "4578696600004d4d002a00000008000501540002000000060000004a0110000200000004454f530001120003000000010006000087690004000000010000"
+    "005090030002000000145000007a0000000043616e6f6e000003829a00030000000200010064a002000300000001d62800001003000300000001201e0000"
+    "00000000323032303a30313a30312030303a30303a303000")
+DAMAGED_EXIF_UNWRITABLE = bytes.fromhex(
+    "4578696600004d4d002a000000080005011f0002000000060000004a0110000200d90004454f53007c12000300000001000600008769000400000001000000"
+    "5090030002000000140000007a0000000043616e6f6e000003829a00030000000200010064a00200030000000100280000a003000300000072001e00000000"
+    "0000323032303a30313a30312030303a30303a303000")
+
+
+def test_a_photo_with_damaged_exif_is_denoised(tmp_path, identity_fixed):
+    """Damaged EXIF costs the EXIF at most, never the picture, and Pillow's own warnings do not
+    reach the user as file:line lines that read like a crash."""
+    pixels = np.random.default_rng(0).integers(0, 256, size=(30, 40, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "turned.jpg", exif=DAMAGED_EXIF_TURNED)
+    Image.fromarray(pixels).save(tmp_path / "unwritable.jpg", exif=DAMAGED_EXIF_UNWRITABLE)
+    result = run_cli(str(tmp_path / "turned.jpg"), str(tmp_path / "unwritable.jpg"), "-m", str(identity_fixed))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "UserWarning" not in result.stderr
+    turned = Image.open(tmp_path / "turned_denoised.jpg")
+    assert turned.size == (30, 40) and turned.getexif().get(0x0112) == 1  # upright, and says so
+    assert "unwritable.jpg: its EXIF is damaged and cannot be written back" in result.stderr
+    assert not Image.open(tmp_path / "unwritable_denoised.jpg").getexif()
