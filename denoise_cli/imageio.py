@@ -148,6 +148,11 @@ class ImageData:
         return replace(self, planes=planes)
 
 
+# What Pillow and its plugins raise on a damaged or unsupported file (RuntimeError: the AVIF
+# decoder's "Failed to decode image").
+UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, Image.DecompressionBombError, UnidentifiedImageError)
+
+
 def _open_error(path: Path, exc: BaseException) -> DenoiseError:
     if isinstance(exc, FileNotFoundError):
         return DenoiseError(f"{path}: no such file.")
@@ -180,7 +185,7 @@ def suffix_of_content(path: Path, name: str) -> str:
             if attempt or not is_heif:
                 break
             use_heif_plugin(f"{name}: HEIC")
-        except OSError as exc:
+        except UNREADABLE as exc:
             raise DenoiseError(f"{name}: cannot read the image ({exc}).") from None
     raise DenoiseError(f"{name}: not an image Pillow can read (empty, corrupt or unknown format).")
 
@@ -228,7 +233,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             image.lossless_webp = img.format == "WEBP" and _webp_is_lossless(path)
     except DenoiseError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError, UnidentifiedImageError) as exc:
+    except UNREADABLE as exc:
         raise _open_error(path, exc) from None
     holes = image.planes.size - np.count_nonzero(np.isfinite(image.planes)) if image.mode == "F" else 0
     if holes:
@@ -410,7 +415,7 @@ def camera_of(path: str | os.PathLike) -> str | None:
     try:
         with _open_image(path) as img:
             return _unresized_camera(img.getexif(), img.size)
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
+    except UNREADABLE as exc:
         raise _open_error(path, exc) from None
 
 
@@ -468,7 +473,7 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     try:
         with Image.open(path) as img:
             return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
+    except UNREADABLE as exc:
         raise _open_error(path, exc) from None
 
 

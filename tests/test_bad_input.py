@@ -242,3 +242,16 @@ def test_a_photo_with_damaged_exif_is_denoised(tmp_path, identity_fixed):
     assert turned.size == (30, 40) and turned.getexif().get(0x0112) == 1  # upright, and says so
     assert "unwritable.jpg: its EXIF is damaged and cannot be written back" in result.stderr
     assert not Image.open(tmp_path / "unwritable_denoised.jpg").getexif()
+
+
+@pytest.mark.skipif(not __import__("PIL.features", fromlist=["check"]).check("avif"), reason="this Pillow has no AVIF support")
+def test_a_damaged_avif_is_one_error_line(tmp_path, identity_fixed):
+    """Pillow's AVIF decoder raises RuntimeError, which no other format does."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (24, 32, 3), dtype=np.uint8)).save(buffer, format="AVIF")
+    damaged = bytearray(buffer.getvalue())
+    damaged[81] ^= 0xFF  # inside the file's item table: "Missing or empty image item"
+    (tmp_path / "damaged.avif").write_bytes(bytes(damaged))
+    result = run_cli(str(tmp_path / "damaged.avif"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert "damaged.avif: " in result.stderr  # "cannot read the image (Failed to decode image: ...)" with this libavif
