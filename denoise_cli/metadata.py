@@ -6,8 +6,8 @@ on saving a new image, so a denoised photo lost its keywords. EXIF, ICC profile 
 describe the pixels, are handled in imageio.py; this module handles the rest:
 
 - XMP: into every output format that holds it (JPEG, PNG, TIFF, WebP, AVIF, HEIC), except an
-  XMP packet over 64 KB into a JPEG, which holds at most that in one marker. When the pixels
-  were turned upright, its tiff:Orientation is set to 1, as EXIF's is.
+  XMP packet over 64 KB into a JPEG, which holds at most that in one marker (so does a comment).
+  When the pixels were turned upright, its tiff:Orientation is set to 1, as EXIF's is.
 - IPTC (a JPEG's Photoshop APP13 segment): from a JPEG into a JPEG, copied as it is.
 - A JPEG's or GIF's comment: into a JPEG or GIF output.
 - PNG text chunks (tEXt, zTXt, iTXt): from a PNG into a PNG.
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
-JPEG_XMP_LIMIT = 65504  # one APP1 marker (65533 bytes) less XMP's namespace header
+JPEG_MARKER_LIMIT = 65533  # the payload of one JPEG marker
+JPEG_XMP_LIMIT = JPEG_MARKER_LIMIT - 29  # less XMP's namespace header
 XMP_KEY = "XML:com.adobe.xmp"  # the PNG text chunk that holds XMP
 ORIENTATION = re.compile(rb"""(tiff:Orientation\s*=\s*["']|<tiff:Orientation>\s*)[1-8]""")
 XMP_TAG = 700  # TIFF
@@ -63,7 +64,7 @@ def save_options(meta: Descriptive, fmt: str, options: dict) -> None:
         options["exif"] = tags
     if meta.iptc and fmt == "JPEG":
         options["extra"] = b"".join(b"\xff\xed" + (len(payload) + 2).to_bytes(2, "big") + payload for payload in meta.iptc)
-    if meta.comment and fmt in ("JPEG", "GIF"):
+    if meta.comment and fmt in ("JPEG", "GIF") and not (fmt == "JPEG" and len(meta.comment) > JPEG_MARKER_LIMIT):
         options["comment"] = meta.comment
     if fmt == "PNG" and (meta.png_text or meta.xmp):
         chunks = PngImagePlugin.PngInfo()

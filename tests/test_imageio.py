@@ -237,6 +237,22 @@ def test_xmp_iptc_and_comments_are_kept(identity, tmp_path, ext):
         assert Image.open(tmp_path / "phone_out.jpg").info["comment"] == b"scanned in 1998"
 
 
+def test_metadata_a_jpeg_cannot_hold_is_left_out_not_fatal(identity, tmp_path):
+    """A GIF's comment and a PNG's XMP have no size limit; one JPEG marker holds 64 KB."""
+    from PIL import PngImagePlugin
+
+    Image.fromarray(_rng(16).integers(0, 256, size=(20, 30), dtype=np.uint8)).save(tmp_path / "long.gif", comment=b"x" * 70_000)
+    identity.denoise_file(tmp_path / "long.gif", tmp_path / "long.jpg")
+    assert "comment" not in Image.open(tmp_path / "long.jpg").info
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>" + "y" * 70_000 + "</x:xmpmeta>")
+    Image.fromarray(_rng(17).integers(0, 256, size=(20, 30), dtype=np.uint8)).save(tmp_path / "big-xmp.png", pnginfo=chunks)
+    identity.denoise_file(tmp_path / "big-xmp.png", tmp_path / "big-xmp.jpg")
+    assert "xmp" not in Image.open(tmp_path / "big-xmp.jpg").info
+    identity.denoise_file(tmp_path / "big-xmp.png", tmp_path / "big-xmp.tif")
+    assert len(_xmp_of(Image.open(tmp_path / "big-xmp.tif"))) > 70_000  # a TIFF holds it
+
+
 def test_png_text_and_a_16_bit_tiff_s_xmp_are_kept(identity, tmp_path):
     from PIL import PngImagePlugin
 
