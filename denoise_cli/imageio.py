@@ -33,6 +33,7 @@ import contextlib
 import errno
 import os
 import secrets
+import struct
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -592,6 +593,8 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
         raise OutputExistsError(f"{path}: exists already (another process wrote it meanwhile); pass --overwrite to replace it.") from None
     except OSError as exc:
         raise DenoiseError(f"{path}: cannot write ({exc.strerror or exc}).") from None
+    except (ValueError, TypeError, RuntimeError, struct.error) as exc:  # an encoder refusing what it was given
+        raise DenoiseError(f"{path}: the encoder refused it ({exc}).") from None
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()

@@ -462,6 +462,18 @@ def test_write_is_atomic_and_never_replaces_without_overwrite(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp file left
 
 
+def test_an_encoder_that_refuses_is_one_error_and_leaves_nothing(tmp_path):
+    from denoise_cli.imageio import write_atomically
+
+    def refuse(stream):
+        stream.write(b"half an image")
+        raise ValueError("COM data is too long")  # as Pillow's JPEG encoder says it
+
+    with pytest.raises(DenoiseError, match="y.jpg: the encoder refused it"):
+        write_atomically(tmp_path / "y.jpg", refuse)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_decompression_bomb_limit(tmp_path):
     src = tmp_path / "big.png"
     Image.fromarray(np.zeros((100, 100), np.uint8)).save(src)
