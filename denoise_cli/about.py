@@ -9,7 +9,6 @@ imported, so the report stays fast; CUDA is tried for real, as `--device auto` d
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from importlib import metadata, util
@@ -28,20 +27,12 @@ def _installed(*modules: str) -> bool:
     return all(util.find_spec(module) is not None for module in modules)
 
 
-def cpu_cores() -> int:
-    """The cores this process may run on (a container's or taskset's limit, not the machine's)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        return os.cpu_count() or 1
-
-
 def report() -> dict:
     import onnxruntime as ort
     from PIL import features
 
     from denoise_cli import registry
-    from denoise_cli.session import _cuda_works
+    from denoise_cli.session import _cuda_works, cpu_cores
 
     providers = ort.get_available_providers()
     if "CUDAExecutionProvider" not in providers:

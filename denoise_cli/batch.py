@@ -21,11 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColum
 from rich.text import Text
 
 from denoise_cli import stdio
-from denoise_cli.about import cpu_cores
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.imageio import DEFAULT_QUALITY, ImageData, output_format, raw_advice
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
+from denoise_cli.session import cpu_cores
 
 
 @dataclass(frozen=True)

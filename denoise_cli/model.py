@@ -25,7 +25,7 @@ import onnxruntime as ort
 
 from denoise_cli import registry
 from denoise_cli.description import METADATA_KEY, ModelDescription
-from denoise_cli.session import active_device, open_session, read_description, read_metadata
+from denoise_cli.session import active_device, cpu_cores, open_session, read_description, read_metadata
 
 
 SHARD_MIN_MACS = 2000  # multiply-adds per pixel below which sharding does not pay
@@ -75,10 +75,6 @@ def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="denoise-shard")
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def load_model(model: str | os.PathLike = registry.DEFAULT, device: str = "auto", threads: int | None = None) -> LoadedModel:
     """A shipped model by name or alias, or a user's .onnx file; raises DenoiseError if unusable."""
     entry = registry.resolve(model)
@@ -91,5 +87,5 @@ def load_model(model: str | os.PathLike = registry.DEFAULT, device: str = "auto"
     session = open_session(data, device=device, threads=1 if shard else threads, name=name)
     if description is None:  # ONNX Runtime, or the missing description, says what is wrong
         description = read_description(session, name)
-    workers = (threads or _cores()) if shard and active_device(session) == "cpu" else 1
+    workers = (threads or cpu_cores()) if shard and active_device(session) == "cpu" else 1
     return LoadedModel(description, session, entry.path, workers)

@@ -20,6 +20,11 @@ DEVICES = ("auto", "cpu", "cuda")
 ort.set_default_logger_severity(3)  # errors only: no provider-fallback warnings on stderr
 
 
+def cpu_cores() -> int:
+    """The cores this process may run on (a container's or taskset's limit, not the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def session_options(threads: int | None) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
