@@ -25,6 +25,7 @@ import onnxruntime as ort
 
 from denoise_cli import registry
 from denoise_cli.description import METADATA_KEY, ModelDescription
+from denoise_cli.errors import DenoiseError
 from denoise_cli.session import active_device, cpu_cores, open_session, read_description, read_metadata
 
 
@@ -63,11 +64,20 @@ class LoadedModel:
     def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         n = len(feeds["input"])
         if self.workers < 2 or n < 2 * self.workers:
-            return self.session.run(["output"], feeds)[0]
+            return self._run_session(feeds)
         bounds = np.linspace(0, n, self.workers + 1).astype(int)
         shards = [{k: v[a:b] for k, v in feeds.items()} for a, b in zip(bounds[:-1], bounds[1:])]
-        outputs = _pool(self.workers).map(lambda shard: self.session.run(["output"], shard)[0], shards)
-        return np.concatenate(list(outputs))
+        return np.concatenate(list(_pool(self.workers).map(self._run_session, shards)))
+
+    def _run_session(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """One ONNX Runtime call; its failure (a user's model that does not take the tiles its
+        description promises, memory running out) is a DenoiseError for this image alone."""
+        try:
+            return self.session.run(["output"], feeds)[0]
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime raises its own exception types
+            shape = "x".join(map(str, feeds["input"].shape))
+            raise DenoiseError(f"model {self.description.name}: ONNX Runtime failed on a batch of tiles {shape} "
+                               f"({str(exc).splitlines()[0][:200]}).") from None
 
 
 @functools.lru_cache(maxsize=None)

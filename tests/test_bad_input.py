@@ -255,3 +255,20 @@ def test_a_damaged_avif_is_one_error_line(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "damaged.avif"), "-m", str(identity_fixed))
     assert_clean_error(result)
     assert "damaged.avif: " in result.stderr  # "cannot read the image (Failed to decode image: ...)" with this libavif
+
+
+def test_a_model_that_fails_at_run_time_fails_that_image_alone(tmp_path):
+    """A user's model whose description promises tiles of any size, while its graph takes only
+    28x28: ONNX Runtime's error is one line for the image, and the batch goes on to the end."""
+    from onnx import helper, numpy_helper
+
+    from conftest import build_model, describe
+
+    shape = numpy_helper.from_array(np.array([1, 1, 28, 28], dtype=np.int64), "shape")
+    model = build_model(tmp_path / "promises-too-much.onnx", [helper.make_node("Reshape", ["input", "shape"], ["output"])], [shape],
+                        describe("promises-too-much", fixed_size=False, receptive_field=1, tile_size=32))
+    _png(tmp_path / "a.png", shape=(40, 40))
+    _png(tmp_path / "b.png", shape=(50, 50))
+    result = run_cli(str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-m", str(model))
+    assert_clean_error(result)
+    assert result.stderr.count("ONNX Runtime failed on a batch of tiles") >= 2 and "0 denoised, 0 skipped, 2 failed" in result.stderr
