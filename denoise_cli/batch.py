@@ -340,6 +340,8 @@ class Pipeline:
             self.reporter.failed(job, str(exc))
         except OSError as exc:
             self.reporter.failed(job, f"{job.target}: {exc.strerror or exc}.")
+        except MemoryError:  # the batch goes on: the next image may be smaller
+            self.reporter.failed(job, f"{job.source}: not enough memory to denoise it (--max-pixels refuses such images up front).")
         return None
 
     def _progress(self, job: Job) -> Callable[[int, int], None]:
