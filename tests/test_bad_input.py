@@ -272,3 +272,26 @@ def test_a_model_that_fails_at_run_time_fails_that_image_alone(tmp_path):
     result = run_cli(str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-m", str(model))
     assert_clean_error(result)
     assert result.stderr.count("ONNX Runtime failed on a batch of tiles") >= 2 and "0 denoised, 0 skipped, 2 failed" in result.stderr
+
+
+def test_an_image_that_runs_out_of_memory_fails_alone(tmp_path, identity_fixed, monkeypatch, capsys):
+    """(In-process, with the model made to run out of memory on the larger image.)"""
+    from denoise_cli import batch
+    from denoise_cli.api import Denoiser
+
+    _png(tmp_path / "big.png", shape=(60, 60))
+    _png(tmp_path / "small.png")
+    denoise_image = Denoiser.denoise_image
+
+    def short_of_memory(self, image, progress=None):
+        if image.width == 60:
+            raise MemoryError
+        return denoise_image(self, image, progress)
+
+    monkeypatch.setattr(Denoiser, "denoise_image", short_of_memory)
+    options = batch.BatchOptions(inputs=[str(tmp_path / "big.png"), str(tmp_path / "small.png")], output=str(tmp_path / "out"),
+                                 model=str(identity_fixed), device="cpu", recursive=False, overwrite=False, suffix="_denoised",
+                                 format=None, threads=None, tile=None, overlap=None, batch_size=None, max_pixels=10**8)
+    assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
+    assert "big.png: not enough memory to denoise it" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.png"]
