@@ -7,6 +7,7 @@ models load when an image is processed.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import warnings
@@ -142,6 +143,7 @@ def main() -> None:
     # file:line lines that read like a crash; what matters reaches the user as our own warning
     # (imageio: EXIF that cannot be written back).
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+    logging.getLogger("tifffile").setLevel(logging.ERROR)  # likewise on damaged 16-bit TIFF tags it skips
     try:
         app()
     except KeyboardInterrupt:  # Ctrl-C outside a batch (e.g. while loading)
