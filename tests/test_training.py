@@ -352,6 +352,25 @@ def test_bench_pairs_scores_real_shots_against_their_references(tmp_path, box_bl
     assert rows["box-blur", "reference"].images == 2
 
 
+def test_bench_says_whether_the_default_model_s_targets_hold(tmp_path, box_blur, identity_fixed):
+    """After the table, one line per model where the rows can tell: on real photos, the gain over
+    the noisy shots against +1.5 dB and against the 3x3 median; on gauss2, the pictures that lose
+    more than 0.1 dB against their input, by name."""
+    from denoise_cli.train.bench import Row, benchmark, target_lines
+
+    folder = _pair_folder(tmp_path / "pairs")
+    rows = benchmark(folder, [], [], [], ["noisy", "median3"], [str(box_blur), str(identity_fixed)], None, log=lambda *_: None, pairs=folder)
+    lines = target_lines(rows)
+    blur, identity = (next(line for line in lines if line.startswith(name)) for name in ("box-blur", "identity-fixed"))
+    assert "over the noisy shots (target +1.50: met)" in blur and "against median3" in blur
+    assert "+0.00 dB over the noisy shots (target +1.50: NOT met)" in identity and "(target: above it: NOT met)" in identity
+    assert not [line for line in lines if " reference " in line]  # the reference rows have no target of their own
+
+    nearly_clean = [Row("noisy", "set12", "gauss2", "png8", 42.0, 0.97, 0, 3, {"a.png": [42.0, 0.97], "b.png": [41.0, 0.97], "c.png": [43, 0.98]}),
+                    Row("photo (blind)", "set12", "gauss2", "png8", 41.5, 0.97, 1, 3, {"a.png": [42.5, 0.98], "b.png": [40.5, 0.96], "c.png": [42.95, 0.98]})]
+    assert target_lines(nearly_clean) == ["photo (blind) on set12 gauss2 png8: 1 of 3 pictures lose more than 0.1 dB against their input (b.png 0.50)."]
+
+
 def test_bench_pairs_says_which_shot_has_no_reference(tmp_path):
     from denoise_cli.train.bench import load_pairs
 

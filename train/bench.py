@@ -378,6 +378,41 @@ def to_markdown(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+REAL_PHOTO_GAIN = 1.5  # dB over the noisy shots: the default model's target on real photos
+NEARLY_CLEAN_LOSS = 0.1  # dB a picture without visible noise may lose, at most
+
+
+def target_lines(rows: list[Row]) -> list[str]:
+    """The default model's targets, read off the rows where they can be: on real photos (`--pairs`)
+    a gain of at least REAL_PHOTO_GAIN over the noisy shots and more than the 3x3 median's; on
+    nearly clean pictures (`gauss2`) no picture losing more than NEARLY_CLEAN_LOSS against its
+    input. Each needs the `noisy` baseline in the rows (and `median3` for the median)."""
+    lines = []
+    by_key = {(r.method, r.set, r.scenario, r.variant): r for r in rows}
+    for row in rows:
+        if row.method in BASELINES or row.scenario not in ("real", "gauss2"):
+            continue
+        noisy = by_key.get(("noisy", row.set, row.scenario, row.variant))
+        if noisy is None:
+            continue
+        where = f"{row.method} on {row.set} {row.scenario} {row.variant}"
+        if row.scenario == "real":
+            gain = row.psnr - noisy.psnr
+            line = f"{where}: {gain:+.2f} dB over the noisy shots (target +{REAL_PHOTO_GAIN:.2f}: {'met' if gain >= REAL_PHOTO_GAIN else 'NOT met'})"
+            median = by_key.get(("median3", row.set, row.scenario, row.variant))
+            if median is not None:
+                ahead = row.psnr - median.psnr
+                line += f"; {ahead:+.2f} dB against median3 (target: above it: {'met' if ahead > 0 else 'NOT met'})"
+            lines.append(line + ".")
+        else:
+            losing = sorted((name, noisy.per_image[name][0] - score[0]) for name, score in row.per_image.items()
+                            if name in noisy.per_image and noisy.per_image[name][0] - score[0] > NEARLY_CLEAN_LOSS)
+            named = ", ".join(f"{name} {loss:.2f}" for name, loss in losing[:5]) + (", ..." if len(losing) > 5 else "")
+            lines.append(f"{where}: {len(losing)} of {len(row.per_image)} pictures lose more than {NEARLY_CLEAN_LOSS} dB against their input"
+                         + (f" ({named})." if losing else "."))
+    return lines
+
+
 def log_line(row: Row) -> str:
     """A row as one JSON line for the progress log, without its per-image scores."""
     return json.dumps({k: v for k, v in row.__dict__.items() if k != "per_image"})

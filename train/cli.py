@@ -111,7 +111,7 @@ def bench_command(
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
     from denoise_cli.imageio import write_atomically
-    from denoise_cli.train.bench import benchmark, load_rows, per_image_csv, to_markdown
+    from denoise_cli.train.bench import benchmark, load_rows, per_image_csv, target_lines, to_markdown
     from denoise_cli.train.data import resolve_data_dir
 
     outputs = [path for path in (per_image, out) if path is not None]
@@ -125,6 +125,8 @@ def bench_command(
         )
         table = to_markdown(rows)
         typer.echo(table)
+        for line in target_lines(rows):  # the default model's targets, where these rows can tell
+            err.print(line, highlight=False, markup=False, soft_wrap=True)
         written = {per_image: per_image_csv(rows)} if per_image is not None else {}
         if out is not None:
             written |= {out.with_suffix(".md"): table, out.with_suffix(".json"): json.dumps([r.__dict__ for r in rows], indent=2) + "\n"}
