@@ -60,7 +60,16 @@ def root(
     """Remove noise from images with small neural networks."""
 
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", envvar="DENOISE_MODEL", help="Model name or alias (see `denoise models`), or a path to a .onnx file.")]
+def complete_model(incomplete: str) -> list[str]:
+    """Shell completion of --model: the shipped models' names and aliases (a path completes as the
+    shell completes files)."""
+    from denoise_cli import registry
+
+    names = {name for entry in registry.shipped_models() for name in (entry.name, *entry.aliases)}
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", envvar="DENOISE_MODEL", autocompletion=complete_model, help="Model name or alias (see `denoise models`), or a path to a .onnx file.")]
 DeviceOpt = Annotated[Device, typer.Option(envvar="DENOISE_DEVICE", help="Where to run: auto (CUDA if it works, else CPU), cpu or cuda.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, envvar="DENOISE_THREADS", help="CPU threads for inference (default: all cores).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
@@ -112,7 +121,8 @@ def run(
 
 @app.command("models")
 def models(
-    name: Annotated[Optional[str], typer.Argument(help="One model (name, alias or .onnx path) to describe in full.", show_default=False)] = None,
+    name: Annotated[Optional[str], typer.Argument(help="One model (name, alias or .onnx path) to describe in full.", show_default=False,
+                                                  autocompletion=complete_model)] = None,
     json_summary: JsonOpt = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")] = False,
 ) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, camera_exif, level_echo_model, run_cli, run_cli_piped
+from conftest import assert_clean_error, camera_exif, cli_env, level_echo_model, run_cli, run_cli_piped
 from denoise_cli import Denoiser
 
 
@@ -373,3 +373,18 @@ def test_environment_variables_set_the_model_device_and_threads(tmp_path, identi
     for name, bad in (("DENOISE_THREADS", "0"), ("DENOISE_DEVICE", "gpu")):  # read, and checked as the options are
         assert name in run_cli("a.png", "-n", cwd=tmp_path, env={**env, name: bad}).stderr
 
+
+
+def test_shell_completion_offers_the_model_names():
+    """Through the shell's completion protocol, as `--install-completion` sets it up for bash."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def complete(words: str) -> list[str]:
+        env = cli_env(COMP_WORDS=words, COMP_CWORD=str(len(words.split()) - 1), _DENOISE_COMPLETE="complete_bash")
+        script = Path(sys.executable).parent / "denoise"  # the installed console script: completion keys on its name
+        return subprocess.run([str(script)], env=env, capture_output=True, text=True).stdout.split()
+
+    assert complete("denoise run x.png --model mnist-conv-b") == ["mnist-conv-bn"]
+    assert "photo" in complete("denoise models ph") and "default" in complete("denoise x.png -m d")
