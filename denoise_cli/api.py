@@ -371,7 +371,7 @@ class Denoiser:
         denoised, setting = self.denoise_image(loaded.image, progress)
         return self.save_file(loaded, denoised, setting)
 
-    def denoise_bytes(self, data: bytes, *, format: str | None = None, quality: int = DEFAULT_QUALITY) -> bytes:
+    def denoise_bytes(self, data: bytes, *, format: str | None = None, quality: int = DEFAULT_QUALITY, progress: Progress | None = None) -> bytes:
         """An image file's bytes in, the denoised image's file bytes out: for a service that
         receives and sends files. The output is in the input's format unless `format` names
         another, and keeps what `denoise_file` keeps (depth, metadata, a JPEG's subsampling);
@@ -386,7 +386,7 @@ class Denoiser:
                 if format is None and (why := unwritten_format(source.suffix)):
                     raise DenoiseError(f"<bytes>: {why}: pass format= (png, jpeg, tiff, ...).")
                 target = Path(folder) / f"output{source.suffix}"
-                self.denoise_file(source, target, format=format, quality=quality)
+                self.denoise_file(source, target, format=format, quality=quality, progress=progress)
                 return target.read_bytes()
             except DenoiseError as exc:
                 raise DenoiseError(str(exc).replace(str(source), "<bytes>").replace(str(target), "<output>")) from None

@@ -315,8 +315,10 @@ def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed
     denoiser = Denoiser(identity_fixed)
     out = Image.open(io.BytesIO(denoiser.denoise_bytes(buffer.getvalue())))
     assert out.format == "PNG" and np.array_equal(np.asarray(out), pixels) and tuple(round(v) for v in out.info["dpi"]) == (300, 300)
-    as_jpeg = Image.open(io.BytesIO(denoiser.denoise_bytes(buffer.getvalue(), format="jpeg", quality=80)))
-    assert as_jpeg.format == "JPEG"
+    progress = []
+    as_jpeg = Image.open(io.BytesIO(denoiser.denoise_bytes(buffer.getvalue(), format="jpeg", quality=80,
+                                                           progress=lambda done, total: progress.append((done, total)))))
+    assert as_jpeg.format == "JPEG" and progress and progress[-1][0] == progress[-1][1]
     ppm = io.BytesIO()
     Image.fromarray(pixels).save(ppm, format="PPM")
     for data, says in ((b"", "empty"), (b"no image here", "not an image"), (ppm.getvalue(), "PPM is read, not written: pass format=")):
