@@ -562,6 +562,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["dpi"] = image.dpi
     if fmt in ("JPEG", "WEBP", "AVIF", "HEIF"):
         options["quality"] = quality
+    if fmt == "JPEG":
+        options["optimize"] = True  # Huffman tables fitted to the picture: the same pixels in fewer bytes
     if fmt == "WEBP" and image.lossless_webp:
         options["lossless"] = True
     if fmt == "JPEG" and image.jpeg_subsampling is not None:
