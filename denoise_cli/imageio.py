@@ -130,6 +130,8 @@ class ImageData:
     """The camera named in EXIF when the pixels are its own, unresized (see the module docstring)."""
     jpeg_subsampling: int | None = None
     """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
+    jpeg_progressive: bool = False
+    """The source is a progressive JPEG (as on the web): a JPEG output is written so too."""
     tiff_compression: str | None = None
     """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
     lossless_webp: bool = False
@@ -385,7 +387,7 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         exif_bytes = None
         warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
     keep = {"exif": exif_bytes, "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
-            "jpeg_subsampling": subsampling if subsampling >= 0 else None,
+            "jpeg_subsampling": subsampling if subsampling >= 0 else None, "jpeg_progressive": bool(img.info.get("progressive")),
             "tiff_compression": compression, "descriptive": descriptive}
 
     if img.mode in SIXTEEN_BIT_MODES:
@@ -563,6 +565,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     if fmt in ("JPEG", "WEBP", "AVIF", "HEIF"):
         options["quality"] = quality
     if fmt == "JPEG":
+        options["progressive"] = image.jpeg_progressive
         options["optimize"] = True  # Huffman tables fitted to the picture: the same pixels in fewer bytes
     if fmt == "WEBP" and image.lossless_webp:
         options["lossless"] = True

@@ -237,8 +237,9 @@ def test_xmp_iptc_and_comments_are_kept(identity, tmp_path, ext):
         assert Image.open(tmp_path / "phone_out.jpg").info["comment"] == b"scanned in 1998"
 
 
-def test_a_jpeg_is_written_with_fitted_huffman_tables(identity, tmp_path):
-    """The same pixels as Pillow's default JPEG at the same quality, in fewer bytes."""
+def test_a_jpeg_is_written_with_fitted_huffman_tables_and_stays_progressive(identity, tmp_path):
+    """The same pixels as Pillow's default JPEG at the same quality, in fewer bytes; a progressive
+    JPEG comes back progressive."""
     yy, xx = np.mgrid[0:96, 0:128]
     picture = Image.fromarray(np.stack([(xx * 2) % 256, (yy * 2) % 256, (xx + yy) % 256], -1).astype(np.uint8))
     picture.save(tmp_path / "in.png")
@@ -246,6 +247,10 @@ def test_a_jpeg_is_written_with_fitted_huffman_tables(identity, tmp_path):
     picture.save(tmp_path / "plain.jpg", quality=90)
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.jpg")), np.asarray(Image.open(tmp_path / "plain.jpg")))
     assert (tmp_path / "out.jpg").stat().st_size < (tmp_path / "plain.jpg").stat().st_size
+    assert not Image.open(tmp_path / "out.jpg").info.get("progressive")
+    picture.save(tmp_path / "web.jpg", quality=90, progressive=True)  # as web pictures often are
+    identity.denoise_file(tmp_path / "web.jpg", tmp_path / "web_out.jpg")
+    assert Image.open(tmp_path / "web_out.jpg").info.get("progressive")
 
 
 def test_metadata_a_jpeg_cannot_hold_is_left_out_not_fatal(identity, tmp_path):
