@@ -23,13 +23,13 @@ from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uni
 from denoise_cli.holes import fill_holes
 from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow,
                                   output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
+from denoise_cli.jobs import DEFAULT_SUFFIX, default_output  # noqa: F401 - DEFAULT_SUFFIX: part of the API
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
 
 Progress = Callable[[int, int], None]  # (tiles done so far, tiles in the image)
 CPU_BATCH_PIXELS = 1 << 18  # pixels per inference call: large enough to amortise call overhead
 CUDA_BATCH_PIXELS = 1 << 22
-DEFAULT_SUFFIX = "_denoised"
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,6 @@ def texture_strength(full: float, half: float, guard: list[float] | tuple[float,
         if (uniform() if callable(uniform) else uniform) >= guard[5]:
             return 1.0
     return max(least, min(1.0, cap / full))
-
-
-def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
-    """photo.png -> photo_denoised.png, next to the input."""
-    return source.with_name(f"{source.stem}{suffix}{source.suffix}")
 
 
 MAX_STRENGTH = 4.0  # beyond this, any model smooths an image flat

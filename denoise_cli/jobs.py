@@ -20,6 +20,14 @@ from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import IMAGE_SUFFIXES, RAW_SUFFIXES, SUFFIX_BY_FORMAT, output_format
 
 
+DEFAULT_SUFFIX = "_denoised"
+
+
+def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
+    """photo.png -> photo_denoised.png, next to the input."""
+    return source.with_name(f"{source.stem}{suffix}{source.suffix}")
+
+
 @dataclass(frozen=True)
 class Job:
     source: Path
@@ -87,7 +95,7 @@ def single_target(source: Path, output: str | os.PathLike | None, suffix: str, f
     """Where one input file goes: beside it with the suffix, into the folder -o names
     (names_folder), or to the file -o names."""
     if output is None:
-        target = source.with_name(f"{source.stem}{suffix}{source.suffix}")
+        target = default_output(source, suffix)
     elif names_folder(output):
         target = Path(output) / source.name
     else:
@@ -95,7 +103,7 @@ def single_target(source: Path, output: str | os.PathLike | None, suffix: str, f
     return _with_format(target, fmt)
 
 
-def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive: bool = False, suffix: str = "_denoised", fmt: str | None = None) -> JobPlan:
+def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive: bool = False, suffix: str = DEFAULT_SUFFIX, fmt: str | None = None) -> JobPlan:
     """Expand inputs and choose every output path (see the module docstring for the rules)."""
     problems: list[str] = []
     files: list[Path] = []  # explicit files and glob matches
@@ -147,7 +155,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             if source.stem.endswith(suffix):
                 skipped.append(source)
                 continue
-            target = source.with_name(f"{source.stem}{suffix}{source.suffix}")
+            target = default_output(source, suffix)
         else:
             target = output / source.name
         jobs.append(Job(source, _with_format(target, fmt)))
