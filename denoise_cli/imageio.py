@@ -283,8 +283,9 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
         pixels = np.moveaxis(pixels, 0, -1)
     exif = img.getexif()
     camera = _unresized_camera(exif, img.size)
-    pixels = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1), lambda a: a)(pixels)
-    descriptive = read_descriptive(img, turned_upright=exif.get(ORIENTATION_TAG, 1) != 1)
+    turn = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1))
+    pixels = turn(pixels) if turn is not None else pixels
+    descriptive = read_descriptive(img, turned_upright=turn is not None)
     text = {tag: exif[tag] for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)}
     if set(exif) - set(TIFF_TEXT_TAGS) - LAYOUT_TAGS - {ORIENTATION_TAG} or exif.get_ifd(EXIF_IFD):
         warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...), its XMP and its ICC profile.")
@@ -567,10 +568,10 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     if fmt == "JPEG":
         options["progressive"] = image.jpeg_progressive
         options["optimize"] = True  # Huffman tables fitted to the picture: the same pixels in fewer bytes
+        if image.jpeg_subsampling is not None:
+            options["subsampling"] = image.jpeg_subsampling
     if fmt == "WEBP" and image.lossless_webp:
         options["lossless"] = True
-    if fmt == "JPEG" and image.jpeg_subsampling is not None:
-        options["subsampling"] = image.jpeg_subsampling
     if fmt == "TIFF":
         options["compression"] = tiff_compression(image)
     save_options(image.descriptive, fmt, options)
