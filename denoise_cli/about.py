@@ -51,7 +51,7 @@ def report() -> dict:
         "denoise-cli": __version__,
         "python": f"{platform.python_version()} ({sys.executable})",
         "platform": platform.platform(),
-        "packages": {name: _version(name) for name in ("numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "torch") if _version(name)},
+        "packages": {name: version for name in ("numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "torch") if (version := _version(name))},
         "onnxruntime providers": providers,
         "cuda": cuda,
         "device auto": "cuda" if cuda == "works" else "cpu",

@@ -28,7 +28,7 @@ def uses_pipes(inputs: list[str], output: str | None) -> bool:
 
 def sends_to_stdout(inputs: list[str], output: str | None) -> bool:
     """-o -, or standard input with no -o (a filter)."""
-    return (output is None and inputs == [PIPE]) or (output is not None and str(output) == PIPE)
+    return output == PIPE or (output is None and inputs == [PIPE])
 
 
 def plan_piped_job(inputs: list[str], output: str | None, fmt: str | None, folder: Path, *,
