@@ -69,8 +69,17 @@ def _is_raw(path: Path) -> bool:
 
 
 def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
+    """The folder's files; none from `exclude` (resolved: an output folder inside the input, which
+    the walk gives as relative paths when the user wrote the folder so)."""
     walk = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(p for p in walk if not (exclude is not None and (p == exclude or exclude in p.parents)) and p.is_file())
+    if exclude is not None:
+        base = folder.resolve()
+        walk = (p for p in walk if not _within(base / p.relative_to(folder), exclude))
+    return sorted(p for p in walk if p.is_file())
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
 
 
 def _with_format(target: Path, fmt: str | None) -> Path:

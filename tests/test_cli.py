@@ -82,6 +82,10 @@ def test_output_folder_inside_input_is_not_picked_up_again(tmp_path, identity_fi
         result = run_cli(str(tmp_path / "in"), "-r", "-o", str(tmp_path / "in" / "clean"), "-m", str(identity_fixed), "--json")
         assert result.returncode == 0, result.stderr
     assert not (tmp_path / "in" / "clean" / "clean").exists()
+    for _ in range(2):  # written relative, as typed in a shell: the walk gives relative paths
+        result = run_cli("in", "-r", "-o", "in/relative", "-m", str(identity_fixed), "--json", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "in" / "relative" / "relative").exists()
 
 
 def test_globs_and_several_files(tmp_path, identity_fixed):
