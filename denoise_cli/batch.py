@@ -195,7 +195,8 @@ class Reporter:
     def finish(self, interrupted: str | None = None) -> None:
         self.stop()
         counts = self.counts()
-        if interrupted or counts["failed"] or len(self.records) > 1 or self.dry_run:
+        # --quiet: a batch that went through says nothing (a cron job's mail stays empty)
+        if interrupted or counts["failed"] or self.dry_run or (len(self.records) > 1 and not self.quiet):
             line = f"{counts['ok']} denoised, {counts['skipped']} skipped, {counts['failed']} failed"
             if self.dry_run:
                 line = f"dry run, nothing read or written: {counts['planned']} to denoise, {counts['skipped']} to skip, {counts['failed']} failed"

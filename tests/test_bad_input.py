@@ -58,6 +58,8 @@ def test_batch_goes_on_and_sums_up(corpus, identity_fixed):
     assert "1 denoised, 0 skipped, 4 failed" in result.stderr
     assert (corpus.parent / "out" / "good.png").exists()
     assert sorted(p.name for p in (corpus.parent / "out").iterdir()) == ["good.png"]  # nothing half-written
+    quiet = run_cli(str(corpus), "-m", str(identity_fixed), "--max-pixels", "10000", "-o", str(corpus.parent / "quiet"), "-q")
+    assert quiet.returncode == 1 and "0 skipped, 4 failed" in quiet.stderr  # --quiet still sums up failures
 
 
 def test_a_file_without_an_image_extension(corpus, identity_fixed):
