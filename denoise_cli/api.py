@@ -298,6 +298,11 @@ class Denoiser:
         array = np.asarray(array)
         if array.ndim not in (2, 3) or array.size == 0:
             raise DenoiseError(f"expected an (H, W) or (H, W, C) image array, got shape {array.shape}.")
+        if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[2] > 4:
+            # channels first, as PyTorch holds images: read as (H, W, C) it would be 3 rows of many
+            # channels, denoised into nonsense of the same shape
+            raise DenoiseError(f"got shape {array.shape}, which looks like channels first (C, H, W); "
+                               "pass (H, W, C), e.g. array.transpose(1, 2, 0).")
         if array.dtype == np.uint8 or array.dtype == np.uint16:
             scale = PixelScale(0.0, float(np.iinfo(array.dtype).max), array.dtype)
         elif np.issubdtype(array.dtype, np.floating):

@@ -49,6 +49,9 @@ def test_denoise_array_shapes_and_dtypes(identity_fixed):
         assert out.shape == array.shape and out.dtype == array.dtype
     with pytest.raises(DenoiseError):
         d.denoise(np.zeros((2, 2, 2, 2)))
+    with pytest.raises(DenoiseError, match=r"channels first .*transpose\(1, 2, 0\)"):
+        d.denoise(np.zeros((3, 40, 50), np.uint8))  # as PyTorch holds a picture
+    assert d.denoise(np.zeros((40, 50, 31), np.float32)).shape == (40, 50, 31)  # many channels, last
 
 
 def test_a_nan_in_an_array_stays_one_pixel(conv_stack, level_echo):
