@@ -248,6 +248,32 @@ def test_before_after_figure_runs_a_model_at_a_strength_on_an_enlarged_picture(t
     assert bad.returncode == 1 and "MODEL@STRENGTH" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_before_after_figure_of_a_real_noisy_shot_and_its_reference(tmp_path):
+    """`before-after REFERENCE --noisy SHOT`: the real shot's crop instead of simulated noise, as
+    the README's crop of a real photo needs, read as `bench --pairs` reads pairs."""
+    from denoise_cli.train.svg import read_panels
+
+    yy, xx = np.mgrid[0:60, 0:70]
+    reference = np.clip(60 + 2 * xx + 40 * ((yy // 10) % 2), 0, 255).astype(np.uint8)
+    shot = np.clip(reference + np.random.default_rng(0).normal(0, 20, reference.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(reference).save(tmp_path / "scene_mean.png")
+    Image.fromarray(np.stack([shot] * 3, axis=-1)).save(tmp_path / "scene_real.png")  # colour, as shot
+    figure = tmp_path / "figure.svg"
+    command = ["before-after", str(tmp_path / "scene_mean.png"), "-o", str(figure), "--box", "10,5,40,30"]
+    result = run_train_cli(*command, "--noisy", str(tmp_path / "scene_real.png"))
+    assert result.returncode == 0, result.stderr
+    (noisy_label, noisy), (photo_label, denoised), (reference_label, shown) = read_panels(figure.read_text())
+    assert noisy_label.startswith("noisy (real)") and photo_label.startswith("photo") and reference_label == "reference"
+    assert np.array_equal(noisy, shot[5:35, 10:50]) and np.array_equal(shown, reference[5:35, 10:50])
+    error = [np.abs(p.astype(float) - shown).mean() for p in (noisy, denoised)]
+    assert error[1] < error[0] / 2
+    Image.fromarray(shot[:50]).save(tmp_path / "cropped_real.png")
+    other_size = run_train_cli(*command, "--overwrite", "--noisy", str(tmp_path / "cropped_real.png"))
+    assert other_size.returncode == 1 and "must be the same size" in other_size.stderr and "Traceback" not in other_size.stderr
+    enlarged = run_train_cli(*command, "--overwrite", "--noisy", str(tmp_path / "scene_real.png"), "--enlarge", "2")
+    assert enlarged.returncode == 1 and "does not apply" in enlarged.stderr
+
+
 def test_subpixel_export_form_computes_the_same_network():
     """Transposed convolutions exported as conv + pixel shuffle give the trained network's output,
     and converting back recovers its weights (what the speed benchmark's PyTorch side runs)."""

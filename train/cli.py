@@ -294,7 +294,7 @@ def make_noisy_command(
 
 @app.command("before-after")
 def before_after_command(
-    image: Annotated[Path, typer.Argument(help="A clean image (gray, or its first channel is used).")],
+    image: Annotated[Path, typer.Argument(help="A clean image (gray, or its first channel is used); with --noisy, that shot's reference.")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the figure (.svg).")],
     box: Annotated[str, typer.Option(help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
     scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraXL/L/M/H.")] = "cameraM",
@@ -303,6 +303,7 @@ def before_after_command(
     enlarge: Annotated[float, typer.Option(min=1, help="Enlarge the image by this factor first, as `bench --enlarge` (the box is in the enlarged image).")] = 1.0,
     zoom: Annotated[int, typer.Option(min=1, max=16, help="Screen pixels per image pixel.")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    noisy: Annotated[Optional[Path], typer.Option(help="A real noisy shot of IMAGE's scene (as `bench --pairs` takes them), shown instead of simulated noise; both are read as 8-bit gray, and --scenario and --seed do not apply.")] = None,
 ) -> None:
     """A before/after figure as SVG text: noisy, each model's output, clean, side by side with
     each crop's PSNR. The models see the whole image; only the figure is cropped."""
@@ -314,7 +315,7 @@ def before_after_command(
             x, y, width, height = (int(v) for v in box.split(","))
         except ValueError:
             raise DenoiseError(f"--box must be X,Y,WIDTH,HEIGHT in whole pixels (got {box!r}).") from None
-        panels = before_after_panels(image, (x, y, width, height), scenario, _split(models), seed, enlarge)
+        panels = before_after_panels(image, (x, y, width, height), scenario, _split(models), seed, enlarge, noisy)
         write_panels(panels, out, zoom, overwrite)
     typer.echo(out)
 

@@ -47,28 +47,42 @@ def plot_samples(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> 
     plt.close(fig)
 
 
-def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0, enlarge: float = 1.0) -> list:
+def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0, enlarge: float = 1.0, noisy_path: Path | None = None) -> list:
     """Noisy / each model / clean crops of one image, labelled with each crop's PSNR. The noise
     is the benchmark scenario's, saved as an 8-bit file would hold it; the models denoise the
     whole image through the public API, so the crop shows what a user gets. A model given as
     NAME@S runs at strength S, NAME@camera as on a camera's own unresized photo (as its EXIF
     would); `enlarge` enlarges the image first, as `bench --enlarge` does (the box is then in the
-    enlarged image)."""
+    enlarged image).
+
+    With `noisy_path`, a real noisy shot takes the simulated noise's place and `image_path` is its
+    reference (the mean of many shots), both read as `bench --pairs` reads them (8-bit gray), and
+    the models see the shot as `denoise` would (a camera's own photo, if its EXIF says so)."""
     from denoise_cli.api import Denoiser
     from denoise_cli.errors import DenoiseError
-    from denoise_cli.imageio import read_image
+    from denoise_cli.imageio import camera_of, read_gray, read_image
     from denoise_cli.train.bench import STAND_IN_CAMERA, enlarge as enlarged, scenario_noise
     from denoise_cli.train.scoring import psnr, quantize
     from denoise_cli.train.svg import Panel
 
-    image = read_image(image_path)
-    clean = image.scale.to_unit(image.planes[0]).astype(np.float64)
-    if enlarge != 1:
-        clean = enlarged(clean, enlarge)
+    camera = None
+    if noisy_path is not None:
+        if enlarge != 1:
+            raise DenoiseError("--enlarge simulates a camera's full-size photo; with --noisy the photo is real, so it does not apply.")
+        clean, noisy, camera = read_gray(image_path).astype(np.float64), read_gray(noisy_path), camera_of(noisy_path)
+        if noisy.shape != clean.shape:
+            raise DenoiseError(f"{noisy_path} is {noisy.shape[1]}x{noisy.shape[0]} and its reference {image_path} "
+                               f"{clean.shape[1]}x{clean.shape[0]}: a noisy shot and its reference must be the same size.")
+    else:
+        image = read_image(image_path)
+        clean = image.scale.to_unit(image.planes[0]).astype(np.float64)
+        if enlarge != 1:
+            clean = enlarged(clean, enlarge)
     x, y, width, height = box
     if min(width, height) < 1 or x < 0 or y < 0 or x + width > clean.shape[1] or y + height > clean.shape[0]:
         raise DenoiseError(f"the box {x},{y},{width},{height} does not fit inside the {clean.shape[1]}x{clean.shape[0]} image.")
-    noisy = quantize(scenario_noise(clean, scenario, seed, "png8")).astype(np.float32) / 255
+    if noisy_path is None:
+        noisy = quantize(scenario_noise(clean, scenario, seed, "png8")).astype(np.float32) / 255
 
     def crop(a: np.ndarray) -> np.ndarray:
         return a[y : y + height, x : x + width]
@@ -85,7 +99,7 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
         except ValueError:
             raise DenoiseError(f"{spec!r}: expected a model, MODEL@STRENGTH with a number after the @, or MODEL@camera.") from None
         label = name if value is None else f"{name} (strength {value:g})"
-        return labelled(label, Denoiser(name, strength=value).denoise(noisy))
+        return labelled(label, Denoiser(name, strength=value).denoise(noisy, camera=camera))
 
-    panels = [labelled(f"noisy ({scenario})", noisy), *(run(spec) for spec in models)]
-    return [*panels, Panel("clean", crop(clean))]
+    panels = [labelled("noisy (real)" if noisy_path else f"noisy ({scenario})", noisy), *(run(spec) for spec in models)]
+    return [*panels, Panel("reference" if noisy_path else "clean", crop(clean))]
