@@ -472,10 +472,18 @@ def _data_scale(planes: np.ndarray, usual: tuple[float, float], dtype) -> PixelS
 
 
 def read_gray(path: str | os.PathLike) -> np.ndarray:
-    """8-bit grayscale as float32 in [0, 1], the benchmark protocol's way (convert('L') / 255)."""
+    """8-bit grayscale as float32 in [0, 1], the benchmark protocol's way (convert('L') / 255).
+
+    A 16-bit gray file (a mean of many shots is often kept so) is brought to 8 bits by its scale:
+    Pillow's convert('L') clips it instead, which turns all but the darkest pixels white."""
     path = Path(path)
     try:
         with Image.open(path) as img:
+            if img.mode in SIXTEEN_BIT_MODES or img.mode == "I":
+                values = np.asarray(img, dtype=np.float64)
+                if values.min() < 0 or values.max() > 65535:
+                    raise DenoiseError(f"{path}: its {img.mode} pixels are not 16-bit gray; save it as 8- or 16-bit gray.")
+                return (np.round(values / 257) / 255).astype(np.float32)
             return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
     except UNREADABLE as exc:
         raise _open_error(path, exc) from None

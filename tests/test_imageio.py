@@ -505,3 +505,16 @@ def test_truncated_file_is_a_clean_error(tmp_path):
     src.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with pytest.raises(DenoiseError, match="cut.png"):
         read_image(src)
+
+
+def test_read_gray_brings_16_bit_gray_to_8_bits_by_scale(tmp_path):
+    """The benchmark's reader (`bench --pairs` references, often kept 16-bit as a mean of many
+    shots): Pillow's convert('L') clips 16-bit values, which turned nearly every pixel white."""
+    from denoise_cli.imageio import read_gray
+
+    sixteen = (np.arange(0, 65536, 64).reshape(32, 32)).astype(np.uint16)
+    Image.fromarray(sixteen).save(tmp_path / "mean.png")
+    assert np.array_equal(read_gray(tmp_path / "mean.png") * 255, np.round(sixteen / 257).astype(np.float32))
+    eight = sixteen // 257
+    Image.fromarray(eight.astype(np.uint8)).save(tmp_path / "eight.png")
+    assert np.array_equal(read_gray(tmp_path / "eight.png") * 255, eight.astype(np.float32))  # the protocol's way, as before
