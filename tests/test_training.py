@@ -450,6 +450,25 @@ def test_bench_pairs_read_sidd_s_layout_too(tmp_path):
         load_pairs(tmp_path / "sidd", None)
 
 
+def test_bench_pairs_read_sibling_noisy_and_reference_folders(tmp_path):
+    """A set kept as noisy/NAME beside mean/NAME (or clean/, gt/, reference/), the same name in
+    both, as a team's own verification photos are often laid out."""
+    from denoise_cli.train.bench import load_pairs
+
+    rng = np.random.default_rng(7)
+    for folder in ("Noisy", "Mean"):
+        (tmp_path / "set" / folder).mkdir(parents=True)
+        for name in ("kitchen", "street"):
+            Image.fromarray(rng.integers(0, 256, (20, 24)).astype(np.uint8)).save(tmp_path / "set" / folder / f"{name}.png")
+    photos = load_pairs(tmp_path / "set", None)
+    assert photos.names == ["Noisy/kitchen.png", "Noisy/street.png"]
+    assert np.array_equal(photos.references[1] * 255, np.asarray(Image.open(tmp_path / "set" / "Mean" / "street.png")))
+    assert np.array_equal(photos.shots[1] * 255, np.asarray(Image.open(tmp_path / "set" / "Noisy" / "street.png")))
+    (tmp_path / "set" / "Mean" / "street.png").unlink()
+    with pytest.raises(DenoiseError, match="no reference for Noisy/street.png"):
+        load_pairs(tmp_path / "set", None)
+
+
 def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_dir):
     """A noisy shot whose EXIF shows it unresized from a camera gets the model's camera strength
     in `bench --pairs`, as `denoise` gives it: the figures measure what a user gets."""

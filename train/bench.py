@@ -36,11 +36,14 @@ ESTIMATED_LEVEL = ("camera", "clean", "real", "reference")
 # Real photo pairs (`--pairs`), in one folder or its sub-folders: NAME_real / NAME_noisy with
 # NAME_mean / NAME_clean / NAME_gt, the naming of the PolyU and Nam et al. real-noise sets (noisy
 # shot, mean of many shots); or NOISY_NAME with GT_NAME (or CLEAN_, MEAN_), as SIDD names them
-# in a folder per scene. Case does not matter.
+# in a folder per scene; or the same name in sibling folders noisy/ (or real/) and mean/ (or
+# clean/, gt/, reference/). Case does not matter.
 NOISY_SUFFIXES = ("_real", "_noisy")
 REFERENCE_SUFFIXES = ("_mean", "_clean", "_gt")
 NOISY_PREFIXES = ("noisy_", "real_")
 REFERENCE_PREFIXES = ("gt_", "clean_", "mean_")
+NOISY_FOLDERS = ("noisy", "real")
+REFERENCE_FOLDERS = ("mean", "clean", "gt", "reference")
 PAIR_VARIANT = "file"  # the pair's own 8-bit files: neither float nor our png8 rounding
 
 
@@ -254,6 +257,15 @@ def _pair_reference(path: Path, files: dict[str, Path]) -> Path | None | bool:
     return False
 
 
+def _reference_folder(parent: Path, by_folder: dict[Path, dict[str, Path]]) -> dict[str, Path] | None:
+    """For a folder named as noisy shots (NOISY_FOLDERS), the files of its sibling reference
+    folder (REFERENCE_FOLDERS; empty when there is none); None for any other folder."""
+    if parent.name.lower() not in NOISY_FOLDERS:
+        return None
+    siblings = (files for folder, files in by_folder.items() if folder.parent == parent.parent and folder.name.lower() in REFERENCE_FOLDERS)
+    return next(siblings, {})
+
+
 def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
     """The noisy shots and references of a folder of real photo pairs (and its sub-folders)."""
     if not folder.is_dir():
@@ -263,16 +275,20 @@ def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
         if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file():
             by_folder.setdefault(path.parent, {})[path.stem.lower()] = path
     pairs = []
-    for files in by_folder.values():
+    for parent, files in by_folder.items():
+        references = _reference_folder(parent, by_folder)
         for path in files.values():
-            reference = _pair_reference(path, files)
+            if references is not None:  # noisy/NAME beside mean/NAME (or mean/NAME_mean)
+                reference = references.get(path.stem.lower()) or _pair_reference(path, references) or None
+            else:
+                reference = _pair_reference(path, files)
             if reference is not False:
                 pairs.append((reference, path))
     unmatched = [str(path.relative_to(folder)) for reference, path in pairs if reference is None]
     if unmatched or not pairs:
         what = f"no reference for {', '.join(unmatched[:3])}" if unmatched else "no noisy photos"
         raise DenoiseError(f"{folder}: {what}; expected NAME_real or NAME_noisy beside NAME_mean, NAME_clean or NAME_gt "
-                           "(or NOISY_NAME beside GT_NAME), in the folder or its sub-folders.")
+                           "(or NOISY_NAME beside GT_NAME, or noisy/NAME beside mean/NAME), in the folder or its sub-folders.")
     pairs = pairs[:limit]
     references, noisy = [], []
     for reference, path in pairs:

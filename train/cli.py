@@ -107,7 +107,7 @@ def bench_command(
     enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
     camera_photo: Annotated[bool, typer.Option(help="Noise-level models take each test picture for a camera's own unresized photo, as its EXIF would make `denoise` do (the model's camera strength).")] = False,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Our models average over the picture and its three flips, as `denoise --ensemble`.")] = False,
-    pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does.")] = None,
+    pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does, or noisy/NAME beside mean/NAME (or clean/, gt/, reference/).")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
     from denoise_cli.imageio import write_atomically
