@@ -205,6 +205,7 @@ def test_models_lists_the_shipped_models():
         assert model["name"] in result.stdout
         assert "error" not in model
         assert model["description"]["params"] > 0
+    assert "bsd68: " in result.stdout and "set12: " not in result.stdout  # one test set in the overview, all in `models NAME`
 
 
 def test_models_name_describes_one_model_in_full():
