@@ -10,7 +10,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,8 @@ class FileResult:
     height: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
-    setting: NoiseSetting | None = None  # what a noise-level model was fed
+    setting: NoiseSetting | None = None  # what a noise-level model was fed (on the first page)
+    pages: int = 1  # a multi-page TIFF's, all denoised; width and height are the first page's
 
     @property
     def sigmas(self) -> list[float] | None:
@@ -74,7 +75,7 @@ class LoadedFile:
 
     @property
     def pixels(self) -> int:
-        return self.image.width * self.image.height
+        return sum(page.width * page.height for page in (self.image, *self.image.pages))
 
 
 def texture_strength(full: float, half: float, guard: list[float] | tuple[float, ...], uniform: float | Callable[[], float] | None = None) -> float:
@@ -240,10 +241,11 @@ class Denoiser:
         return round(1.0 + (full - 1.0) * share, 2)
 
     def denoise_image(self, image: ImageData, progress: Progress | None = None) -> tuple[ImageData, NoiseSetting | None]:
-        """Every plane of an ImageData (alpha untouched): the new ImageData, and what the model
-        was fed when it takes a noise level."""
-        plan = self.plan(image.height, image.width)
-        total, done = plan.count * len(image.planes), 0
+        """Every plane of an ImageData (alpha untouched), and of its further pages (a multi-page
+        TIFF's, each read on its own): the new ImageData, and what the model was fed on the first
+        page when it takes a noise level."""
+        total = sum(self.plan(page.height, page.width).count * len(page.planes) for page in (image, *image.pages))
+        done = 0
 
         def on_tiles(n: int) -> None:
             nonlocal done
@@ -251,6 +253,11 @@ class Denoiser:
             if progress:
                 progress(done, total)
 
+        first, setting = self._denoise_page(image, on_tiles)
+        return replace(first, pages=[self._denoise_page(page, on_tiles)[0] for page in image.pages]), setting
+
+    def _denoise_page(self, image: ImageData, on_tiles: Callable[[int], None]) -> tuple[ImageData, NoiseSetting | None]:
+        plan = self.plan(image.height, image.width)
         filled = [fill_holes(plane) for plane in image.planes]
         holes = [mask for _, mask in filled]
         fed = image if not any(mask is not None for mask in holes) else image.with_planes(np.stack([plane for plane, _ in filled]))
@@ -343,6 +350,10 @@ class Denoiser:
         if not target.parent.is_dir():
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
         image = read_image(source, self.max_pixels)
+        if image.pages and fmt != "TIFF":  # dropped before the work, not after
+            image.warnings.append(f"{source}: has {len(image.pages) + 1} pages, and {fmt} holds one: only the first is denoised "
+                                  "and written (a .tif output keeps them all).")
+            image.pages = []
         check_writable_as(image, fmt, target)
         return LoadedFile(source, target, fmt, image, overwrite, started, quality)
 
@@ -350,7 +361,8 @@ class Denoiser:
         """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
         write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite, quality=loaded.quality)
         image = loaded.image
-        return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, setting)
+        return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, setting,
+                          pages=1 + len(image.pages))
 
     def denoise_file(
         self,

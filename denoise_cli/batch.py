@@ -147,6 +147,8 @@ class Reporter:
             extra["camera"] = setting.camera
         if setting and setting.texture:
             extra["texture"] = True
+        if result.pages > 1:
+            extra["pages"] = result.pages
         self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
             self.warn(job.shown(warning))
@@ -156,7 +158,8 @@ class Reporter:
                 level += f" at strength {setting.strength:g} for an unresized {setting.camera} photo"
             elif setting and setting.texture:
                 level += f" at strength {setting.strength:g}: reads as dense texture (--strength 1 for the full level)"
-            self._print(f"{job.shown_source} -> {job.shown_target} ({result.width}x{result.height}{level}, {result.seconds:.2f} s)")
+            pages = f", {result.pages} pages" if result.pages > 1 else ""
+            self._print(f"{job.shown_source} -> {job.shown_target} ({result.width}x{result.height}{pages}{level}, {result.seconds:.2f} s)")
 
     def planned(self, job: Job) -> None:
         """A dry run's job: what would be written."""

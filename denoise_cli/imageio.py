@@ -13,7 +13,10 @@ Mode policy (documented in the README):
 - P/PA (palette): expanded to RGB or RGBA (with transparency), or L/LA when the palette is
   all grays, and written so.
 - other modes (YCbCr, LAB, HSV, ...): converted to RGB.
-- several frames (GIF, multi-page TIFF): the first frame only, with a warning.
+- a multi-page TIFF (a scanned document): every page, each denoised on its own (its own noise
+  reading) and written back as the pages of a TIFF; into a single-picture format, the first page
+  alone, with a warning. Several frames of anything else (an animated GIF): the first, with a
+  warning.
 - colour with 16 bits per channel (RGB;16, RGBA;16): TIFF only, read and written with tifffile
   (the optional `tiff16` extra), since Pillow reads it as 8 bits per channel; refused otherwise.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
@@ -138,6 +141,8 @@ class ImageData:
     """The source is a lossless WebP: a WebP output is written lossless too."""
     descriptive: Descriptive = field(default_factory=Descriptive)
     """XMP, IPTC, comments, PNG text: carried into the output where its format holds them."""
+    pages: list[ImageData] = field(default_factory=list)
+    """A multi-page TIFF's further pages, each with its own planes and mode, written after this one."""
 
     @property
     def height(self) -> int:
@@ -227,13 +232,16 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             if img.format == "MPO":  # a phone's JPEG that carries a second picture
                 warnings.append(f"{path}: also holds {img.n_frames - 1} secondary picture{'s' if img.n_frames > 2 else ''} (an HDR gain map "
                                 "or a depth map, say); the main picture alone is denoised and written.")
-            elif getattr(img, "n_frames", 1) > 1:
-                warnings.append(f"{path}: has {img.n_frames} frames; only the first is denoised.")
-            if img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and _bits_per_channel(img) > 8:
+            pages = getattr(img, "n_frames", 1)
+            if pages > 1 and img.format != "MPO" and (img.format != "TIFF" or _sixteen_bit_colour(img)):
+                warnings.append(f"{path}: has {pages} frames; only the first is denoised.")
+            if _sixteen_bit_colour(img):
                 return _read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
             img.load()
             image = _to_image_data(img, warnings, str(path))
             image.lossless_webp = img.format == "WEBP" and _webp_is_lossless(path)
+            if img.format == "TIFF" and pages > 1:
+                image.pages = _further_pages(img, path, width * height, max_pixels)
     except DenoiseError:
         raise
     except UNREADABLE as exc:
@@ -242,6 +250,22 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     if holes:
         image.warnings.append(f"{path}: {holes} {'pixels are' if holes > 1 else 'pixel is'} NaN or infinite and left so; the others are denoised.")
     return image
+
+
+def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | None) -> list[ImageData]:
+    """A multi-page TIFF's pages after the first; --max-pixels counts them all together."""
+    pages = []
+    for index in range(1, img.n_frames):
+        img.seek(index)
+        pixels += img.size[0] * img.size[1]
+        if max_pixels is not None and pixels > max_pixels:
+            raise DenoiseError(f"{path}: its {img.n_frames} pages hold over {max_pixels / 1e6:g} megapixels, the limit; "
+                               f"pass a larger --max-pixels to allow them.")
+        if _sixteen_bit_colour(img):
+            raise DenoiseError(f"{path}: page {index + 1} is colour with 16 bits per channel, which is read from a TIFF's first page only.")
+        img.load()
+        pages.append(_to_image_data(img, [], f"{path} page {index + 1}"))
+    return pages
 
 
 # --- colour with 16 bits per channel (a raw converter's or a film scanner's TIFF) ----------------
@@ -343,6 +367,11 @@ def tiff_compression(image: ImageData) -> str:
     the workflows that need it); anything else is deflated, losslessly: Pillow alone writes TIFF
     uncompressed, and an LZW scan came back twice its size."""
     return image.tiff_compression if image.tiff_compression in LOSSLESS_TIFF else "tiff_adobe_deflate"
+
+
+def _sixteen_bit_colour(img: Image.Image) -> bool:
+    """Colour with more than 8 bits per channel, which Pillow would read as 8 (tifffile reads it)."""
+    return img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and _bits_per_channel(img) > 8
 
 
 def _bits_per_channel(img: Image.Image) -> int:
@@ -559,7 +588,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     """
     path = Path(path)
     fmt = fmt or output_format(path)
-    check_writable_as(image, fmt, path)
+    for page in (image, *image.pages):
+        check_writable_as(page, fmt, path)
     if image.mode in ("RGB;16", "RGBA;16"):
         _write_16_bit_colour(image, path, overwrite)
         return
@@ -583,18 +613,21 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     if fmt == "TIFF":
         options["compression"] = tiff_compression(image)
     save_options(image.descriptive, fmt, options)
+    if image.pages and fmt == "TIFF":
+        options.update(save_all=True, append_images=[to_pillow(page) for page in image.pages])
     write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
 
 
 def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: bool = False) -> None:
     """Call `write` on a temporary file in `path`'s folder, fsync, then link or rename it into
     place: a reader never sees a half-written file, and without `overwrite` an existing file is
-    never replaced. File-system errors become one-sentence DenoiseErrors."""
+    never replaced. File-system errors become one-sentence DenoiseErrors. Opened for reading
+    too: a multi-page TIFF writer reads back what it wrote."""
     if not overwrite and path.exists():
         raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        with open(tmp, "xb") as f:
+        with open(tmp, "x+b") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())

@@ -393,3 +393,12 @@ def test_shell_completion_offers_the_model_names():
 
     assert complete("denoise run x.png --model mnist-conv-b") == ["mnist-conv-bn"]
     assert "photo" in complete("denoise models ph") and "default" in complete("denoise x.png -m d")
+
+
+def test_a_multi_page_tiff_says_how_many_pages(tmp_path, identity_fixed):
+    pages = [Image.fromarray(np.random.default_rng(k).integers(0, 256, (30, 40), dtype=np.uint8)) for k in range(4)]
+    pages[0].save(tmp_path / "scan.tif", save_all=True, append_images=pages[1:])
+    line = run_cli(str(tmp_path / "scan.tif"), "-m", str(identity_fixed))
+    assert line.returncode == 0 and "(40x30, 4 pages, " in line.stdout
+    summary = json.loads(run_cli(str(tmp_path / "scan.tif"), "-m", str(identity_fixed), "--json", "--overwrite").stdout)
+    assert summary["files"][0]["pages"] == 4

@@ -155,6 +155,34 @@ def test_multi_frame_gif_denoises_the_first_frame_with_a_warning(identity, tmp_p
     assert np.array_equal(np.asarray(Image.open(tmp_path / "anim_out.png")), np.asarray(Image.open(src).convert("L")))
 
 
+def test_a_multi_page_tiff_has_every_page_denoised_on_its_own(tmp_path, level_echo, box_blur):
+    """A scanned document: every page comes back, in order and mode, each denoised as if alone
+    (its own noise reading: level_echo writes the level it was fed); into PNG, the first page
+    alone, with a warning; --max-pixels counts the pages together."""
+    pages = [Image.fromarray((_rng(k).normal(128, 5 + 20 * k, (24 + 8 * k, 40)).clip(0, 255)).astype(np.uint8)) for k in range(3)]
+    pages[2] = pages[2].convert("RGB")
+    src = tmp_path / "document.tif"
+    pages[0].save(src, save_all=True, append_images=pages[1:], compression="tiff_lzw", dpi=(300, 300))
+    blur = Denoiser(box_blur, device="cpu")
+    result = blur.denoise_file(src, tmp_path / "blurred.tif")
+    assert result.pages == 3 and not result.warnings
+    with Image.open(tmp_path / "blurred.tif") as out:
+        assert out.n_frames == 3 and out.info["compression"] == "tiff_lzw" and out.info["dpi"] == (300, 300)
+        for k, page in enumerate(pages):
+            out.seek(k)
+            assert out.mode == page.mode and np.array_equal(np.asarray(out), np.asarray(blur.denoise(page)))
+    echo = Denoiser(level_echo, device="cpu")
+    echo.denoise_file(src, tmp_path / "levels.tif")
+    with Image.open(tmp_path / "levels.tif") as out:
+        levels = [(out.seek(k), np.asarray(out).mean())[1] for k in range(3)]
+    assert levels[0] < levels[1] < levels[2]  # each page's own reading, noisier pages higher
+    first = blur.denoise_file(src, tmp_path / "first.png")
+    assert first.pages == 1 and any("has 3 pages, and PNG holds one" in w for w in first.warnings)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "first.png")), np.asarray(blur.denoise(pages[0])))
+    with pytest.raises(DenoiseError, match="its 3 pages hold over"):
+        Denoiser(box_blur, device="cpu", max_pixels=3000).denoise_file(src, tmp_path / "big.tif")
+
+
 def test_exif_orientation_is_applied_and_exif_kept(identity, tmp_path):
     pixels = _rng(10).integers(0, 256, size=(20, 40, 3), dtype=np.uint8)
     exif = Image.Exif()
