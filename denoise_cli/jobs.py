@@ -74,12 +74,8 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[P
     walk = folder.rglob("*") if recursive else folder.iterdir()
     if exclude is not None:
         base = folder.resolve()
-        walk = (p for p in walk if not _within(base / p.relative_to(folder), exclude))
+        walk = (p for p in walk if not (base / p.relative_to(folder)).is_relative_to(exclude))
     return sorted(p for p in walk if p.is_file())
-
-
-def _within(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 def _with_format(target: Path, fmt: str | None) -> Path:

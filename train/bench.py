@@ -292,11 +292,20 @@ def load_pairs(folder: Path, limit: int | None) -> PhotoPairs:
     pairs = pairs[:limit]
     references, noisy = [], []
     for reference, path in pairs:
-        references.append(read_gray(reference))
-        noisy.append(read_gray(path))
-        if references[-1].shape != noisy[-1].shape:
-            raise DenoiseError(f"{path.name} and {reference.name} differ in size ({noisy[-1].shape[1]}x{noisy[-1].shape[0]} against {references[-1].shape[1]}x{references[-1].shape[0]}).")
+        clean, shot = read_pair(reference, path)
+        references.append(clean)
+        noisy.append(shot)
     return PhotoPairs([str(p.relative_to(folder)) for _, p in pairs], references, noisy, [camera_of(r) for r, _ in pairs], [camera_of(p) for _, p in pairs])
+
+
+def read_pair(reference: Path, shot: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A real noisy shot and its reference (the mean of many shots), both as 8-bit gray, the way
+    `bench --pairs` and `before-after --noisy` read them; a size mismatch is the user's error."""
+    clean, noisy = read_gray(reference), read_gray(shot)
+    if noisy.shape != clean.shape:
+        raise DenoiseError(f"{shot} is {noisy.shape[1]}x{noisy.shape[0]} and its reference {reference} "
+                           f"{clean.shape[1]}x{clean.shape[0]}: a noisy shot and its reference must be the same size.")
+    return clean, noisy
 
 
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:

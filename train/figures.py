@@ -60,8 +60,8 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
     the models see the shot as `denoise` would (a camera's own photo, if its EXIF says so)."""
     from denoise_cli.api import Denoiser
     from denoise_cli.errors import DenoiseError
-    from denoise_cli.imageio import camera_of, read_gray, read_image
-    from denoise_cli.train.bench import STAND_IN_CAMERA, enlarge as enlarged, scenario_noise
+    from denoise_cli.imageio import camera_of, read_image
+    from denoise_cli.train.bench import STAND_IN_CAMERA, enlarge as enlarged, read_pair, scenario_noise
     from denoise_cli.train.scoring import psnr, quantize
     from denoise_cli.train.svg import Panel
 
@@ -69,10 +69,8 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
     if noisy_path is not None:
         if enlarge != 1:
             raise DenoiseError("--enlarge simulates a camera's full-size photo; with --noisy the photo is real, so it does not apply.")
-        clean, noisy, camera = read_gray(image_path).astype(np.float64), read_gray(noisy_path), camera_of(noisy_path)
-        if noisy.shape != clean.shape:
-            raise DenoiseError(f"{noisy_path} is {noisy.shape[1]}x{noisy.shape[0]} and its reference {image_path} "
-                               f"{clean.shape[1]}x{clean.shape[0]}: a noisy shot and its reference must be the same size.")
+        clean, noisy = read_pair(image_path, noisy_path)
+        clean, camera = clean.astype(np.float64), camera_of(noisy_path)
     else:
         image = read_image(image_path)
         clean = image.scale.to_unit(image.planes[0]).astype(np.float64)
