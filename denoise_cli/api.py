@@ -20,6 +20,7 @@ from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
+from denoise_cli.extremes import despeckle, is_bilevel, keeping_solid_extremes
 from denoise_cli.holes import fill_holes
 from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow,
                                   output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
@@ -273,6 +274,9 @@ class Denoiser:
             infer = self.model.infer if level is None else (lambda batch, level=level: self.model.infer(batch, level))
             if self.ensemble:
                 infer = flip_ensemble(infer)
+            if self.description.solid_extremes:  # exact black and white: picture or impulses? (extremes.py)
+                bilevel = is_bilevel(plane, image.scale.low, image.scale.high)
+                infer = despeckle if bilevel else keeping_solid_extremes(infer, self.description.solid_extremes)
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
             if holes[index] is not None:
                 out_plane[holes[index]] = image.planes[index][holes[index]]

@@ -82,6 +82,10 @@ class ModelDescription:
     The model learnt its levels from patches whose readings include their texture; a photo that
     is smooth at the pixel scale reads its noise alone, which such a model takes for less noise
     than there is. Each estimate is raised to at least its floor. Empty: used as read."""
+    solid_extremes: int = 0
+    """Models that re-predict every pixel at exactly black or white (impulse removers): the side
+    of a square of one such value from which those pixels are picture, not impulses, and are kept
+    (extremes.py). 0: every such pixel is re-predicted."""
     recipe: dict[str, Any] = field(default_factory=dict)
     """How it was trained (the recipe's values), for reproduction."""
     scores: dict[str, Any] = field(default_factory=dict)
@@ -98,6 +102,8 @@ class ModelDescription:
             problems.append(f"multiple_of {self.multiple_of}")
         if self.predicts not in PREDICTS:
             problems.append(f"predicts {self.predicts!r} (expected one of {PREDICTS})")
+        if self.solid_extremes < 0:
+            problems.append(f"solid_extremes {self.solid_extremes}")
         if self.input_scale == 0:
             problems.append("input_scale 0")
         if not self.level_readings or any(r not in LEVEL_READINGS for r in self.level_readings):

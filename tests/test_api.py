@@ -285,6 +285,11 @@ def test_a_level_floor_needs_one_level_per_reading():
         describe("bad", noise_level_input=True, level_floor=[-0.01])
 
 
+def test_a_solid_square_side_cannot_be_negative():
+    with pytest.raises(DenoiseError, match="solid_extremes"):
+        describe("bad", solid_extremes=-1)
+
+
 def test_strength_is_refused_where_it_cannot_act(identity_fixed, level_echo):
     with pytest.raises(DenoiseError, match="no noise-level input"):
         Denoiser(identity_fixed, strength=0.5)
@@ -302,6 +307,52 @@ def test_default_model_leaves_a_clean_image_alone():
     out = Denoiser("default", device="cpu").denoise(clean)
     psnr = 10 * np.log10(255**2 / np.mean((out.astype(np.float64) - clean) ** 2))
     assert psnr > 45, psnr
+
+
+def _impulses(clean: np.ndarray, density: float, seed: int = 0) -> np.ndarray:
+    u = np.random.default_rng(seed).random(clean.shape)
+    noisy = clean.copy()
+    noisy[u < density / 2], noisy[(u >= density / 2) & (u < density)] = 0, 255
+    return noisy
+
+
+def test_the_impulse_model_keeps_true_black_and_white_areas():
+    """A scan's black border and a blown highlight are exact black and white, as impulses are:
+    `sp` must keep them as they are, and still clean the impulses in and around them (before,
+    it turned a black border white, with or without noise)."""
+    y, x = np.mgrid[0:160, 0:200] / 160
+    clean = np.round(255 * (0.5 + 0.25 * np.sin(9 * x) * np.cos(7 * y))).astype(np.uint8)
+    clean[:, :24], clean[:30, 120:] = 0, 255
+    sp = Denoiser("sp", device="cpu")
+    assert np.array_equal(sp.denoise(clean), clean)
+    for density, least in ((0.1, 33), (0.3, 28)):
+        out = sp.denoise(_impulses(clean, density)).astype(np.float64)
+        assert out[:, :24].mean() < 3 and out[:30, 130:].mean() > 252
+        assert 10 * np.log10(255**2 / np.mean((out - clean) ** 2)) > least
+
+
+def test_scattered_impulses_are_never_taken_for_solid_black_or_white():
+    """The rule that keeps solid areas must leave 30% impulses on a picture to the model."""
+    from denoise_cli.extremes import solid_extremes
+
+    tiles = _impulses(np.full((4, 256, 256), 128, np.uint8), 0.3).astype(np.float32) / 255
+    assert not solid_extremes(tiles, 4).any()
+
+
+def test_the_impulse_model_despeckles_a_bilevel_page_and_keeps_its_strokes():
+    """A fax or 1-bit scan is all black and white: its one-pixel lines and dots must survive
+    as they are, and isolated specks go."""
+    page = np.full((120, 160), 255, np.uint8)
+    page[20:60, 30] = 0  # a one-pixel vertical line
+    page[40, 50:120] = 0  # a horizontal one
+    page[70:100, 20:60] = 0  # a filled block
+    page[90:110, 100:102] = 0  # a two-pixel stroke
+    page[80, 130], page[81, 131] = 0, 0  # a diagonal pair: a dot of the picture, not a speck
+    sp = Denoiser("sp", device="cpu")
+    assert np.array_equal(sp.denoise(page), page)
+    noisy = page.copy()
+    noisy[10, 10], noisy[10, 150], noisy[85, 40], noisy[115, 70] = 0, 0, 255, 0  # lone specks
+    assert np.array_equal(sp.denoise(noisy), page)
 
 
 def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed, tmp_path):

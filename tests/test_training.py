@@ -102,10 +102,10 @@ def test_every_recipe_network_maps_images_to_images(name):
     assert net(*args).shape == x.shape
 
 
-@pytest.mark.parametrize("recipe_name", ["mnist-conv-bn", "mnist-dense", "cifar-sp", "gaussian", "photo"])
+@pytest.mark.parametrize("recipe_name", ["mnist-conv-bn", "mnist-dense", "cifar-sp", "gaussian", "photo", "salt-and-pepper"])
 def test_few_step_training_exports_a_model_the_cli_runs(tiny_data, tmp_path, recipe_name):
     recipe = override(get_recipe(recipe_name), epochs=1, batch_size=8, steps_per_epoch=2, holdout_images=4)
-    if recipe_name in ("gaussian", "photo"):
+    if recipe_name in ("gaussian", "photo", "salt-and-pepper"):
         recipe = override(recipe, data="folder:photos", network_args={**recipe.network_args, "channels": 8, "depth": 3}, patch_size=20)
     result = train(recipe, tiny_data, tmp_path / "run", show_progress=False, log=lambda *_: None)
     for name in (f"{recipe_name}.onnx", "metrics.json", "loss_curves.png", "samples.png", "checkpoint.pt"):
@@ -120,6 +120,7 @@ def test_few_step_training_exports_a_model_the_cli_runs(tiny_data, tmp_path, rec
     assert len(floor) == (len(recipe.level_readings) if recipe.level_floor else 0)  # measured on the training patches
     assert all(level > 0 for level in floor)
     assert description.texture_guard == list(recipe.texture_guard)  # the recipe's guard reaches the model
+    assert description.solid_extremes == (4 if recipe_name == "salt-and-pepper" else 0)  # the network's own
 
 
 def test_resume_continues_after_the_last_checkpoint(tiny_data, tmp_path):

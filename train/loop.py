@@ -417,6 +417,7 @@ def describe(net: nn.Module, recipe: Recipe, scores: dict, level_floor: list[flo
         camera_strength=recipe.camera_strength,
         camera_ramp=list(recipe.camera_ramp),
         texture_guard=list(recipe.texture_guard),
+        solid_extremes=getattr(net, "solid_extremes", 0),
         recipe=recipe.to_dict(),
         scores={"test": scores},
     )

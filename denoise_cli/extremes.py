@@ -1,0 +1,112 @@
+"""Exact black and white that are picture, not impulses, for models that re-predict every pixel at
+exactly black or white (salt-and-pepper removers).
+
+Such a model cannot tell a scan's black border, a crushed shadow or a blown sky from impulses,
+and fills them in from their neighbours (a black border came out white). Impulses are scattered;
+picture areas are solid: the pixels of one extreme value in a side x side square that is mostly
+that value (SOLID_SHARE: at 30% noise a black border is 85% black still), and those of the value
+joined to them (GROWTH steps), are picture. They reach the network a hair inside the range, so it
+keeps them and uses them to fill the impulses beside them, and get their own values back after.
+
+A bilevel page (a fax, a 1-bit scan) is all extremes: there the network has nothing to go on, so
+it is not used; a pixel that none of its eight neighbours shares is a speck, and is flipped.
+
+Both work tile by tile, on the tiler's batches in the model's 0-1 scale, so a large scan needs no
+plane-sized masks; a tile's margin gives them the context they need (a few pixels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Infer = Callable[[np.ndarray], np.ndarray]  # (N, 1, H, W) tiles in [0, 1] -> the same shape
+
+SOLID_SHARE = 0.875  # of a square (14 of 16): at 30% noise, 3e-10 of squares by chance alone
+GROWTH = 2  # steps an area grows into touching pixels of its value: its ragged edge, not noise
+NUDGE = np.float32(1e-3)  # how far inside the 0-1 range a solid pixel reaches the network
+BILEVEL_SHARE = 0.98  # pixels at exactly black or white from which a plane is a bilevel page
+BILEVEL_ROWS = 1024  # rows counted at a time: no plane-sized temporaries for a large scan
+
+
+def keeping_solid_extremes(infer: Infer, side: int) -> Infer:
+    """`infer` with each tile's solid black and white areas kept as they are."""
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        tiles = batch[:, 0]
+        solid = solid_extremes(tiles, side)
+        if not solid.any():
+            return infer(batch)
+        fed = batch.copy()
+        fed[:, 0][solid & (tiles <= 0)] = NUDGE
+        fed[:, 0][solid & (tiles >= 1)] = 1 - NUDGE
+        out = np.array(infer(fed), dtype=np.float32)
+        out[:, 0][solid] = tiles[solid]
+        return out
+
+    return run
+
+
+def solid_extremes(tiles: np.ndarray, side: int) -> np.ndarray:
+    """The mask of the solid areas at exactly 0 or 1 in (N, H, W) tiles."""
+    solid = np.zeros(tiles.shape, bool)
+    for extreme in (tiles <= 0, tiles >= 1):
+        area = _mostly(extreme, side)
+        if not area.any():  # a photo's impulses alone: the common case, kept cheap
+            continue
+        for _ in range(GROWTH):
+            area |= extreme & (_neighbours_in(area) > 0)
+        solid |= area
+    return solid
+
+
+def is_bilevel(plane: np.ndarray, low: float, high: float) -> bool:
+    """Whether (nearly) every pixel of the plane is exactly `low` or `high`."""
+    extremes = 0
+    for start in range(0, len(plane), BILEVEL_ROWS):
+        rows = plane[start:start + BILEVEL_ROWS]
+        extremes += np.count_nonzero((rows <= low) | (rows >= high))
+    return extremes >= BILEVEL_SHARE * plane.size
+
+
+def despeckle(batch: np.ndarray) -> np.ndarray:
+    """(N, 1, H, W) bilevel tiles with every pixel at 0 or 1 that none of its eight neighbours
+    shares flipped (the tile's mirrored edge counts as neighbours); a stroke's pixels, even a
+    one-pixel line's, always have one."""
+    tiles = batch[:, 0]
+    out = batch.astype(np.float32)
+    for extreme, other in ((tiles <= 0, 1), (tiles >= 1, 0)):
+        out[:, 0][extreme & (_neighbours_in(extreme, mirrored=True) == 0)] = other
+    return out
+
+
+def _window_sums(mask: np.ndarray, side: int) -> np.ndarray:
+    """Sums of (N, H, W) `mask` over every side x side window, indexed by its top-left corner."""
+    total = np.pad(mask.cumsum(1, dtype=np.int32).cumsum(2, dtype=np.int32), ((0, 0), (1, 0), (1, 0)))
+    return total[:, side:, side:] - total[:, :-side, side:] - total[:, side:, :-side] + total[:, :-side, :-side]
+
+
+def _mostly(mask: np.ndarray, side: int) -> np.ndarray:
+    """Pixels of `mask` inside some side x side window that is mostly (SOLID_SHARE) `mask`."""
+    if min(mask.shape[1:]) < side:
+        return np.zeros(mask.shape, bool)
+    mostly = _window_sums(mask, side) >= SOLID_SHARE * side * side
+    if not mostly.any():
+        return np.zeros(mask.shape, bool)
+    # (y, x) is inside such a window when one has its corner in [y - side + 1, y] x [x - side + 1, x]
+    return mask & (_window_sums(np.pad(mostly, ((0, 0), (side - 1, side - 1), (side - 1, side - 1))), side) > 0)
+
+
+def _neighbours_in(mask: np.ndarray, mirrored: bool = False) -> np.ndarray:
+    """How many of each pixel's eight neighbours are in (N, H, W) `mask` (outside the tile: none,
+    or the mirror image of the inside)."""
+    mode = "reflect" if mirrored and min(mask.shape[1:]) > 1 else "constant"
+    padded = np.pad(mask, ((0, 0), (1, 1), (1, 1)), mode=mode).astype(np.uint8)
+    height, width = mask.shape[1:]
+    count = np.zeros(mask.shape, np.uint8)
+    for dy in range(3):
+        for dx in range(3):
+            if dy != 1 or dx != 1:
+                count += padded[:, dy:dy + height, dx:dx + width]
+    return count
