@@ -139,6 +139,9 @@ class ImageData:
     """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
     lossless_webp: bool = False
     """The source is a lossless WebP: a WebP output is written lossless too."""
+    one_bit: bool = False
+    """The source stored 1 bit per pixel (a fax, a 1-bit scan), read as 8-bit black and white: an
+    output still only black and white is written as 1 bit again where its format can."""
     descriptive: Descriptive = field(default_factory=Descriptive)
     """XMP, IPTC, comments, PNG text: carried into the output where its format holds them."""
     pages: list[ImageData] = field(default_factory=list)
@@ -360,13 +363,29 @@ def _webp_is_lossless(path: Path) -> bool:
 
 
 LOSSLESS_TIFF = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
+ONE_BIT_TIFF = {"group3", "group4", "tiff_ccitt"}  # fax codings: lossless, for 1-bit pixels only
+ONE_BIT_FORMATS = {"PNG", "TIFF", "BMP"}  # what stores 1-bit pixels as such
 
 
-def tiff_compression(image: ImageData) -> str:
+def tiff_compression(image: ImageData, one_bit: bool = False) -> str:
     """A TIFF output keeps its TIFF source's lossless compression (uncompressed stays so, for
-    the workflows that need it); anything else is deflated, losslessly: Pillow alone writes TIFF
-    uncompressed, and an LZW scan came back twice its size."""
-    return image.tiff_compression if image.tiff_compression in LOSSLESS_TIFF else "tiff_adobe_deflate"
+    the workflows that need it; a fax's coding when the output is 1 bit again); anything else is
+    deflated, losslessly: Pillow alone writes TIFF uncompressed, and an LZW scan came back twice
+    its size."""
+    keep = LOSSLESS_TIFF | ONE_BIT_TIFF if one_bit else LOSSLESS_TIFF
+    return image.tiff_compression if image.tiff_compression in keep else "tiff_adobe_deflate"
+
+
+def _still_one_bit(image: ImageData) -> bool:
+    """A 1-bit source whose output is still only black and white (salt-and-pepper removal)."""
+    if not image.one_bit or image.mode != "L" or image.alpha is not None:
+        return False
+    plane = image.planes[0]
+    return np.count_nonzero((plane == 0) | (plane == 255)) == plane.size
+
+
+def _pillow_to_write(image: ImageData, one_bit: bool) -> Image.Image:
+    return Image.fromarray(image.planes[0] > 127) if one_bit else to_pillow(image)
 
 
 def _sixteen_bit_colour(img: Image.Image) -> bool:
@@ -418,7 +437,7 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
     keep = {"exif": exif_bytes, "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
             "jpeg_subsampling": subsampling if subsampling >= 0 else None, "jpeg_progressive": bool(img.info.get("progressive")),
-            "tiff_compression": compression, "descriptive": descriptive}
+            "tiff_compression": compression, "descriptive": descriptive, "one_bit": img.mode == "1"}
 
     if img.mode in SIXTEEN_BIT_MODES:
         planes = np.asarray(img, dtype=np.uint16)[None]
@@ -593,7 +612,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     if image.mode in ("RGB;16", "RGBA;16"):
         _write_16_bit_colour(image, path, overwrite)
         return
-    pil = to_pillow(image)
+    one_bit = fmt in ONE_BIT_FORMATS and all(_still_one_bit(page) for page in (image, *image.pages))
+    pil = _pillow_to_write(image, one_bit)
     options: dict = {}
     if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"):
         options["icc_profile"] = image.icc_profile
@@ -611,10 +631,10 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     if fmt == "WEBP" and image.lossless_webp:
         options["lossless"] = True
     if fmt == "TIFF":
-        options["compression"] = tiff_compression(image)
+        options["compression"] = tiff_compression(image, one_bit)
     save_options(image.descriptive, fmt, options)
     if image.pages and fmt == "TIFF":
-        options.update(save_all=True, append_images=[to_pillow(page) for page in image.pages])
+        options.update(save_all=True, append_images=[_pillow_to_write(page, one_bit) for page in image.pages])
     write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
 
 

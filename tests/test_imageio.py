@@ -124,11 +124,25 @@ def test_palette_becomes_rgb_and_transparency_becomes_alpha(identity, tmp_path):
     assert Image.open(tmp_path / "palt_out.png").mode == "RGBA"
 
 
-def test_bilevel_becomes_8_bit_gray(identity, tmp_path):
+def test_a_1_bit_picture_stays_1_bit_while_its_output_is_black_and_white(identity, box_blur, tmp_path):
+    """A fax folder through `sp` must come back as faxes (1 bit, the fax coding kept), not as
+    8-bit gray files; a model that makes grays gets 8-bit gray, and a JPEG cannot hold 1 bit."""
     bits = Image.fromarray(_rng(8).integers(0, 2, size=(20, 30), dtype=np.uint8) * 255).convert("1")
     _, out = _round_trip(identity, tmp_path, bits, "bits.png")
-    assert out.mode == "L"
-    assert np.array_equal(np.asarray(out), np.asarray(bits.convert("L")))
+    assert out.mode == "1" and np.array_equal(np.asarray(out.convert("L")), np.asarray(bits.convert("L")))
+    _, blurred = _round_trip(Denoiser(box_blur, "cpu"), tmp_path, bits, "blurred.png")
+    assert blurred.mode == "L"
+    page = np.full((60, 80), 255, np.uint8)
+    page[10:50, 20] = page[30, 25:70] = 0  # one-pixel lines
+    noisy = page.copy()
+    noisy[5, 60] = noisy[55, 5] = 0  # lone specks
+    Image.fromarray(noisy).convert("1").save(tmp_path / "fax.tif", compression="group4", dpi=(200, 200))
+    Denoiser("sp", "cpu").denoise_file(tmp_path / "fax.tif", tmp_path / "fax_out.tif")
+    with Image.open(tmp_path / "fax_out.tif") as out:
+        assert out.mode == "1" and out.info["compression"] == "group4" and out.info["dpi"] == (200, 200)
+        assert np.array_equal(np.asarray(out.convert("L")), page)
+    identity.denoise_file(tmp_path / "fax.tif", tmp_path / "fax.jpg")
+    assert Image.open(tmp_path / "fax.jpg").mode == "L"
 
 
 def test_a_phone_s_jpeg_with_a_second_picture_is_written_as_its_main_picture(identity, tmp_path):
