@@ -4,9 +4,11 @@ exactly black or white (salt-and-pepper removers).
 Such a model cannot tell a scan's black border, a crushed shadow or a blown sky from impulses,
 and fills them in from their neighbours (a black border came out white). Impulses are scattered;
 picture areas are solid: the pixels of one extreme value in a side x side square that is mostly
-that value (SOLID_SHARE: at 30% noise a black border is 85% black still), and those of the value
-joined to them (GROWTH steps), are picture. They reach the network a hair inside the range, so it
-keeps them and uses them to fill the impulses beside them, and get their own values back after.
+that value (SOLID_SHARE: at 30% noise a black border is 85% black still) are picture. They reach
+the network a hair inside the range, so it keeps them and uses them to fill the impulses beside
+them, and get their own values back after. (Growing the areas into touching pixels of their value
+took in the impulses at their edges: the bordered picture of tests/test_api.py scored 39.2 / 32.6
+dB at 10 / 30% noise so, in f6dad0e, against 49.3 / 36.3 now.)
 
 A bilevel page (a fax, a 1-bit scan) is all extremes: there the network has nothing to go on, so
 it is not used; a pixel that none of its eight neighbours shares is a speck, and is flipped.
@@ -24,7 +26,6 @@ import numpy as np
 Infer = Callable[[np.ndarray], np.ndarray]  # (N, 1, H, W) tiles in [0, 1] -> the same shape
 
 SOLID_SHARE = 0.875  # of a square (14 of 16): at 30% noise, 3e-10 of squares by chance alone
-GROWTH = 2  # steps an area grows into touching pixels of its value: its ragged edge, not noise
 NUDGE = np.float32(1e-3)  # how far inside the 0-1 range a solid pixel reaches the network
 BILEVEL_SHARE = 0.98  # pixels at exactly black or white from which a plane is a bilevel page
 BILEVEL_ROWS = 1024  # rows counted at a time: no plane-sized temporaries for a large scan
@@ -52,12 +53,7 @@ def solid_extremes(tiles: np.ndarray, side: int) -> np.ndarray:
     """The mask of the solid areas at exactly 0 or 1 in (N, H, W) tiles."""
     solid = np.zeros(tiles.shape, bool)
     for extreme in (tiles <= 0, tiles >= 1):
-        area = _mostly(extreme, side)
-        if not area.any():  # a photo's impulses alone: the common case, kept cheap
-            continue
-        for _ in range(GROWTH):
-            area |= extreme & (_neighbours_in(area) > 0)
-        solid |= area
+        solid |= _mostly(extreme, side)
     return solid
 
 
