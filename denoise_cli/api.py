@@ -20,7 +20,7 @@ from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
-from denoise_cli.extremes import despeckle, is_bilevel, keeping_solid_extremes
+from denoise_cli.extremes import impulse_guard
 from denoise_cli.holes import fill_holes
 from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow,
                                   output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
@@ -275,8 +275,7 @@ class Denoiser:
             if self.ensemble:
                 infer = flip_ensemble(infer)
             if self.description.solid_extremes:  # exact black and white: picture or impulses? (extremes.py)
-                bilevel = is_bilevel(plane, image.scale.low, image.scale.high)
-                infer = despeckle if bilevel else keeping_solid_extremes(infer, self.description.solid_extremes)
+                infer = impulse_guard(infer, plane, image.scale.low, image.scale.high, self.description.solid_extremes)
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
             if holes[index] is not None:
                 out_plane[holes[index]] = image.planes[index][holes[index]]

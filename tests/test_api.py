@@ -355,6 +355,29 @@ def test_the_impulse_model_despeckles_a_bilevel_page_and_keeps_its_strokes():
     assert np.array_equal(sp.denoise(noisy), page)
 
 
+def test_the_impulse_model_leaves_a_clean_anti_aliased_page_as_it_is():
+    """Rendered text (a PDF page, a screenshot) has exactly black stroke cores amid gray edges:
+    `sp` took them for impulses and thinned every letter; a clean or nearly clean page keeps them,
+    and its lone specks still go."""
+    from PIL import Image, ImageDraw
+
+    big = Image.new("L", (640, 320), 255)
+    draw = ImageDraw.Draw(big)
+    for row in range(4):
+        for col in range(9):
+            x, y = 20 + 70 * col, 20 + 70 * row
+            draw.line([(x, y), (x + 30, y + 30)], fill=0, width=7)  # strokes 1-2 px wide once shrunk
+            draw.ellipse([x + 5, y, x + 35, y + 30], outline=0, width=6)
+    page = np.asarray(big.resize((160, 80), Image.Resampling.BOX))
+    assert 0.75 < np.mean((page == 0) | (page == 255)) < 0.98 and (page == 0).any()  # anti-aliased: not bilevel
+    sp = Denoiser("sp", device="cpu")
+    assert np.array_equal(sp.denoise(page), page)
+    noisy = page.copy()
+    noisy[5, 5], noisy[75, 150], noisy[40, 2] = 0, 0, 0  # lone specks on the paper
+    out = sp.denoise(noisy)
+    assert np.abs(out.astype(int) - page).max() < 8
+
+
 def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed, tmp_path):
     """What a web service receives and sends: bytes in and out, in the input's format unless
     another is asked for, metadata kept as denoise_file keeps it; bad bytes are one DenoiseError
