@@ -25,7 +25,7 @@ plane-sized masks; a tile's margin gives them the context they need (a few pixel
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -35,7 +35,7 @@ SOLID_SHARE = 0.875  # of a square (14 of 16): at 30% noise, 3e-10 of squares by
 NUDGE = np.float32(1e-3)  # how far inside the 0-1 range a solid pixel reaches the network
 BILEVEL_SHARE = 0.98  # pixels at exactly black or white from which a plane is a bilevel page
 DOCUMENT_SHARE = 0.75  # pixels at exactly black or white from which a plane may be a document
-DOCUMENT_LONE_SHARE = 0.015  # lone ones under which it is clean or nearly so (noise of 1.5% or less)
+DOCUMENT_LONE_SHARE = 0.015  # lone ones (of all pixels) under which it is clean or nearly so
 NEAR = 0.25  # in such a document, a neighbour this near to a black or white pixel makes it picture
 READ_ROWS = 1024  # rows read at a time: no plane-sized temporaries for a large scan
 
@@ -126,26 +126,28 @@ def _mostly(mask: np.ndarray, side: int) -> np.ndarray:
 def _nearest_neighbour(tiles: np.ndarray, pick: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     """The darkest (np.minimum) or brightest (np.maximum) of each pixel's eight neighbours in
     (N, H, W) tiles, the tile's edge mirrored."""
-    padded = np.pad(tiles, ((0, 0), (1, 1), (1, 1)), mode="reflect" if min(tiles.shape[1:]) > 1 else "edge")
-    height, width = tiles.shape[1:]
     out = None
-    for dy in range(3):
-        for dx in range(3):
-            if dy != 1 or dx != 1:
-                shifted = padded[:, dy:dy + height, dx:dx + width]
-                out = shifted.copy() if out is None else pick(out, shifted, out=out)
+    for shifted in _neighbours(tiles, "reflect"):
+        out = shifted.copy() if out is None else pick(out, shifted, out=out)
     return out
 
 
 def _neighbours_in(mask: np.ndarray, mirrored: bool = False) -> np.ndarray:
     """How many of each pixel's eight neighbours are in (N, H, W) `mask` (outside the tile: none,
     or the mirror image of the inside)."""
-    mode = "reflect" if mirrored and min(mask.shape[1:]) > 1 else "constant"
-    padded = np.pad(mask, ((0, 0), (1, 1), (1, 1)), mode=mode).astype(np.uint8)
-    height, width = mask.shape[1:]
     count = np.zeros(mask.shape, np.uint8)
+    for shifted in _neighbours(mask.view(np.uint8), "reflect" if mirrored else "constant"):
+        count += shifted
+    return count
+
+
+def _neighbours(tiles: np.ndarray, edge: str) -> Iterator[np.ndarray]:
+    """The eight (N, H, W) views of `tiles` shifted by one pixel, padded by `edge` (np.pad's mode;
+    a one-pixel-wide tile can only repeat its edge)."""
+    mode = "edge" if edge == "reflect" and min(tiles.shape[1:]) < 2 else edge
+    padded = np.pad(tiles, ((0, 0), (1, 1), (1, 1)), mode=mode)
+    height, width = tiles.shape[1:]
     for dy in range(3):
         for dx in range(3):
             if dy != 1 or dx != 1:
-                count += padded[:, dy:dy + height, dx:dx + width]
-    return count
+                yield padded[:, dy:dy + height, dx:dx + width]
