@@ -384,9 +384,6 @@ def _still_one_bit(image: ImageData) -> bool:
     return np.count_nonzero((plane == 0) | (plane == 255)) == plane.size
 
 
-def _pillow_to_write(image: ImageData, one_bit: bool) -> Image.Image:
-    return Image.fromarray(image.planes[0] > 127) if one_bit else to_pillow(image)
-
 
 def _sixteen_bit_colour(img: Image.Image) -> bool:
     """Colour with more than 8 bits per channel, which Pillow would read as 8 (tifffile reads it)."""
@@ -537,8 +534,11 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
         raise _open_error(path, exc) from None
 
 
-def to_pillow(image: ImageData) -> Image.Image:
-    """Build the Pillow image to save from the (denoised) planes."""
+def to_pillow(image: ImageData, one_bit: bool | None = None) -> Image.Image:
+    """Build the Pillow image to save from the (denoised) planes; 1-bit when `one_bit` says so
+    (None: when the source was 1-bit and the planes are still only black and white)."""
+    if one_bit if one_bit is not None else _still_one_bit(image):
+        return Image.fromarray(image.planes[0] > 127)
     if image.mode in ("I;16", "I", "F"):
         return Image.fromarray(np.ascontiguousarray(image.planes[0]))
     bands = [Image.fromarray(np.ascontiguousarray(p)) for p in image.planes]
@@ -613,7 +613,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         _write_16_bit_colour(image, path, overwrite)
         return
     one_bit = fmt in ONE_BIT_FORMATS and all(_still_one_bit(page) for page in (image, *image.pages))
-    pil = _pillow_to_write(image, one_bit)
+    pil = to_pillow(image, one_bit)
     options: dict = {}
     if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"):
         options["icc_profile"] = image.icc_profile
@@ -634,7 +634,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["compression"] = tiff_compression(image, one_bit)
     save_options(image.descriptive, fmt, options)
     if image.pages and fmt == "TIFF":
-        options.update(save_all=True, append_images=[_pillow_to_write(page, one_bit) for page in image.pages])
+        options.update(save_all=True, append_images=[to_pillow(page, one_bit) for page in image.pages])
     write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
 
 

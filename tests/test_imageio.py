@@ -143,6 +143,7 @@ def test_a_1_bit_picture_stays_1_bit_while_its_output_is_black_and_white(identit
         assert np.array_equal(np.asarray(out.convert("L")), page)
     identity.denoise_file(tmp_path / "fax.tif", tmp_path / "fax.jpg")
     assert Image.open(tmp_path / "fax.jpg").mode == "L"
+    assert identity.denoise(bits).mode == "1"  # the Python API on a Pillow image, alike
 
 
 def test_a_phone_s_jpeg_with_a_second_picture_is_written_as_its_main_picture(identity, tmp_path):
