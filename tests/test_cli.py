@@ -220,6 +220,9 @@ def test_models_name_describes_one_model_in_full():
     table = result.stdout[result.stdout.index("PSNR dB"):]
     assert table.index("gauss2 ") < table.index("gauss15") < table.index("gauss50") < table.index("cameraXL") < table.index("cameraH") < table.index("clean")
     assert "denoise-train --recipe photo" in result.stdout and "texture" in result.stdout
+    assert "black, white" not in result.stdout
+    impulse = run_cli("models", "sp")  # how it treats black and white, where that is its own
+    assert impulse.returncode == 0 and "black, white" in impulse.stdout and "4x4 squares" in impulse.stdout
     unknown = run_cli("models", "no-such-model")
     assert_clean_error(unknown)
     assert "unknown model 'no-such-model'" in unknown.stderr
