@@ -236,6 +236,21 @@ def test_every_shipped_model_denoises_from_the_cli(tmp_path, name):
     assert Image.open(tmp_path / "out.png").size == (28, 28)
 
 
+def test_sp_says_when_a_picture_has_nothing_it_can_remove(tmp_path):
+    """A photo with no pixel at exactly black or white comes back unchanged from `sp`: the user
+    is told why, and the file is still written; a picture with impulses gets no such warning."""
+    calm = np.random.default_rng(3).integers(20, 230, size=(40, 50), dtype=np.uint8)
+    Image.fromarray(calm).save(tmp_path / "calm.png")
+    noisy = calm.copy()
+    noisy[::7, ::5] = 255
+    Image.fromarray(noisy).save(tmp_path / "specks.png")
+    result = run_cli(str(tmp_path / "calm.png"), str(tmp_path / "specks.png"), "-m", "sp", "-o", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "calm.png: no pixel is exactly black or white" in result.stderr and "comes back unchanged" in result.stderr
+    assert "specks.png: no pixel" not in result.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "calm.png")), calm)
+
+
 def test_device_cuda_without_gpu_is_a_clear_error(tmp_path, identity_fixed):
     from denoise_cli.session import _cuda_works
 
