@@ -20,7 +20,7 @@ from denoise_cli import registry
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
-from denoise_cli.extremes import impulse_guard, read_extremes
+from denoise_cli.extremes import impulse_guard
 from denoise_cli.holes import fill_holes
 from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow,
                                   output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
@@ -124,6 +124,13 @@ def flip_ensemble(infer: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.nda
         return total / np.float32(4)
 
     return averaged
+
+
+def _same_pixels(a: np.ndarray, b: np.ndarray, rows: int = 1024) -> bool:
+    """Whether two (C, H, W) stacks of planes are equal, compared a band of rows at a time (no
+    plane-sized temporary for a large scan)."""
+    return all(np.array_equal(a[:, top:top + rows], b[:, top:top + rows], equal_nan=np.issubdtype(a.dtype, np.floating))
+               for top in range(0, a.shape[1], rows))
 
 
 class Denoiser:
@@ -364,10 +371,9 @@ class Denoiser:
         """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
         write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite, quality=loaded.quality)
         image = loaded.image
-        if self.description.solid_extremes and not any(read_extremes(plane, page.scale.low, page.scale.high)[0]
-                                                       for page in (image, *image.pages) for plane in page.planes):
-            image.warnings.append(f"{loaded.source}: no pixel is exactly black or white, the only ones {self.description.name} re-predicts, "
-                                  "so it comes back unchanged; the default model removes other noise.")
+        if self.description.solid_extremes and all(_same_pixels(page.planes, out.planes) for page, out in zip((image, *image.pages), (denoised, *denoised.pages))):
+            image.warnings.append(f"{loaded.source}: {self.description.name} changed no pixel: it re-predicts only pixels at exactly black or "
+                                  "white that may be impulses, and found none; the default model removes other noise.")
         return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, setting,
                           pages=1 + len(image.pages))
 
