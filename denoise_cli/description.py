@@ -84,8 +84,9 @@ class ModelDescription:
     than there is. Each estimate is raised to at least its floor. Empty: used as read."""
     solid_extremes: int = 0
     """Models that re-predict every pixel at exactly black or white (impulse removers): the side
-    of a square of one such value from which those pixels are picture, not impulses, and are kept
-    (extremes.py). 0: every such pixel is re-predicted."""
+    of a square of one such value from which those pixels are picture, not impulses, and are kept;
+    above 0 it also turns on extremes.py's rules for bilevel and rendered-text pages. 0: every
+    such pixel is re-predicted."""
     recipe: dict[str, Any] = field(default_factory=dict)
     """How it was trained (the recipe's values), for reproduction."""
     scores: dict[str, Any] = field(default_factory=dict)
