@@ -36,7 +36,7 @@ NUDGE = np.float32(1e-3)  # how far inside the 0-1 range a solid pixel reaches t
 BILEVEL_SHARE = 0.98  # pixels at exactly black or white from which a plane is a bilevel page
 DOCUMENT_SHARE = 0.75  # pixels at exactly black or white from which a plane may be a document
 DOCUMENT_LONE_SHARE = 0.015  # lone ones (of all pixels) under which it is clean or nearly so
-NEAR = 0.25  # in such a document, a neighbour this near to a black or white pixel makes it picture
+NEAR = 0.15  # in such a document, a neighbour this near to a black or white pixel makes it picture
 READ_ROWS = 1024  # rows read at a time: no plane-sized temporaries for a large scan
 
 
