@@ -44,10 +44,11 @@ def impulse_guard(infer: Infer, plane: np.ndarray, low: float, high: float, side
     """What runs on `plane`'s tiles in place of `infer`, an impulse remover's: a bilevel page is
     despeckled; a clean or nearly clean document keeps every black or white pixel but lone
     outliers; anything else keeps its solid black and white areas."""
-    extremes, lone = read_extremes(plane, low, high)
+    extremes = _share_of_plane(plane, low, high, lone=False)
     if extremes >= BILEVEL_SHARE:
         return despeckle
-    return keeping_extremes(infer, side, outliers_only=extremes >= DOCUMENT_SHARE and lone < DOCUMENT_LONE_SHARE)
+    document = extremes >= DOCUMENT_SHARE and _share_of_plane(plane, low, high, lone=True) < DOCUMENT_LONE_SHARE
+    return keeping_extremes(infer, side, outliers_only=document)
 
 
 def keeping_extremes(infer: Infer, side: int, outliers_only: bool = False) -> Infer:
@@ -56,15 +57,16 @@ def keeping_extremes(infer: Infer, side: int, outliers_only: bool = False) -> In
 
     def run(batch: np.ndarray) -> np.ndarray:
         tiles = batch[:, 0]
-        kept = solid_extremes(tiles, side)
+        black, white = tiles <= 0, tiles >= 1
+        kept = _mostly(black, side) | _mostly(white, side)
         if outliers_only:  # an impulse stands out from all its neighbours; a stroke's core does not
-            kept |= (tiles <= 0) & (_nearest_neighbour(tiles, np.minimum) <= NEAR)
-            kept |= (tiles >= 1) & (_nearest_neighbour(tiles, np.maximum) >= 1 - NEAR)
+            kept |= black & (_nearest_neighbour(tiles, np.minimum) <= NEAR)
+            kept |= white & (_nearest_neighbour(tiles, np.maximum) >= 1 - NEAR)
         if not kept.any():
             return infer(batch)
         fed = batch.copy()
-        fed[:, 0][kept & (tiles <= 0)] = NUDGE
-        fed[:, 0][kept & (tiles >= 1)] = 1 - NUDGE
+        fed[:, 0][kept & black] = NUDGE
+        fed[:, 0][kept & white] = 1 - NUDGE
         out = np.array(infer(fed), dtype=np.float32)
         out[:, 0][kept] = tiles[kept]
         return out
@@ -74,25 +76,23 @@ def keeping_extremes(infer: Infer, side: int, outliers_only: bool = False) -> In
 
 def solid_extremes(tiles: np.ndarray, side: int) -> np.ndarray:
     """The mask of the solid areas at exactly 0 or 1 in (N, H, W) tiles."""
-    solid = np.zeros(tiles.shape, bool)
-    for extreme in (tiles <= 0, tiles >= 1):
-        solid |= _mostly(extreme, side)
-    return solid
+    return _mostly(tiles <= 0, side) | _mostly(tiles >= 1, side)
 
 
-def read_extremes(plane: np.ndarray, low: float, high: float) -> tuple[float, float]:
-    """The shares of `plane`'s pixels that are exactly `low` or `high`, and of those that are
-    lone (none of their eight neighbours shares their value), read a band of rows at a time."""
+def _share_of_plane(plane: np.ndarray, low: float, high: float, lone: bool) -> float:
+    """The share of `plane`'s pixels that are exactly `low` or `high` (with `lone`: of those that
+    none of their eight neighbours shares the value of), read a band of rows at a time. The lone
+    count costs eight passes, so it is only made for a plane that may be a document."""
     height = len(plane)
-    extremes = lone = 0
+    count = 0
     for start in range(0, height, READ_ROWS):
         top = max(start - 1, 0)  # a row of context above and below the band
         rows = plane[top:start + READ_ROWS + 1]
         inside = slice(start - top, start - top + min(READ_ROWS, height - start))
         for extreme in (rows <= low, rows >= high):
-            extremes += np.count_nonzero(extreme[inside])
-            lone += np.count_nonzero((extreme & (_neighbours_in(extreme[None])[0] == 0))[inside])
-    return extremes / plane.size, lone / plane.size
+            counted = extreme & (_neighbours_in(extreme[None])[0] == 0) if lone else extreme
+            count += np.count_nonzero(counted[inside])
+    return count / plane.size
 
 
 def despeckle(batch: np.ndarray) -> np.ndarray:

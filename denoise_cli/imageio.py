@@ -384,7 +384,6 @@ def _still_one_bit(image: ImageData) -> bool:
     return np.count_nonzero((plane == 0) | (plane == 255)) == plane.size
 
 
-
 def _sixteen_bit_colour(img: Image.Image) -> bool:
     """Colour with more than 8 bits per channel, which Pillow would read as 8 (tifffile reads it)."""
     return img.mode not in SIXTEEN_BIT_MODES | {"I", "F"} and _bits_per_channel(img) > 8
