@@ -18,6 +18,9 @@ METADATA_KEY = "denoise_cli.description"
 FORMAT_VERSION = 1
 PREDICTS = ("clean", "noise")
 LEVEL_READINGS = ("full", "half")  # what estimate.py can read: the image as it is, or binned 2x2
+NOISE_NAMES = {"gaussian": "Gaussian noise", "camera": "camera noise", "salt-and-pepper": "salt-and-pepper noise",
+               "rounded-uniform-salt-and-pepper": "salt-and-pepper noise (rounded uniform)"}
+TRAINING_ONLY_NOISE_KEYS = ("png8_fraction", "clean_probability")  # how training mixes noise, not what it is
 
 
 def _valid_guard(guard: list[float], readings: list[str]) -> bool:
@@ -126,9 +129,21 @@ class ModelDescription:
 
     @property
     def noise_label(self) -> str:
-        """Human-readable noise kind and levels, e.g. 'gaussian sigma 0-55'."""
-        levels = ", ".join(f"{k} {_fmt(v)}" for k, v in self.noise.items() if k != "kind" and not isinstance(v, bool))
-        return f"{self.noise['kind']} ({levels})" if levels else str(self.noise["kind"])
+        """The noise in a user's terms, e.g. 'Gaussian noise, std 0-55 grey levels': Gaussian levels on
+        the 0-255 scale of --sigma, densities in percent; knobs that only shape training (which
+        share of patches is saved as 8-bit, or left clean) are left to the recipe."""
+        kind = str(self.noise["kind"])
+        parts = []
+        for key, value in self.noise.items():
+            if key == "kind" or key in TRAINING_ONLY_NOISE_KEYS or isinstance(value, bool):
+                continue
+            if kind == "gaussian" and key in ("std", "mean"):
+                parts.append(f"{key} {_fmt(value, scale=255, digits=4)}" + (" grey levels" if key == "std" else ""))
+            elif key == "density":
+                parts.append(f"{_fmt(value, scale=100)}% of pixels")
+            else:
+                parts.append(f"{key} {_fmt(value)}")
+        return ", ".join([NOISE_NAMES.get(kind, kind), *parts])
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -171,9 +186,9 @@ def _required(f: dataclasses.Field) -> bool:
     return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, scale: float = 1.0, digits: int = 3) -> str:
     if isinstance(value, (list, tuple)) and len(value) == 2:
-        return f"{_fmt(value[0])}-{_fmt(value[1])}"
-    if isinstance(value, float):
-        return f"{value:.3g}"
+        return f"{_fmt(value[0], scale, digits)}-{_fmt(value[1], scale, digits)}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value * scale:.{digits}g}"
     return str(value)
