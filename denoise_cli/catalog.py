@@ -103,13 +103,14 @@ def _tile(d: ModelDescription) -> str:
 
 
 def markdown(rows) -> str:
-    lines = ["| model | removes | tile | params | MACs/pixel | size | measured (PSNR dB, SSIM) | description |", "|---|---|---|---|---|---|---|---|"]
+    """The README's models table: the overview's short scores (`denoise models NAME` has all)."""
+    lines = ["| model | removes | tile | params | MACs/pixel | size | measured (PSNR dB) | description |", "|---|---|---|---|---|---|---|---|"]
     for entry, d, problem in rows:
         name = f"`{entry.name}`" + (f" ({', '.join(f'`{a}`' for a in entry.aliases)})" if entry.aliases else "")
         if d is None:
             lines.append(f"| {name} | | | | | {_size(entry)} | | {problem} |")
             continue
-        scores = "<br>".join(score_lines(d.scores))
+        scores = "<br>".join(compact_scores(d.scores))
         lines.append(f"| {name} | {d.noise_label} | {_tile(d)} | {d.params:,} | {d.macs_per_pixel:,} | {_size(entry)} | {scores} | {d.summary} |")
     return "\n".join(lines) + "\n"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -208,6 +209,18 @@ def test_models_lists_the_shipped_models():
     assert "bsd68: " in result.stdout and "set12: " not in result.stdout  # one test set in the overview, all in `models NAME`
 
 
+def test_the_readme_models_table_is_what_the_models_say():
+    """The README's table is `denoise models --markdown` verbatim, so it cannot drift from the
+    shipped files; it stays short (BSD68 only) and says what each model removes in a user's terms."""
+    result = run_cli("models", "--markdown")
+    assert result.returncode == 0, result.stderr
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert result.stdout in readme, "README.md's models table is out of date: paste `denoise models --markdown` into it"
+    gaussian = next(line for line in result.stdout.splitlines() if line.startswith("| `gaussian`"))
+    assert "Gaussian noise, std 0-55 grey levels" in gaussian and "png8_fraction" not in gaussian
+    assert "set12" not in result.stdout and "SSIM" not in result.stdout
+
+
 def test_models_name_describes_one_model_in_full():
     """Every measured setting with its SSIM, in the benchmark's order, and the command that trains it."""
     result = run_cli("models", "default")
@@ -402,7 +415,6 @@ def test_shell_completion_offers_the_model_names():
     """Through the shell's completion protocol, as `--install-completion` sets it up for bash."""
     import subprocess
     import sys
-    from pathlib import Path
 
     def complete(words: str) -> list[str]:
         env = cli_env(COMP_WORDS=words, COMP_CWORD=str(len(words.split()) - 1), _DENOISE_COMPLETE="complete_bash")
