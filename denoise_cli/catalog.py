@@ -191,7 +191,8 @@ def print_details(entry: registry.ModelEntry, d: ModelDescription) -> None:
     if d.solid_extremes:
         side = d.solid_extremes
         facts.add_row("black, white", f"re-predicted where they may be impulses; kept in {side}x{side} squares mostly of one of them, and on a "
-                      "clean rendered-text page but for lone outliers; a bilevel page is despeckled instead (denoise_cli/extremes.py)")
+                      "clean rendered-text page, where they draw strokes, but for lone outliers; a bilevel page is despeckled instead "
+                      "(denoise_cli/extremes.py)")
     recipe = d.recipe
     if recipe:
         epochs = f"{recipe.get('epochs')} epochs" + (f" + {recipe['folded_epochs']} folded" if recipe.get("folded_epochs") else "")

@@ -425,3 +425,25 @@ def test_a_gray_picture_stored_as_rgb_is_denoised_once(conv_stack, monkeypatch):
     differs = np.stack([gray, gray, gray ^ np.pad(np.ones((1, 1), np.uint8), ((0, 39), (0, 49)))], -1)
     denoiser.denoise(differs)
     assert len(calls) == 2 * once
+
+
+def test_the_impulse_model_cleans_a_soft_edged_page_beside_its_gray_edges():
+    """A scanned or blurred page has no exact black but its impulses: the rule that keeps a sharp
+    page's black stroke cores must not keep the impulses that land beside its gray strokes (it
+    did, and cost 8-13 dB at 2% impulses), and the clean page still comes back as it was."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    big = Image.new("L", (640, 320), 255)
+    draw = ImageDraw.Draw(big)
+    for row in range(3):
+        for col in range(6):
+            x, y = 20 + 105 * col, 20 + 105 * row
+            draw.line([(x, y), (x + 30, y + 30)], fill=0, width=7)
+            draw.ellipse([x + 5, y, x + 35, y + 30], outline=0, width=6)
+    page = np.asarray(big.resize((160, 80), Image.Resampling.BOX).filter(ImageFilter.GaussianBlur(0.8)))
+    assert np.mean((page == 0) | (page == 255)) > 0.75 and not (page == 0).any()  # a document, but soft
+    sp = Denoiser("sp", device="cpu")
+    assert np.array_equal(sp.denoise(page), page)
+    for seed in range(3):
+        out = sp.denoise(_impulses(page, 0.02, seed)).astype(np.float64)
+        assert 10 * np.log10(255**2 / np.mean((out - page) ** 2)) > 38
