@@ -189,6 +189,8 @@ def _required(f: dataclasses.Field) -> bool:
 def _fmt(value: Any, scale: float = 1.0, digits: int = 3) -> str:
     if isinstance(value, (list, tuple)) and len(value) == 2:
         return f"{_fmt(value[0], scale, digits)}-{_fmt(value[1], scale, digits)}"
+    if isinstance(value, int) and not isinstance(value, bool) and scale == 1:
+        return str(value)  # a count or a peak as given: 1000, not 1e+03
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{value * scale:.{digits}g}"
     return str(value)

@@ -221,6 +221,19 @@ def test_the_readme_models_table_is_what_the_models_say():
     assert "set12" not in result.stdout and "SSIM" not in result.stdout
 
 
+def test_a_user_model_s_noise_is_named_with_its_own_parameters():
+    """A model trained on another noise (denoise-train's registered kinds) lists its parameters as
+    its recipe gave them, integers as integers."""
+    import dataclasses
+
+    from denoise_cli import registry
+    from denoise_cli.catalog import describe
+
+    shipped = describe(registry.resolve("gaussian"))
+    assert dataclasses.replace(shipped, noise={"kind": "poisson", "peak": 1000}).noise_label == "poisson, peak 1000"
+    assert dataclasses.replace(shipped, noise={"kind": "speckle", "std": [0.1, 0.3]}).noise_label == "speckle, std 0.1-0.3"
+
+
 def test_models_name_describes_one_model_in_full():
     """Every measured setting with its SSIM, in the benchmark's order, and the command that trains it."""
     result = run_cli("models", "default")
