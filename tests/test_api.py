@@ -447,3 +447,20 @@ def test_the_impulse_model_cleans_a_soft_edged_page_beside_its_gray_edges():
     for seed in range(3):
         out = sp.denoise(_impulses(page, 0.02, seed)).astype(np.float64)
         assert 10 * np.log10(255**2 / np.mean((out - page) ** 2)) > 38
+
+
+def test_a_noisy_fax_loses_its_paired_specks_too():
+    """On a bilevel page with many specks, impulses touch by chance: two pixels that only have
+    each other are specks then (before, every such pair stayed: 348-402 pixels wrong at 5%
+    impulses on this page, against 160-208), while its rules, blocks and one-pixel lines stay."""
+    page = np.full((200, 300), 255, np.uint8)
+    for top in range(20, 180, 40):
+        page[top:top + 3, 20:280] = 0  # three-pixel rules
+        page[top + 10:top + 30, 40:60] = 0  # blocks
+        page[top + 8:top + 32, 100] = 0  # one-pixel lines
+    sp = Denoiser("sp", device="cpu")
+    assert np.array_equal(sp.denoise(page), page)
+    for seed in range(3):
+        out = sp.denoise(_impulses(page, 0.05, seed))
+        assert np.count_nonzero(out != page) < 260
+        assert np.count_nonzero((out == 255) & (page == 0)) < 0.03 * np.count_nonzero(page == 0)
