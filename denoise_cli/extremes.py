@@ -54,12 +54,11 @@ def impulse_guard(infer: Infer, plane: np.ndarray, low: float, high: float, side
     despeckled; a clean or nearly clean document keeps every pixel of the extreme values that
     draw its strokes but lone outliers; anything else keeps its solid black and white areas."""
     pixels = _census(plane, low, high, neighbours=False)[:, 0]
-    if pixels.sum() >= BILEVEL_SHARE * plane.size:
-        lone = _census(plane, low, high, neighbours=True)[:, 1].sum()
-        return despeckling(pairs=lone >= PAIRED_SPECKS * plane.size)
-    if pixels.sum() < DOCUMENT_SHARE * plane.size:
+    if pixels.sum() < DOCUMENT_SHARE * plane.size:  # a photo: the neighbour counts are not needed
         return keeping_extremes(infer, side)
     _, lone, stroked = _census(plane, low, high, neighbours=True).T
+    if pixels.sum() >= BILEVEL_SHARE * plane.size:
+        return despeckling(pairs=lone.sum() >= PAIRED_SPECKS * plane.size)
     if lone.sum() >= DOCUMENT_LONE_SHARE * plane.size:  # too many impulses for the outlier rule
         return keeping_extremes(infer, side)
     black_strokes, white_strokes = (bool(s > 0 and s >= STROKE_SHARE * p) for s, p in zip(stroked, pixels))
