@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from denoise_cli import registry
 from denoise_cli.description import ModelDescription
@@ -19,15 +21,27 @@ def describe(entry: registry.ModelEntry) -> ModelDescription:
     return read_description(session, entry.path.name)
 
 
+THUMBNAIL_DATA = ("mnist", "cifar10-gray")  # the reference recipes' data: digits and 32x32 thumbnails
+
+
+def _listing_rank(entry: registry.ModelEntry, d: ModelDescription | None) -> int:
+    """0 the default, 1 the other models, 2 those trained on digits or thumbnails (the reference
+    recipes, not meant for photos): a reader meets the model they will use first."""
+    if registry.DEFAULT in entry.aliases:
+        return 0
+    return 2 if d is not None and d.recipe.get("data") in THUMBNAIL_DATA else 1
+
+
 def describe_shipped() -> list[tuple[registry.ModelEntry, ModelDescription | None, str | None]]:
-    """Each shipped model with its description, or the reason it cannot be used."""
+    """Each shipped model with its description, or the reason it cannot be used; the default
+    first and the reference recipes last, by name within each."""
     rows = []
     for entry in registry.shipped_models():
         try:
             rows.append((entry, describe(entry), None))
         except DenoiseError as exc:
             rows.append((entry, None, str(exc)))
-    return rows
+    return sorted(rows, key=lambda row: (_listing_rank(*row[:2]), row[0].name))
 
 
 def score_lines(scores: dict) -> list[str]:
@@ -139,21 +153,64 @@ def print_models(as_json: bool, as_markdown: bool = False, name: str | None = No
     return 0 if all(p is None for *_, p in rows) else 1
 
 
+OVERVIEW_CAPTION = ("measured: PSNR dB, on noisy images saved as 8-bit where measured so. `denoise models NAME`: one model "
+                    "in full (SSIM, every test set and setting, how its noise level is chosen and how it was trained)")
+WIDE_OVERVIEW = 120  # terminal columns from which the overview is a table; narrower, a block per model
+
+
 def print_overview(rows) -> None:
-    table = Table(title="denoise-cli models", caption="measured: PSNR dB, on noisy images saved as 8-bit where measured so. "
-                  "`denoise models NAME`: one model in full (SSIM, every test set and setting, how its noise level is chosen and how it was trained)",
-                  show_lines=True)
+    """A table on a wide terminal; on a narrower one (80 columns, or a pipe) the same facts as a
+    short block per model, since six columns there break words in the middle."""
+    console = Console()
+    if not rows:
+        Console(stderr=True).print("no models are installed (weights/manifest.json is empty).")
+    elif console.width >= WIDE_OVERVIEW:
+        console.print(_overview_table(rows))
+    else:
+        _print_overview_blocks(console, rows)
+
+
+def _names(entry: registry.ModelEntry, between: str) -> str:
+    return entry.name + (f"{between}({', '.join(entry.aliases)})" if entry.aliases else "")
+
+
+def _overview_table(rows) -> Table:
+    table = Table(title="denoise-cli models", caption=OVERVIEW_CAPTION, show_lines=True)
     for column, ratio in (("model", None), ("removes", 2), ("MACs/px", None), ("size", None), ("measured", 4), ("description", 3)):
         table.add_column(column, overflow="fold", ratio=ratio, no_wrap=ratio is None)
     for entry, d, problem in rows:
-        name = entry.name + (f"\n({', '.join(entry.aliases)})" if entry.aliases else "")
         if d is None:
-            table.add_row(name, "", "", _size(entry), "", f"[red]{problem}[/red]")
+            table.add_row(Text(_names(entry, "\n")), "", "", _size(entry), "", Text(problem, style="red"))
             continue
-        table.add_row(name, d.noise_label, f"{d.macs_per_pixel:,}", _size(entry), "\n".join(compact_scores(d.scores)), d.summary)
-    Console().print(table)
-    if not rows:
-        Console(stderr=True).print("no models are installed (weights/manifest.json is empty).")
+        table.add_row(Text(_names(entry, "\n")), Text(d.noise_label), f"{d.macs_per_pixel:,}", _size(entry),
+                      Text("\n".join(compact_scores(d.scores))), Text(d.summary))
+    return table
+
+
+def _print_overview_blocks(console: Console, rows) -> None:
+    """Each model: its names and what it removes, then, indented, its summary, its cost and its
+    scores; a blank line between models. Wrapped here at word boundaries (two spaces in, four on
+    a wrapped line), so that no line is padded with spaces."""
+    width = max(console.width, 40)
+
+    def show(text: str, style: str = "", indent: str = "  ") -> None:
+        wrapped = textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent * 2, break_on_hyphens=False)
+        console.print(Text(wrapped, style=style), soft_wrap=True)
+
+    for index, (entry, d, problem) in enumerate(rows):
+        if index:
+            console.print()
+        if d is None:
+            console.print(Text(_names(entry, " "), style="bold"))
+            show(f"{_size(entry)}: {problem}", style="red")
+            continue
+        console.print(Text(_names(entry, " "), style="bold") + Text(f": {d.noise_label}"), soft_wrap=True)
+        show(d.summary)
+        show(f"{d.macs_per_pixel:,} multiply-adds per pixel, {_size(entry)}")
+        for line in compact_scores(d.scores):
+            show(f"PSNR dB, {line}")
+    console.print()
+    show(OVERVIEW_CAPTION.removeprefix("measured: "), style="dim", indent="")
 
 
 def _grey(levels: list[float]) -> str:

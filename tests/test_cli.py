@@ -209,6 +209,25 @@ def test_models_lists_the_shipped_models():
     assert "bsd68: " in result.stdout and "set12: " not in result.stdout  # one test set in the overview, all in `models NAME`
 
 
+def test_models_reads_on_an_80_column_terminal_default_first():
+    """On 80 columns (or a pipe, which rich takes for 80) the overview is a block per model, not a
+    six-column table that breaks words in the middle; the default comes first and the reference
+    recipes, which are not for photos, last."""
+    from denoise_cli import registry
+
+    result = run_cli("models", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines)
+    headings = [line.split(":")[0].split(" ")[0] for line in lines if line and not line.startswith(" ") and line.split(" ")[0].rstrip(":") in
+                {e.name for e in registry.shipped_models()}]
+    assert headings[0] == registry.default_model_name() and sorted(headings) == sorted(e.name for e in registry.shipped_models())
+    assert headings.index("mnist-dense") > headings.index("gaussian") and headings.index("cifar-sp") > headings.index("salt-and-pepper")
+    gaussian = result.stdout[result.stdout.index("\ngaussian"):]
+    assert "noise-level input" in " ".join(gaussian.split())  # wrapped between words, never inside one
+    assert "PSNR dB, bsd68: gauss2 " in gaussian and "multiply-adds per pixel" in gaussian
+
+
 def test_the_readme_models_table_is_what_the_models_say():
     """The README's table is `denoise models --markdown` verbatim, so it cannot drift from the
     shipped files; it stays short (BSD68 only) and says what each model removes in a user's terms."""
