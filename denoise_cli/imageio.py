@@ -226,8 +226,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 raise DenoiseError(f"{path}: the image is empty ({width}x{height}).")
             if max_pixels is not None and width * height > max_pixels:
                 raise DenoiseError(
-                    f"{path}: {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
-                    f"{max_pixels / 1e6:g}; pass --max-pixels {width * height} to allow it."
+                    f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
+                    f"{_pixels(max_pixels)}; pass --max-pixels {width * height} to allow it."
                 )
             warnings = []
             if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
@@ -255,6 +255,11 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     return image
 
 
+def _pixels(count: int) -> str:
+    """'25.2 megapixels', or '5,120 pixels' below one megapixel (where '0 megapixels' said nothing)."""
+    return f"{count / 1e6:.3g} megapixels" if count >= 1e6 else f"{count:,} pixels"
+
+
 def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | None) -> list[ImageData]:
     """A multi-page TIFF's pages after the first; --max-pixels counts them all together."""
     pages = []
@@ -262,7 +267,7 @@ def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | 
         img.seek(index)
         pixels += img.size[0] * img.size[1]
         if max_pixels is not None and pixels > max_pixels:
-            raise DenoiseError(f"{path}: its {img.n_frames} pages hold over {max_pixels / 1e6:g} megapixels, the limit; "
+            raise DenoiseError(f"{path}: its {img.n_frames} pages hold over {_pixels(max_pixels)}, the limit; "
                                f"pass a larger --max-pixels to allow them.")
         if _sixteen_bit_colour(img):
             raise DenoiseError(f"{path}: page {index + 1} is colour with 16 bits per channel, which is read from a TIFF's first page only.")

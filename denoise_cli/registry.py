@@ -68,17 +68,24 @@ def resolve(model: str | os.PathLike) -> ModelEntry:
     """A shipped model by name or alias ('default', 'sp', ...), or a path to a .onnx file."""
     text = os.fspath(model)
     if isinstance(model, Path) or _looks_like_path(text):
-        path = Path(text).expanduser()
-        if not path.is_file():
-            raise DenoiseError(f"model file {path} does not exist.")
-        return ModelEntry(path.stem, path, None)
+        return _user_file(Path(text).expanduser())
     manifest = _manifest()
     name = manifest.get("default") if text == DEFAULT else manifest.get("aliases", {}).get(text, text)
     for entry in shipped_models():
         if entry.name == name:
             return entry
+    if Path(text).is_file():  # a model file named without a folder or .onnx: 'my-model.bin'
+        return _user_file(Path(text))
     known = sorted({e.name for e in shipped_models()} | set(manifest.get("aliases", {})))
     raise DenoiseError(f"unknown model {text!r}; available: {', '.join(known) or 'none'} (or a path to a .onnx file).")
+
+
+def _user_file(path: Path) -> ModelEntry:
+    if path.is_dir():
+        raise DenoiseError(f"model {path} is a folder; give the path to a .onnx file.")
+    if not path.is_file():
+        raise DenoiseError(f"model file {path} does not exist.")
+    return ModelEntry(path.stem, path, None)
 
 
 def read_verified(entry: ModelEntry) -> bytes:

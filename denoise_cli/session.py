@@ -57,7 +57,10 @@ def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads
     try:
         session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
     except Exception as exc:  # ORT raises its own exception types for bad files
-        raise DenoiseError(f"{name}: ONNX Runtime cannot load it ({str(exc).splitlines()[0][:200]}).") from None
+        reason = str(exc).splitlines()[0]
+        if "INVALID_PROTOBUF" in reason:  # not an ONNX file at all: an image, a PyTorch checkpoint, a download's error page
+            raise DenoiseError(f"{name}: not an ONNX model (export one with denoise-train).") from None
+        raise DenoiseError(f"{name}: ONNX Runtime cannot load it ({reason[:200]}).") from None
     if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
         raise DenoiseError("--device cuda: no working CUDA GPU was found (the CUDA provider did not start).")
     return session

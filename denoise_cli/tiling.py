@@ -101,7 +101,7 @@ def plan_tiles(height: int, width: int, model: ModelDescription, tile: int | Non
         side = _round_up(tile or model.tile_size or model.patch_size, align)
         full_kept = side - 2 * margin
         if full_kept < align:
-            raise DenoiseError(f"--tile {side} is too small for model {model.name}: it needs at least {2 * margin + align} (receptive field {model.receptive_field}).")
+            raise DenoiseError(f"--tile {tile or side} is too small for model {model.name}: it needs at least {2 * margin + align} (receptive field {model.receptive_field}).")
         overlap = 0 if overlap is None else overlap
     if not 0 <= overlap < full_kept:
         raise DenoiseError(f"--overlap must be between 0 and {full_kept - 1} for model {model.name} (got {overlap}).")

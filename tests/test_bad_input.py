@@ -46,7 +46,7 @@ def test_bad_single_file(corpus, identity_fixed, name, phrase):
 def test_too_many_pixels(corpus, identity_fixed):
     result = run_cli(str(corpus / "huge.png"), "-m", str(identity_fixed), "--max-pixels", "10000")
     assert_clean_error(result)
-    assert "--max-pixels" in result.stderr
+    assert "--max-pixels" in result.stderr and "the limit of 10,000 pixels" in result.stderr  # not "0.01 megapixels"
 
 
 def test_batch_goes_on_and_sums_up(corpus, identity_fixed):
@@ -142,6 +142,9 @@ def test_unknown_model_and_missing_model_file(corpus):
     result = run_cli(str(corpus / "good.png"), "--model", str(corpus / "nope.onnx"))
     assert_clean_error(result)
     assert "does not exist" in result.stderr
+    result = run_cli(str(corpus / "good.png"), "--model", str(corpus))
+    assert_clean_error(result)
+    assert "is a folder; give the path to a .onnx file" in result.stderr
 
 
 def test_not_an_onnx_model_and_model_without_description(corpus, models_dir):
@@ -149,7 +152,11 @@ def test_not_an_onnx_model_and_model_without_description(corpus, models_dir):
     fake.write_bytes(b"garbage")
     result = run_cli(str(corpus / "good.png"), "--model", str(fake))
     assert_clean_error(result)
-    assert "fake.onnx" in result.stderr
+    assert "fake.onnx: not an ONNX model" in result.stderr
+    (corpus / "checkpoint.pt").write_bytes(b"garbage")  # a file in the current folder, named without a folder or .onnx
+    result = run_cli("good.png", "--model", "checkpoint.pt", cwd=corpus)
+    assert_clean_error(result)
+    assert "checkpoint.pt: not an ONNX model" in result.stderr and "unknown model" not in result.stderr
     import onnx
     from onnx import TensorProto, helper
 

@@ -102,3 +102,5 @@ def test_bad_overrides_are_refused_early(identity_fixed, conv_stack):
         Denoiser(identity_fixed, "cpu", overlap=28)
     with pytest.raises(DenoiseError, match="too small"):
         Denoiser(conv_stack, "cpu", tile=4)
+    with pytest.raises(DenoiseError, match="--tile 51 is too small"):  # as given, not rounded to the model's multiple
+        Denoiser("photo", "cpu", tile=51)
