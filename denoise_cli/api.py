@@ -312,6 +312,9 @@ class Denoiser:
         """
         if isinstance(array, Image.Image):
             return self._denoise_pillow(array, progress, camera)
+        if isinstance(array, (str, bytes, os.PathLike)):
+            raise DenoiseError("denoise() takes an image array or a Pillow image; for a file use denoise_file(path), "
+                               "for a file's bytes denoise_bytes(data).")
         array = np.asarray(array)
         if array.ndim not in (2, 3) or array.size == 0:
             raise DenoiseError(f"expected an (H, W) or (H, W, C) image array, got shape {array.shape}.")

@@ -52,6 +52,8 @@ def test_denoise_array_shapes_and_dtypes(identity_fixed):
     with pytest.raises(DenoiseError, match=r"channels first .*transpose\(1, 2, 0\)"):
         d.denoise(np.zeros((3, 40, 50), np.uint8))  # as PyTorch holds a picture
     assert d.denoise(np.zeros((40, 50, 31), np.float32)).shape == (40, 50, 31)  # many channels, last
+    with pytest.raises(DenoiseError, match=r"for a file use denoise_file\(path\)"):
+        d.denoise("photo.png")  # a path where an array goes: numpy would read it as a 0-d array
 
 
 def test_a_nan_in_an_array_stays_one_pixel(conv_stack, level_echo):
