@@ -258,13 +258,30 @@ def print_details(entry: registry.ModelEntry, d: ModelDescription) -> None:
     console.print(facts)
     grouped, others = _benchmark_scores(d.scores)
     if grouped:
-        table = Table(title="measured by denoise-train bench", caption="png8: the noisy image saved as 8-bit; float: unclipped noise")
-        for column in ("set", "setting", "noise", "PSNR dB", "SSIM"):
-            table.add_column(column, justify="right" if column in ("PSNR dB", "SSIM") else "left")
-        for name, settings in grouped.items():
-            for setting, variants in settings.items():
-                for variant, value in sorted(variants.items(), key=lambda item: item[0] != "png8"):
-                    table.add_row(name, setting, variant, f"{value['denoised']['psnr']:.2f}", f"{value['denoised']['ssim']:.3f}")
-        console.print(table)
+        console.print(_scores_table(grouped))
     for line in score_lines(others):
         console.print(f"measured: {line}")
+
+
+VARIANT_NAMES = {"png8": "8-bit", "float": "float"}
+
+
+def _scores_table(grouped: dict[str, dict[str, dict[str, dict]]]) -> Table:
+    """One row per setting, one column per test set and noise variant (PSNR / SSIM), so that a
+    setting reads across the sets and 8-bit files against unclipped noise, in 80 columns."""
+    columns = sorted({(name, variant) for name, settings in grouped.items() for variants in settings.values() for variant in variants},
+                     key=lambda column: (column[0], column[1] != "png8", column[1]))
+    meanings = {"png8": "8-bit: the noisy image saved as an 8-bit file", "float": "float: unclipped noise"}
+    present = [meanings[v] for v in meanings if any(variant == v for _, variant in columns)]
+    table = Table(title="measured by denoise-train bench: PSNR dB / SSIM", caption="; ".join(present) or None)
+    table.add_column("setting")
+    for name, variant in columns:
+        table.add_column(f"{name} {VARIANT_NAMES.get(variant, variant)}", justify="right")
+    settings = sorted({setting for by_setting in grouped.values() for setting in by_setting}, key=_setting_order)
+    for setting in settings:
+        cells = []
+        for name, variant in columns:
+            value = grouped[name].get(setting, {}).get(variant)
+            cells.append(f"{value['denoised']['psnr']:.2f} / {value['denoised']['ssim']:.3f}" if value else "")
+        table.add_row(setting, *cells)
+    return table

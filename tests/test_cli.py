@@ -264,6 +264,7 @@ def test_models_name_describes_one_model_in_full():
             assert f"{value['denoised']['psnr']:.2f}" in result.stdout and f"{value['denoised']['ssim']:.3f}" in result.stdout
     table = result.stdout[result.stdout.index("PSNR dB"):]
     assert table.index("gauss2 ") < table.index("gauss15") < table.index("gauss50") < table.index("cameraXL") < table.index("cameraH") < table.index("clean")
+    assert table.count("gauss25") == 1 and "set12 float" in table  # one row per setting, across sets and noise variants
     assert "denoise-train --recipe photo" in result.stdout and "texture" in result.stdout
     assert "black, white" not in result.stdout
     impulse = run_cli("models", "sp")  # how it treats black and white, where that is its own
