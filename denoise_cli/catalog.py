@@ -155,19 +155,48 @@ def print_models(as_json: bool, as_markdown: bool = False, name: str | None = No
 
 OVERVIEW_CAPTION = ("measured: PSNR dB, on noisy images saved as 8-bit where measured so. `denoise models NAME`: one model "
                     "in full (SSIM, every test set and setting, how its noise level is chosen and how it was trained)")
-WIDE_OVERVIEW = 120  # terminal columns from which the overview is a table; narrower, a block per model
+WIDE_OVERVIEW = 120  # terminal columns from which a listing is a table; narrower, a block per item
 
 
 def print_overview(rows) -> None:
-    """A table on a wide terminal; on a narrower one (80 columns, or a pipe) the same facts as a
-    short block per model, since six columns there break words in the middle."""
-    console = Console()
+    """The shipped models: a table on a wide terminal, a block per model on a narrower one."""
     if not rows:
         Console(stderr=True).print("no models are installed (weights/manifest.json is empty).")
-    elif console.width >= WIDE_OVERVIEW:
-        console.print(_overview_table(rows))
-    else:
-        _print_overview_blocks(console, rows)
+        return
+    blocks = []
+    for entry, d, problem in rows:
+        if d is None:
+            blocks.append((Text(_names(entry, " "), style="bold"), [f"{_size(entry)}: {problem}"]))
+            continue
+        lines = [d.summary, f"{d.macs_per_pixel:,} multiply-adds per pixel, {_size(entry)}"]
+        blocks.append((Text(_names(entry, " "), style="bold") + Text(f": {d.noise_label}"), lines + [f"PSNR dB, {line}" for line in compact_scores(d.scores)]))
+    print_table_or_blocks(_overview_table(rows), blocks, OVERVIEW_CAPTION.removeprefix("measured: "))
+
+
+def print_table_or_blocks(table: Table, blocks: list[tuple[Text, list[str]]], footer: str = "") -> None:
+    """`table` on a terminal of WIDE_OVERVIEW columns or more; on a narrower one (80 columns, or a
+    pipe) the same facts as blocks, a heading and its lines, since many columns there break words
+    in the middle. Blocks are wrapped here at word boundaries (two spaces in, four on a wrapped
+    line), so that no line is padded with spaces; a blank line between them."""
+    console = Console()
+    if console.width >= WIDE_OVERVIEW:
+        console.print(table)
+        return
+    width = max(console.width, 40)
+
+    def show(text: str, style: str = "", indent: str = "  ") -> None:
+        wrapped = textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent * 2, break_on_hyphens=False)
+        console.print(Text(wrapped, style=style), soft_wrap=True)
+
+    for index, (heading, lines) in enumerate(blocks):
+        if index:
+            console.print()
+        console.print(heading)  # rich wraps it at word boundaries too
+        for line in lines:
+            show(line)
+    if footer:
+        console.print()
+        show(footer, style="dim", indent="")
 
 
 def _names(entry: registry.ModelEntry, between: str) -> str:
@@ -185,32 +214,6 @@ def _overview_table(rows) -> Table:
         table.add_row(Text(_names(entry, "\n")), Text(d.noise_label), f"{d.macs_per_pixel:,}", _size(entry),
                       Text("\n".join(compact_scores(d.scores))), Text(d.summary))
     return table
-
-
-def _print_overview_blocks(console: Console, rows) -> None:
-    """Each model: its names and what it removes, then, indented, its summary, its cost and its
-    scores; a blank line between models. Wrapped here at word boundaries (two spaces in, four on
-    a wrapped line), so that no line is padded with spaces."""
-    width = max(console.width, 40)
-
-    def show(text: str, style: str = "", indent: str = "  ") -> None:
-        wrapped = textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent * 2, break_on_hyphens=False)
-        console.print(Text(wrapped, style=style), soft_wrap=True)
-
-    for index, (entry, d, problem) in enumerate(rows):
-        if index:
-            console.print()
-        if d is None:
-            console.print(Text(_names(entry, " "), style="bold"))
-            show(f"{_size(entry)}: {problem}", style="red")
-            continue
-        console.print(Text(_names(entry, " "), style="bold") + Text(f": {d.noise_label}"), soft_wrap=True)
-        show(d.summary)
-        show(f"{d.macs_per_pixel:,} multiply-adds per pixel, {_size(entry)}")
-        for line in compact_scores(d.scores):
-            show(f"PSNR dB, {line}")
-    console.print()
-    show(OVERVIEW_CAPTION.removeprefix("measured: "), style="dim", indent="")
 
 
 def _grey(levels: list[float]) -> str:

@@ -89,6 +89,16 @@ def test_missing_data_says_what_is_expected(tmp_path, monkeypatch):
         datasets.resolve_data_dir(None)
 
 
+def test_recipes_lists_every_recipe_whole_on_80_columns():
+    """`denoise-train recipes` on 80 columns (or a pipe) names every recipe in full, where a
+    seven-column table cut them to 'mnist-conv…'."""
+    result = run_cli("recipes", module="denoise_cli.train.cli", env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line in RECIPES] == list(RECIPES)
+    assert all(len(line) <= 80 for line in lines) and "…" not in result.stdout
+
+
 def test_r3_network_has_the_write_ups_parameter_count():
     assert count_parameters(build_network("mnist-conv-bn", {})) == 16385
 
