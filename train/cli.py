@@ -18,6 +18,8 @@ from denoise_cli.errors import DenoiseError
 
 app = typer.Typer(
     cls=group_with_default("train"), no_args_is_help=True,
+    rich_markup_mode=None,  # plain help, as `denoise`: rich's boxed panels squeeze bench's 20 options into a third of 80 columns
+    context_settings={"help_option_names": ["-h", "--help"]},
     help="Train denoise-cli models and export them to ONNX. `denoise-train --recipe NAME` is short for `denoise-train train --recipe NAME`.",
 )
 err = Console(stderr=True)
