@@ -59,7 +59,7 @@ def score_lines(scores: dict) -> list[str]:
     return lines
 
 
-SETTING_FAMILIES = ("gauss", "sp", "camera", "clean")
+SETTING_FAMILIES = ("gauss", "sp", "spjpeg", "camera", "clean")
 CAMERA_LEVELS = ("XL", "L", "M", "H")  # faintest first, as the benchmark names them
 
 

@@ -19,7 +19,8 @@ FORMAT_VERSION = 1
 PREDICTS = ("clean", "noise")
 LEVEL_READINGS = ("full", "half")  # what estimate.py can read: the image as it is, or binned 2x2
 NOISE_NAMES = {"gaussian": "Gaussian noise", "camera": "camera noise", "salt-and-pepper": "salt-and-pepper noise",
-               "rounded-uniform-salt-and-pepper": "salt-and-pepper noise (rounded uniform)"}
+               "rounded-uniform-salt-and-pepper": "salt-and-pepper noise (rounded uniform)",
+               "compressed-salt-and-pepper": "salt-and-pepper noise saved as JPEG"}
 TRAINING_ONLY_NOISE_KEYS = ("png8_fraction", "clean_probability")  # how training mixes noise, not what it is
 
 

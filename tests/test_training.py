@@ -432,6 +432,7 @@ def test_bench_refuses_an_unknown_baseline_or_one_whose_library_is_missing(monke
     ("gauss2x", "png8", "unknown benchmark scenario 'gauss2x'"),
     ("sp", "png8", "unknown benchmark scenario 'sp'"),
     ("cameraXXL", "png8", "unknown camera setting 'cameraXXL'"),
+    ("spjpeg", "png8", "unknown benchmark scenario 'spjpeg'"),
     ("gauss25", "jpg", "unknown benchmark variant 'jpg'"),
 ])
 def test_bench_refuses_an_unknown_scenario_or_variant_before_any_work(tmp_path, scenario, variant, message):
@@ -541,6 +542,28 @@ def test_bench_per_image_csv_names_each_picture_and_its_scores(tmp_path):
     missing = run_train_cli(*command, "--per-image", str(tmp_path / "nowhere" / "images.csv"))
     assert missing.returncode == 1 and "output folder does not exist" in missing.stderr and "Traceback" not in missing.stderr
     assert '"noisy"' not in missing.stderr  # failed before measuring: no row was logged
+
+
+def test_compressed_impulses_are_the_protocol_s_then_a_jpeg(tiny_data):
+    """`spjpegNN` is the protocol's spNN saved as a JPEG: the same impulses, smeared over the
+    pixels around them; the training kind draws such damage, seeded."""
+    from denoise_cli.imageio import read_gray
+    from denoise_cli.noise import apply_noise
+    from denoise_cli.train.bench import scenario_noise
+    from denoise_cli.train.degrade import SPJPEG_QUALITY, jpeg
+
+    clean = read_gray(tiny_data / "photos" / "010.png")
+    plain, compressed = scenario_noise(clean, "sp20", 3, "png8"), scenario_noise(clean, "spjpeg20", 3, "png8")
+    assert np.array_equal(compressed, jpeg(plain, SPJPEG_QUALITY))
+    impulses = (plain == 0) | (plain == 1)
+    assert 0.15 < impulses.mean() < 0.25
+    spread = np.abs(compressed - plain)[~impulses] > 2 / 255
+    assert spread.mean() > 0.3  # the damage spreads to pixels the impulses missed, where `sp` never looks
+    spec = RECIPES["salt-and-pepper-jpeg"].noise
+    batch = np.repeat(clean[None, None, :64, :64], 4, axis=0)
+    first, again = (apply_noise(batch, spec, np.random.default_rng(7)) for _ in range(2))
+    assert np.array_equal(first, again) and first.dtype == np.float32 and 0 <= first.min() and first.max() <= 1
+    assert not np.array_equal(first[0], first[1])  # a density and a quality per image
 
 
 def test_sweep_scores_each_picture_at_each_strength_and_evaluates_a_guard_on_them(tiny_data, tmp_path):

@@ -127,6 +127,7 @@ def check_baselines(baselines: list[str]) -> None:
 
 def check_scenario(scenario: str) -> None:
     """A DenoiseError for a scenario the benchmark does not know."""
+    unknown = f"unknown benchmark scenario {scenario!r} (expected gaussS, spNN, spjpegNN, cameraXL/L/M/H or clean)."
     if scenario == "clean":
         return
     if scenario.startswith("camera"):
@@ -134,10 +135,21 @@ def check_scenario(scenario: str) -> None:
 
         if scenario not in CAMERA_SETTINGS:
             raise DenoiseError(f"unknown camera setting {scenario!r} (expected {', '.join(CAMERA_SETTINGS)}).")
+    elif scenario.startswith(COMPRESSED_IMPULSES):
+        if not scenario.removeprefix(COMPRESSED_IMPULSES).isdigit():
+            raise DenoiseError(unknown)
     elif scenario.startswith(("gauss", "sp")):
         protocol_scenario(scenario)
     else:
-        raise DenoiseError(f"unknown benchmark scenario {scenario!r} (expected gaussS, spNN, cameraXL/L/M/H or clean).")
+        raise DenoiseError(unknown)
+
+
+COMPRESSED_IMPULSES = "spjpeg"  # spjpegNN: the protocol's spNN, then saved as a JPEG (degrade.SPJPEG_QUALITY)
+
+
+def _uncompressed(scenario: str) -> str:
+    """'sp10' for 'spjpeg10': the protocol scenario a compressed one starts from."""
+    return "sp" + scenario.removeprefix(COMPRESSED_IMPULSES)
 
 
 def check_scenarios(scenarios: list[str], variants: list[str]) -> None:
@@ -309,9 +321,9 @@ def read_pair(reference: Path, shot: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -> np.ndarray:
-    """The protocol's noise, the camera pipeline at a fixed setting (seeded per image; its
-    output is 8-bit JPEG, so both variants coincide), or no noise at all ("clean": what a
-    denoiser does to a photo that needs nothing)."""
+    """The protocol's noise, the protocol's impulses saved as a JPEG (spjpegNN), the camera
+    pipeline at a fixed setting (seeded per image; its output is 8-bit JPEG, so both variants
+    coincide), or no noise at all ("clean": what a denoiser does to a photo that needs nothing)."""
     check_scenario(scenario)
     if scenario == "clean":
         return clean.copy()
@@ -320,6 +332,10 @@ def scenario_noise(clean: np.ndarray, scenario: str, index: int, variant: str) -
 
         rng = np.random.default_rng(30000 + 1000 * list(CAMERA_SETTINGS).index(scenario) + 1000003 * index)
         return camera_setting(clean, scenario, rng)
+    if scenario.startswith(COMPRESSED_IMPULSES):
+        from denoise_cli.train.degrade import SPJPEG_QUALITY, jpeg
+
+        return jpeg(protocol_noise(clean, _uncompressed(scenario), index, variant), SPJPEG_QUALITY)
     return protocol_noise(clean, scenario, index, variant)
 
 
@@ -330,7 +346,7 @@ def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
         from denoise_cli.estimate import estimate_noise_levels_batch
 
         return float(estimate_noise_levels_batch(noisy[None])[0, 0, 0, 0] * 255)
-    return protocol_sigma(scenario)
+    return protocol_sigma(_uncompressed(scenario) if scenario.startswith(COMPRESSED_IMPULSES) else scenario)
 
 
 def run_method(
@@ -364,7 +380,7 @@ FAMILIES = (
 
 
 # Every scenario, in table order: the protocol's, near-clean Gaussian, camera noise, clean.
-ALL_SCENARIOS = (*SCENARIOS[:3], "gauss2", *SCENARIOS[3:], "cameraXL", "cameraL", "cameraM", "cameraH", "clean")
+ALL_SCENARIOS = (*SCENARIOS[:3], "gauss2", *SCENARIOS[3:], "spjpeg10", "spjpeg20", "spjpeg30", "cameraXL", "cameraL", "cameraM", "cameraH", "clean")
 
 
 def _column_order(column: tuple[str, str]) -> tuple[int, int]:

@@ -102,7 +102,7 @@ def _split(values: str) -> list[str]:
 def bench_command(
     data_dir: DataDir = None,
     sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
-    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, spNN, cameraXL/L/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
+    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, spNN, spjpegNN (spNN saved as a JPEG), cameraXL/L/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
     variants: Annotated[str, typer.Option(help="float and/or png8.")] = "float,png8",
     baselines: Annotated[str, typer.Option(help="Comma-separated: noisy, median3, switching-median, nlm, bm3d.")] = "noisy,median3,switching-median,nlm,bm3d",
     models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths.")] = "gaussian,sp",
@@ -282,7 +282,7 @@ def report_command(
 def make_noisy_command(
     image: Annotated[Path, typer.Argument(help="A clean image (any mode the CLI reads).")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the noisy image.")],
-    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraXL/L/M/H.")] = "cameraM",
+    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, spjpegNN, cameraXL/L/M/H.")] = "cameraM",
     seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
@@ -305,7 +305,7 @@ def before_after_command(
     image: Annotated[Path, typer.Argument(help="A clean image (gray, or its first channel is used); with --noisy, that shot's reference.")],
     out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the figure (.svg).")],
     box: Annotated[str, typer.Option(help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
-    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, cameraXL/L/M/H.")] = "cameraM",
+    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, spjpegNN, cameraXL/L/M/H.")] = "cameraM",
     models: Annotated[str, typer.Option(help="Comma-separated models, one panel each; MODEL@S runs it at strength S, MODEL@camera as on a camera's own unresized photo.")] = "photo",
     seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
     enlarge: Annotated[float, typer.Option(min=1, help="Enlarge the image by this factor first, as `bench --enlarge` (the box is in the enlarged image).")] = 1.0,

@@ -79,7 +79,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from denoise_cli.noise import gaussian, register_noise
+from denoise_cli.noise import gaussian, register_noise, salt_and_pepper
 
 GAMMA = 2.2
 
@@ -190,3 +190,22 @@ def _camera_kind(x: np.ndarray, rng: np.random.Generator, **ranges) -> np.ndarra
 
 
 register_noise("camera", _camera_kind)
+
+
+def compressed_salt_and_pepper(x: np.ndarray, rng: np.random.Generator, density: tuple[float, float] = (0.02, 0.3),
+                               quality: tuple[int, int] = (60, 95)) -> np.ndarray:
+    """The "compressed-salt-and-pepper" noise kind: salt and pepper (one density per image),
+    then each image saved as a JPEG at a quality drawn per image. Compression smears each impulse
+    into a gray blob with ringing, so the exact black and white that `sp` looks for are gone."""
+    noisy = salt_and_pepper(x, rng, density)
+    out = np.empty_like(noisy)
+    for index in np.ndindex(noisy.shape[:-2]):
+        out[index] = jpeg(noisy[index], int(rng.integers(quality[0], quality[1] + 1)))
+    return out
+
+
+# The benchmark's compressed impulses: the protocol's salt and pepper, then JPEG at this quality
+SPJPEG_QUALITY = 85
+
+
+register_noise("compressed-salt-and-pepper", compressed_salt_and_pepper)

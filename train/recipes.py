@@ -191,6 +191,20 @@ _register(Recipe(
 ))
 
 _register(Recipe(
+    name="salt-and-pepper-jpeg",
+    summary="Salt-and-pepper noise in JPEGs (2-30%, saved at quality 60-95): impulses smeared by compression",
+    # `salt-and-pepper` re-predicts only exact black and white, which JPEG leaves none of
+    noise={"kind": "compressed-salt-and-pepper", "density": (0.02, 0.3), "quality": (60, 95)},
+    network="residual-unshuffle",  # every pixel re-predicted: the blobs and their ringing are gray
+    network_args={"channels": 64, "depth": 12},  # the size and cost of `salt-and-pepper`
+    init="he",  # as `photo`: PyTorch's default init sat at "predict no noise" there
+    epochs=60,
+    predicts="noise",
+    patch_size=50,
+    **NATURAL_IMAGES,
+))
+
+_register(Recipe(
     name="photo",
     summary="Real camera noise (signal-dependent, demosaiced, sharpened, JPEG) and Gaussian noise in photos",
     # The figures below "against this model", "as shipped" or "shipped" are of the file shipped
