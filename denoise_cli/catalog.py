@@ -166,37 +166,39 @@ def print_overview(rows) -> None:
     blocks = []
     for entry, d, problem in rows:
         if d is None:
-            blocks.append((Text(_names(entry, " "), style="bold"), [f"{_size(entry)}: {problem}"]))
+            blocks.append((_names(entry, " "), "", [f"{_size(entry)}: {problem}"]))
             continue
         lines = [d.summary, f"{d.macs_per_pixel:,} multiply-adds per pixel, {_size(entry)}"]
-        blocks.append((Text(_names(entry, " "), style="bold") + Text(f": {d.noise_label}"), lines + [f"PSNR dB, {line}" for line in compact_scores(d.scores)]))
+        blocks.append((_names(entry, " "), f": {d.noise_label}", lines + [f"PSNR dB, {line}" for line in compact_scores(d.scores)]))
     print_table_or_blocks(_overview_table(rows), blocks, OVERVIEW_CAPTION.removeprefix("measured: "))
 
 
-def print_table_or_blocks(table: Table, blocks: list[tuple[Text, list[str]]], footer: str = "") -> None:
+def print_table_or_blocks(table: Table, blocks: list[tuple[str, str, list[str]]], footer: str = "") -> None:
     """`table` on a terminal of WIDE_OVERVIEW columns or more; on a narrower one (80 columns, or a
-    pipe) the same facts as blocks, a heading and its lines, since many columns there break words
-    in the middle. Blocks are wrapped here at word boundaries (two spaces in, four on a wrapped
-    line), so that no line is padded with spaces; a blank line between them."""
+    pipe) the same facts as blocks (a name in bold and the rest of its heading, then its lines),
+    since many columns there break words in the middle. Blocks are wrapped here at word
+    boundaries (lines two spaces in, four where wrapped), so that no line is padded with spaces;
+    a blank line between them."""
     console = Console()
     if console.width >= WIDE_OVERVIEW:
         console.print(table)
         return
     width = max(console.width, 40)
 
-    def show(text: str, style: str = "", indent: str = "  ") -> None:
-        wrapped = textwrap.fill(text, width, initial_indent=indent, subsequent_indent=indent * 2, break_on_hyphens=False)
-        console.print(Text(wrapped, style=style), soft_wrap=True)
+    def show(text: str, first: str = "  ", rest: str = "    ", style: str = "", bold: int = 0) -> None:
+        wrapped = Text(textwrap.fill(text, width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False), style=style)
+        wrapped.stylize("bold", 0, bold)
+        console.print(wrapped, soft_wrap=True)
 
-    for index, (heading, lines) in enumerate(blocks):
+    for index, (name, heading, lines) in enumerate(blocks):
         if index:
             console.print()
-        console.print(heading)  # rich wraps it at word boundaries too
+        show(name + heading, first="", bold=len(name))
         for line in lines:
             show(line)
     if footer:
         console.print()
-        show(footer, style="dim", indent="")
+        show(footer, first="", rest="", style="dim")
 
 
 def _names(entry: registry.ModelEntry, between: str) -> str:

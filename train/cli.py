@@ -41,8 +41,6 @@ DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with
 @app.command("recipes")
 def list_recipes() -> None:
     """List the training recipes and their defaults."""
-    from rich.text import Text
-
     from denoise_cli.catalog import print_table_or_blocks
     from denoise_cli.train.recipes import RECIPES
 
@@ -52,7 +50,7 @@ def list_recipes() -> None:
     for r in RECIPES.values():
         noise = ", ".join(f"{k}={v}" for k, v in r.noise.items())
         table.add_row(r.name, r.data, noise, r.loss, str(r.batch_size), str(r.epochs), r.summary)
-        blocks.append((Text(r.name, style="bold"), [r.summary, f"data {r.data}; noise {noise}", f"{r.loss} loss, batch {r.batch_size}, {r.epochs} epochs"]))
+        blocks.append((r.name, "", [r.summary, f"data {r.data}; noise {noise}", f"{r.loss} loss, batch {r.batch_size}, {r.epochs} epochs"]))
     print_table_or_blocks(table, blocks, "denoise-train --recipe NAME --data-dir DIR trains one")
 
 
