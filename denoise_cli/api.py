@@ -374,6 +374,10 @@ class Denoiser:
         """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
         write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite, quality=loaded.quality)
         image = loaded.image
+        if self.description.solid_extremes and image.source_format == "JPEG":
+            image.warnings.append(f"{loaded.source}: a JPEG, whose compression smears impulses into gray blobs that {self.description.name} "
+                                  "leaves (it re-predicts only exact black and white); a model trained on salt-and-pepper noise saved as "
+                                  "JPEG (denoise models) removes them.")
         if self.description.solid_extremes and all(_same_pixels(page.planes, out.planes) for page, out in zip((image, *image.pages), (denoised, *denoised.pages))):
             image.warnings.append(f"{loaded.source}: {self.description.name} changed no pixel: it re-predicts only pixels at exactly black or "
                                   "white that may be impulses, and found none; the default model removes other noise.")
