@@ -339,6 +339,7 @@ def test_bench_runs_a_model_at_the_strength_asked(level_echo):
     assert name == "level-echo (sigma given, strength 2)"
     assert np.allclose(run(np.full((32, 32), 0.5, np.float32), 25.5), 2 * 25.5 / 255)
     assert not applies(name, "gaussian", "cameraL") and applies(name, "gaussian", "gauss25")
+    assert applies("sp-jpeg", "compressed-salt-and-pepper", "clean") and not applies("sp-jpeg", "compressed-salt-and-pepper", "gauss25")
 
 
 def test_bench_can_take_test_pictures_for_a_camera_s_own_photos(models_dir):

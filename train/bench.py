@@ -165,10 +165,13 @@ BLIND = "blind"  # in the row name of a noise-level model that estimates the lev
 
 
 def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
-    """Impulse filters and impulse models on impulse noise, Gaussian models on Gaussian noise."""
+    """Impulse filters and impulse models on impulse noise, Gaussian models on Gaussian noise;
+    every model on clean pictures, which none may damage."""
     impulse = scenario.startswith("sp")
     if name == "switching-median":
         return impulse
+    if scenario == "clean":
+        return True
     if f"({SIGMA_GIVEN}" in name and scenario.startswith(ESTIMATED_LEVEL):
         return False  # no protocol level to give: the blind row is the one that means something
     if noise_kind in ("gaussian", "camera"):
