@@ -153,7 +153,7 @@ def print_models(as_json: bool, as_markdown: bool = False, name: str | None = No
     return 0 if all(p is None for *_, p in rows) else 1
 
 
-OVERVIEW_CAPTION = ("measured: PSNR dB, on noisy images saved as 8-bit where measured so. `denoise models NAME`: one model "
+OVERVIEW_NOTE = ("PSNR dB, on noisy images saved as 8-bit where measured so. `denoise models NAME`: one model "
                     "in full (SSIM, every test set and setting, how its noise level is chosen and how it was trained)")
 WIDE_OVERVIEW = 120  # terminal columns from which a listing is a table; narrower, a block per item
 
@@ -170,7 +170,7 @@ def print_overview(rows) -> None:
             continue
         lines = [d.summary, f"{d.macs_per_pixel:,} multiply-adds per pixel, {_size(entry)}"]
         blocks.append((_names(entry, " "), f": {d.noise_label}", lines + [f"PSNR dB, {line}" for line in compact_scores(d.scores)]))
-    print_table_or_blocks(_overview_table(rows), blocks, OVERVIEW_CAPTION.removeprefix("measured: "))
+    print_table_or_blocks(_overview_table(rows), blocks, OVERVIEW_NOTE)
 
 
 def print_table_or_blocks(table: Table, blocks: list[tuple[str, str, list[str]]], footer: str = "") -> None:
@@ -206,7 +206,7 @@ def _names(entry: registry.ModelEntry, between: str) -> str:
 
 
 def _overview_table(rows) -> Table:
-    table = Table(title="denoise-cli models", caption=OVERVIEW_CAPTION, show_lines=True)
+    table = Table(title="denoise-cli models", caption=f"measured: {OVERVIEW_NOTE}", show_lines=True)
     for column, ratio in (("model", None), ("removes", 2), ("MACs/px", None), ("size", None), ("measured", 4), ("description", 3)):
         table.add_column(column, overflow="fold", ratio=ratio, no_wrap=ratio is None)
     for entry, d, problem in rows:
@@ -268,7 +268,7 @@ def print_details(entry: registry.ModelEntry, d: ModelDescription) -> None:
         console.print(f"measured: {line}")
 
 
-VARIANT_NAMES = {"png8": "8-bit", "float": "float"}
+VARIANT_NAMES = {"png8": ("8-bit", "the noisy image saved as an 8-bit file"), "float": ("float", "unclipped noise")}  # column label, meaning
 
 
 def _scores_table(grouped: dict[str, dict[str, dict[str, dict]]]) -> Table:
@@ -276,12 +276,11 @@ def _scores_table(grouped: dict[str, dict[str, dict[str, dict]]]) -> Table:
     setting reads across the sets and 8-bit files against unclipped noise, in 80 columns."""
     columns = sorted({(name, variant) for name, settings in grouped.items() for variants in settings.values() for variant in variants},
                      key=lambda column: (column[0], column[1] != "png8", column[1]))
-    meanings = {"png8": "8-bit: the noisy image saved as an 8-bit file", "float": "float: unclipped noise"}
-    present = [meanings[v] for v in meanings if any(variant == v for _, variant in columns)]
+    present = [f"{label}: {meaning}" for v, (label, meaning) in VARIANT_NAMES.items() if any(variant == v for _, variant in columns)]
     table = Table(title="measured by denoise-train bench: PSNR dB / SSIM", caption="; ".join(present) or None)
     table.add_column("setting")
     for name, variant in columns:
-        table.add_column(f"{name} {VARIANT_NAMES.get(variant, variant)}", justify="right")
+        table.add_column(f"{name} {VARIANT_NAMES.get(variant, (variant,))[0]}", justify="right")
     settings = sorted({setting for by_setting in grouped.values() for setting in by_setting}, key=_setting_order)
     for setting in settings:
         cells = []
