@@ -148,8 +148,9 @@ COMPRESSED_IMPULSES = "spjpeg"  # spjpegNN: the protocol's spNN, then saved as a
 
 
 def _uncompressed(scenario: str) -> str:
-    """'sp10' for 'spjpeg10': the protocol scenario a compressed one starts from."""
-    return "sp" + scenario.removeprefix(COMPRESSED_IMPULSES)
+    """'sp10' for 'spjpeg10': the protocol scenario a compressed one starts from (any other
+    scenario as it is)."""
+    return "sp" + scenario.removeprefix(COMPRESSED_IMPULSES) if scenario.startswith(COMPRESSED_IMPULSES) else scenario
 
 
 def check_scenarios(scenarios: list[str], variants: list[str]) -> None:
@@ -349,7 +350,7 @@ def scenario_sigma(scenario: str, noisy: np.ndarray) -> float:
         from denoise_cli.estimate import estimate_noise_levels_batch
 
         return float(estimate_noise_levels_batch(noisy[None])[0, 0, 0, 0] * 255)
-    return protocol_sigma(_uncompressed(scenario) if scenario.startswith(COMPRESSED_IMPULSES) else scenario)
+    return protocol_sigma(_uncompressed(scenario))
 
 
 def run_method(

@@ -192,11 +192,12 @@ def _camera_kind(x: np.ndarray, rng: np.random.Generator, **ranges) -> np.ndarra
 register_noise("camera", _camera_kind)
 
 
-def compressed_salt_and_pepper(x: np.ndarray, rng: np.random.Generator, density: tuple[float, float] = (0.02, 0.3),
-                               quality: tuple[int, int] = (60, 95)) -> np.ndarray:
-    """The "compressed-salt-and-pepper" noise kind: salt and pepper (one density per image),
-    then each image saved as a JPEG at a quality drawn per image. Compression smears each impulse
-    into a gray blob with ringing, so the exact black and white that `sp` looks for are gone."""
+def compressed_salt_and_pepper(x: np.ndarray, rng: np.random.Generator, density: tuple[float, float],
+                               quality: tuple[int, int]) -> np.ndarray:
+    """The "compressed-salt-and-pepper" noise kind (its ranges are the recipe's): salt and pepper
+    (one density per image), then each image saved as a JPEG at a quality drawn per image.
+    Compression smears each impulse into a gray blob with ringing, over pixels that are not black
+    or white, where `sp` never looks."""
     noisy = salt_and_pepper(x, rng, density)
     out = np.empty_like(noisy)
     for index in np.ndindex(noisy.shape[:-2]):
