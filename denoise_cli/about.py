@@ -56,7 +56,7 @@ def report() -> dict:
         "cuda": cuda,
         "device auto": "cuda" if cuda == "works" else "cpu",
         "cpu cores": cpu_cores(),
-        "formats": ["PNG", "JPEG", "TIFF", "BMP", "WebP", "GIF", *(name for name, how in optional.items() if how is None)],
+        "formats": ["PNG", "JPEG", "TIFF", "BMP", "WebP", "GIF", "PBM/PGM/PPM", *(name for name, how in optional.items() if how is None)],
         "formats missing": {name: how for name, how in optional.items() if how is not None},
         "models": {"shipped": len(models), "default": registry.default_model_name(), "folder": str(registry.weights_dir())},
     }

@@ -45,6 +45,7 @@ class Format(str, Enum):
     avif = "avif"
     heic = "heic"
     gif = "gif"
+    pnm = "pnm"
 
 
 def _version(value: bool) -> None:

@@ -9,7 +9,8 @@ folder, flushed, then renamed, so no reader ever sees half an image.
 Mode policy (documented in the README):
 - L, I;16, I, F (grayscale 8/16/32-bit int/float): one plane, written back in the same mode.
 - RGB, CMYK: one plane per channel. RGBA, LA: alpha kept untouched.
-- 1 (bilevel): denoised as 8-bit grayscale and written as L (denoised values are not binary).
+- 1 (bilevel): denoised as 8-bit grayscale; written as 1 bit again where the format can while
+  the output is still only black and white (as `sp` leaves a fax), else as L.
 - P/PA (palette): expanded to RGB or RGBA (with transparency), or L/LA when the palette is
   all grays, and written so.
 - other modes (YCbCr, LAB, HSV, ...): converted to RGB.
@@ -17,8 +18,12 @@ Mode policy (documented in the README):
   reading) and written back as the pages of a TIFF; into a single-picture format, the first page
   alone, with a warning. Several frames of anything else (an animated GIF): the first, with a
   warning.
-- colour with 16 bits per channel (RGB;16, RGBA;16): TIFF only, read and written with tifffile
-  (the optional `tiff16` extra), since Pillow reads it as 8 bits per channel; refused otherwise.
+- colour with 16 bits per channel (RGB;16, RGBA;16): Pillow reads it as 8 bits per channel, so
+  a TIFF's is read and written with tifffile (the optional `tiff16` extra) and a PPM's (a
+  scanner's 16-bit scan: `scanimage --depth 16`) by numpy here, the format being that simple;
+  refused otherwise.
+- Netpbm (PBM, PGM, PPM: scanners and image-processing tools write them): a 16-bit PGM is read
+  as I;16, whatever its maximum value, and every Netpbm output holds 8 or 16 bits at full scale.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
 - A JPEG written from a JPEG keeps its chroma subsampling (4:4:4, 4:2:2 or 4:2:0): Pillow would
   otherwise write 4:2:0 and halve the colour resolution of a camera's 4:2:2 or 4:4:4 file.
@@ -53,12 +58,17 @@ Image.MAX_IMAGE_PIXELS = None
 DEFAULT_MAX_PIXELS = 300_000_000
 DEFAULT_QUALITY = 95  # JPEG, WebP, AVIF and HEIC output (`denoise --quality`)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".avif", ".heic", ".heif", ".gif"}
 FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
     ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
+    ".pbm": "PPM", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",  # Pillow calls all of Netpbm "PPM"
 }
-SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif"}
+IMAGE_SUFFIXES = set(FORMAT_BY_SUFFIX)
+SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif",
+                    "PPM": ".pnm"}
+# What the user calls a format (`--format`), where Pillow's name differs.
+FORMAT_NAMES = {"HEIF": "heic", "PPM": "pnm"}
+FORMAT_REQUESTS = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "PNM": "PPM", "PGM": "PPM", "PBM": "PPM"}
 # Camera raw files: sensor data for a raw developer, not a picture. Several are TIFFs inside,
 # which Pillow may open, reading the small preview they embed.
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
@@ -74,6 +84,7 @@ FORMAT_MODES = {
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
     "HEIF": {"L", "RGB", "RGBA"},  # so does pillow-heif
     "GIF": {"L"},
+    "PPM": {"L", "RGB", "I;16", "RGB;16"},  # 16-bit colour by our own writer
 }
 ORIENTATION_TAG = 0x0112
 MAKE_TAG, MODEL_TAG = 0x010F, 0x0110
@@ -298,6 +309,8 @@ def _tifffile(path: Path, mode: str):
 
 
 def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
+    if img.format == "PPM":
+        return _read_16_bit_ppm(path, img, warnings)
     if img.format != "TIFF" or img.mode not in ("RGB", "RGBA"):
         raise DenoiseError(f"{path}: {img.mode} with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit "
                            "RGB TIFF (with \"denoise-cli[tiff16]\" installed), or convert it to 8-bit, to denoise it.")
@@ -329,6 +342,37 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
     return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "TIFF", exif_out.tobytes() if text else None,
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"),
                      descriptive=descriptive)
+
+
+def _read_16_bit_ppm(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
+    """A PPM with 2 bytes per sample (binary P6: big-endian) or its plain-text form (P3), any
+    maximum value over 255, brought to the full 16-bit scale as Pillow does for a 16-bit PGM."""
+    tile = img.tile[0]
+    width, height = img.size
+    count = width * height * 3
+    try:
+        if tile.codec_name == "ppm_plain":
+            with open(path, "rb") as fp:
+                fp.seek(tile.offset)
+                values = np.array(fp.read().split()[:count], dtype=np.int64)
+        else:
+            values = np.fromfile(path, dtype=">u2", count=count, offset=tile.offset)
+    except ValueError:  # text that is no number
+        raise DenoiseError(f"{path}: cannot read the image (its pixel data is truncated or damaged).") from None
+    maxval = tile.args[-1]
+    if len(values) < count or values.max(initial=0) > maxval:
+        raise DenoiseError(f"{path}: cannot read the image (its pixel data is truncated or damaged).")
+    if maxval != 65535:
+        values = np.round(values * (65535 / maxval))
+    planes = np.ascontiguousarray(values.astype(np.uint16).reshape(height, width, 3).transpose(2, 0, 1))
+    return ImageData(planes, "RGB;16", PixelScale(0.0, 65535.0, np.dtype(np.uint16)), None, "PPM", warnings=warnings)
+
+
+def _write_16_bit_ppm(image: ImageData, path: Path, overwrite: bool) -> None:
+    """Binary P6 at maximum value 65535: 2 bytes per sample, big-endian."""
+    header = f"P6\n{image.width} {image.height}\n65535\n".encode()
+    pixels = np.moveaxis(image.planes, 0, -1).astype(">u2")
+    write_atomically(path, lambda f: (f.write(header), f.write(pixels.tobytes())), overwrite)
 
 
 def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
@@ -369,7 +413,7 @@ def _webp_is_lossless(path: Path) -> bool:
 
 LOSSLESS_TIFF = {"raw", "tiff_lzw", "tiff_adobe_deflate", "tiff_deflate", "packbits"}
 ONE_BIT_TIFF = {"group3", "group4", "tiff_ccitt"}  # fax codings: lossless, for 1-bit pixels only
-ONE_BIT_FORMATS = {"PNG", "TIFF", "BMP"}  # what stores 1-bit pixels as such
+ONE_BIT_FORMATS = {"PNG", "TIFF", "BMP", "PPM"}  # what stores 1-bit pixels as such
 
 
 def tiff_compression(image: ImageData, one_bit: bool = False) -> str:
@@ -401,6 +445,8 @@ def _bits_per_channel(img: Image.Image) -> int:
         bits = img.tag_v2.get(258, 8)
         return max(bits) if isinstance(bits, tuple) else int(bits)
     args = img.tile[0].args if img.tile else ""
+    if img.format == "PPM" and isinstance(args, tuple):  # (raw mode, maximum value): rescaled by Pillow
+        return 16 if args[-1] > 255 else 8
     return 16 if ";16" in str(args[0] if isinstance(args, tuple) and args else args) else 8
 
 
@@ -442,6 +488,9 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
 
     if img.mode in SIXTEEN_BIT_MODES:
         planes = np.asarray(img, dtype=np.uint16)[None]
+        mode, scale = "I;16", PixelScale(0.0, 65535.0, np.dtype(np.uint16))
+    elif img.mode == "I" and source_format == "PPM":  # a 16-bit PGM, which Pillow reads as I
+        planes = np.asarray(img).astype(np.uint16)[None]
         mode, scale = "I;16", PixelScale(0.0, 65535.0, np.dtype(np.uint16))
     elif img.mode == "I":
         planes = np.asarray(img, dtype=np.int32)[None]
@@ -554,13 +603,14 @@ def to_pillow(image: ImageData, one_bit: bool | None = None) -> Image.Image:
 def output_format(path: Path, requested: str | None = None) -> str:
     """The Pillow format name for an output path (or an explicit request such as 'png')."""
     if requested:
-        name = requested.upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF").replace("HEIC", "HEIF")
+        name = FORMAT_REQUESTS.get(requested.upper(), requested.upper())
         if name not in FORMAT_MODES:
-            raise DenoiseError(f"unknown output format {requested!r}; choose one of png, jpeg, tiff, bmp, webp, avif, heic, gif.")
+            raise DenoiseError(f"unknown output format {requested!r}; choose one of {', '.join(map(format_name, FORMAT_MODES))}.")
         return _available(name)
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
-        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic or .gif, or choose a --format.")
+        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic, .gif, "
+                           ".pgm, .ppm or .pbm, or choose a --format.")
     return _available(fmt)
 
 
@@ -588,11 +638,16 @@ def use_heif_plugin(what: str) -> None:
 def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     """Refuse, before any work, an output format that would lose depth, channels or alpha."""
     if image.mode not in FORMAT_MODES[fmt]:
-        able = ", ".join(f.lower() for f, modes in FORMAT_MODES.items() if image.mode in modes)
+        able = ", ".join(format_name(f) for f, modes in FORMAT_MODES.items() if image.mode in modes)
         raise DenoiseError(
             f"{path}: {fmt} cannot store this {_describe_mode(image.mode)} image without loss; "
             f"choose another format ({able})."
         )
+
+
+def format_name(fmt: str) -> str:
+    """Pillow's format name as `--format` takes it: HEIF is heic, Netpbm's PPM is pnm."""
+    return FORMAT_NAMES.get(fmt, fmt.lower())
 
 
 def _describe_mode(mode: str) -> str:
@@ -614,7 +669,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     for page in (image, *image.pages):
         check_writable_as(page, fmt, path)
     if image.mode in ("RGB;16", "RGBA;16"):
-        _write_16_bit_colour(image, path, overwrite)
+        (_write_16_bit_ppm if fmt == "PPM" else _write_16_bit_colour)(image, path, overwrite)
         return
     one_bit = fmt in ONE_BIT_FORMATS and all(_still_one_bit(page) for page in (image, *image.pages))
     pil = to_pillow(image, one_bit)

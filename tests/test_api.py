@@ -398,13 +398,16 @@ def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed
     as_jpeg = Image.open(io.BytesIO(denoiser.denoise_bytes(buffer.getvalue(), format="jpeg", quality=80,
                                                            progress=lambda done, total: progress.append((done, total)))))
     assert as_jpeg.format == "JPEG" and progress and progress[-1][0] == progress[-1][1]
-    ppm = io.BytesIO()
-    Image.fromarray(pixels).save(ppm, format="PPM")
-    for data, says in ((b"", "empty"), (b"no image here", "not an image"), (ppm.getvalue(), "PPM is read, not written: pass format=")):
+    tga = io.BytesIO()
+    Image.fromarray(pixels).save(tga, format="TGA")
+    for data, says in ((b"", "empty"), (b"no image here", "not an image"), (tga.getvalue(), "TGA is read, not written: pass format=")):
         with pytest.raises(DenoiseError, match=says) as refused:
             denoiser.denoise_bytes(data)
         assert str(refused.value).startswith("<bytes>: ") and "denoise-" not in str(refused.value)
-    assert Image.open(io.BytesIO(denoiser.denoise_bytes(ppm.getvalue(), format="png"))).format == "PNG"
+    assert Image.open(io.BytesIO(denoiser.denoise_bytes(tga.getvalue(), format="png"))).format == "PNG"
+    pgm = io.BytesIO()
+    Image.fromarray(pixels).save(pgm, format="PPM")
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(denoiser.denoise_bytes(pgm.getvalue())))), pixels)  # a scanner's PGM, as PGM
 
 
 def test_a_gray_picture_stored_as_rgb_is_denoised_once(conv_stack, monkeypatch):

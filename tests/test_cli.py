@@ -368,13 +368,13 @@ def test_pipes_standard_input_to_standard_output(tmp_path, identity_fixed):
     (["-", "other.png"], b"", "- (standard input) takes one image"),
     (["a.png", "b.png", "-o", "-"], b"", "-o - (standard output) takes one image"),
     (["-", "--json"], b"PNG", "--json prints on standard output"),
-    (["-"], "PPM", "PPM is read, not written: choose a --format"),
+    (["-"], "TGA", "TGA is read, not written: choose a --format"),
     (["-", "-f", "jpeg"], "16-bit", "<stdout>: JPEG cannot store this"),
 ], ids=["garbage", "empty", "two-inputs", "two-to-stdout", "json-on-stdout", "unwritable-format", "lossy-format"])
 def test_pipes_refuse_what_cannot_work_and_send_nothing(tmp_path, identity_fixed, args, stdin, says):
     pixels = np.random.default_rng(0).integers(0, 256, size=(30, 40), dtype=np.uint8)
-    if stdin == "PPM":
-        stdin = _encoded(pixels, "PPM")
+    if stdin == "TGA":
+        stdin = _encoded(pixels, "TGA")
     elif stdin == "16-bit":
         stdin = _encoded(pixels.astype(np.uint16) * 257, "PNG")
     elif stdin == b"PNG":

@@ -332,7 +332,7 @@ def test_png_text_and_a_16_bit_tiff_s_xmp_are_kept(identity, tmp_path):
 
 
 
-@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", pytest.param("avif", marks=NO_AVIF), "gif"])
+@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", pytest.param("avif", marks=NO_AVIF), "gif", "pgm"])
 def test_every_format_reads_and_writes(identity, tmp_path, ext):
     image = Image.fromarray(_rng(12).integers(0, 256, size=(20, 30), dtype=np.uint8))
     src = tmp_path / f"in.{ext}"
@@ -340,6 +340,58 @@ def test_every_format_reads_and_writes(identity, tmp_path, ext):
     identity.denoise_file(src, tmp_path / f"out.{ext}")
     assert Image.open(tmp_path / f"out.{ext}").size == (30, 20)
 
+
+
+def _netpbm(path, magic: bytes, pixels: np.ndarray, maxval: int, plain: bool = False) -> None:
+    """A Netpbm file written by hand, as a scanner (`scanimage --format=pnm`) writes it."""
+    header = magic + b"\n# a comment\n%d %d\n%d\n" % (pixels.shape[1], pixels.shape[0], maxval)
+    data = " ".join(map(str, pixels.ravel())).encode() if plain else pixels.astype(">u2" if maxval > 255 else np.uint8).tobytes()
+    path.write_bytes(header + data)
+
+
+@pytest.mark.parametrize("magic,shape,maxval,plain", [(b"P5", (9, 11), 255, False), (b"P6", (9, 11, 3), 255, False),
+                                                      (b"P5", (9, 11), 65535, False), (b"P6", (9, 11, 3), 65535, False),
+                                                      (b"P3", (9, 11, 3), 65535, True)])
+def test_netpbm_scans_keep_their_depth_and_values(identity, tmp_path, magic, shape, maxval, plain):
+    """PGM and PPM, 8 or 16 bits (what scanners and image tools write): every value back as it
+    was; Pillow alone would read a 16-bit PPM at 8 bits per channel."""
+    pixels = _rng(21).integers(0, maxval + 1, size=shape)
+    src = tmp_path / ("scan.ppm" if len(shape) == 3 else "scan.pgm")
+    _netpbm(src, magic, pixels, maxval, plain)
+    result = identity.denoise_file(src)
+    assert result.target.suffix == src.suffix
+    out = read_image(result.target)
+    assert out.source_format == "PPM" and out.mode == {(2, 255): "L", (3, 255): "RGB", (2, 65535): "I;16", (3, 65535): "RGB;16"}[len(shape), maxval]
+    assert np.array_equal(out.planes, np.moveaxis(pixels.reshape(9, 11, -1), -1, 0))
+
+
+def test_a_12_bit_ppm_is_brought_to_full_scale_and_a_short_one_refused(identity, tmp_path):
+    pixels = _rng(22).integers(0, 4096, size=(5, 6, 3))
+    _netpbm(tmp_path / "deep.ppm", b"P6", pixels, 4095)
+    image = read_image(tmp_path / "deep.ppm")
+    assert image.mode == "RGB;16" and np.array_equal(image.planes, np.round(np.moveaxis(pixels, -1, 0) * 65535 / 4095))
+    (tmp_path / "short.ppm").write_bytes((tmp_path / "deep.ppm").read_bytes()[:-7])
+    with pytest.raises(DenoiseError, match="short.ppm: cannot read the image .its pixel data is truncated or damaged"):
+        identity.denoise_file(tmp_path / "short.ppm")
+
+
+def test_netpbm_output_by_format_and_a_pbm_fax_stays_1_bit(identity, tmp_path):
+    """--format pnm writes NAME.pnm (PGM or PPM by its content); a 1-bit PBM through `sp` comes
+    back as PBM; 16-bit colour goes into a PPM but not into a PNG."""
+    Image.fromarray(_rng(23).integers(0, 256, size=(8, 9, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
+    identity.denoise_file(tmp_path / "photo.png", tmp_path / "photo.pnm", format="pnm")
+    assert open(tmp_path / "photo.pnm", "rb").read(2) == b"P6"
+    page = np.full((30, 40), 255, np.uint8)
+    page[5:25, 10] = 0
+    noisy = page.copy()
+    noisy[3, 30] = 0
+    Image.fromarray(noisy).convert("1").save(tmp_path / "fax.pbm")
+    Denoiser("sp", "cpu").denoise_file(tmp_path / "fax.pbm", tmp_path / "fax_out.pbm")
+    with Image.open(tmp_path / "fax_out.pbm") as out:
+        assert out.mode == "1" and np.array_equal(np.asarray(out.convert("L")), page)
+    _netpbm(tmp_path / "deep.ppm", b"P6", _rng(24).integers(0, 65536, size=(4, 5, 3)), 65535)
+    with pytest.raises(DenoiseError, match=r"PNG cannot store this 16-bit RGB image without loss; choose another format .tiff, pnm.\.$"):
+        identity.denoise_file(tmp_path / "deep.ppm", tmp_path / "deep.png")
 
 def _phone_photo_round_trip(identity, folder, name: str, make: str) -> Image.Image:
     """A colour photo with its maker in EXIF, saved as `name`, through denoise beside it."""
