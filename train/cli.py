@@ -103,7 +103,7 @@ def bench_command(
     scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, spNN, spjpegNN (spNN saved as a JPEG), cameraXL/L/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
     variants: Annotated[str, typer.Option(help="float and/or png8.")] = "float,png8",
     baselines: Annotated[str, typer.Option(help="Comma-separated: noisy, median3, switching-median, nlm, bm3d.")] = "noisy,median3,switching-median,nlm,bm3d",
-    models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths.")] = "gaussian,sp",
+    models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths (default: the models for photos and scans).")] = "photo,gaussian,sp,sp-jpeg",
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set (BM3D is slow).")] = None,
     out: Annotated[Optional[Path], typer.Option(help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
     per_image: Annotated[Optional[Path], typer.Option(help="Also write each image's PSNR and SSIM to this CSV file: which pictures a method helps or hurts.")] = None,
