@@ -59,7 +59,7 @@ DEFAULT_MAX_PIXELS = 300_000_000
 DEFAULT_QUALITY = 95  # JPEG, WebP, AVIF and HEIC output (`denoise --quality`)
 
 FORMAT_BY_SUFFIX = {
-    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+    ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
     ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
     ".pbm": "PPM", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",  # Pillow calls all of Netpbm "PPM"
 }

@@ -332,7 +332,7 @@ def test_png_text_and_a_16_bit_tiff_s_xmp_are_kept(identity, tmp_path):
 
 
 
-@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", pytest.param("avif", marks=NO_AVIF), "gif", "pgm"])
+@pytest.mark.parametrize("ext", ["png", "jpg", "tif", "bmp", "webp", pytest.param("avif", marks=NO_AVIF), "gif", "pgm", "jfif"])
 def test_every_format_reads_and_writes(identity, tmp_path, ext):
     image = Image.fromarray(_rng(12).integers(0, 256, size=(20, 30), dtype=np.uint8))
     src = tmp_path / f"in.{ext}"
