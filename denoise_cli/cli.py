@@ -36,16 +36,22 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
-class Format(str, Enum):
-    png = "png"
-    jpeg = "jpeg"
-    tiff = "tiff"
-    bmp = "bmp"
-    webp = "webp"
-    avif = "avif"
-    heic = "heic"
-    gif = "gif"
-    pnm = "pnm"
+FORMATS = ("png", "jpeg", "tiff", "bmp", "webp", "avif", "heic", "gif", "pnm")  # imageio's, as users name them
+FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "pgm": "pnm", "ppm": "pnm", "pbm": "pnm"}  # as file names spell them
+
+
+def _output_format(value: Optional[str]) -> Optional[str]:
+    """--format: a format's name, or its extension as file names spell it (`-f jpg`)."""
+    if value is None:
+        return None
+    name = FORMAT_ALIASES.get(value.lower(), value.lower())
+    if name not in FORMATS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)} (or an extension: jpg, tif, pgm, ...).")
+    return name
+
+
+def _complete_format(incomplete: str) -> list[str]:
+    return [name for name in FORMATS if name.startswith(incomplete)]
 
 
 def _version(value: bool) -> None:
@@ -85,7 +91,8 @@ def run(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
     suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
-    format: Annotated[Optional[Format], typer.Option("--format", "-f", help="Output format (default: the output's extension, or the input's).")] = None,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="|".join(FORMATS), callback=_output_format, autocompletion=_complete_format,
+                                                  help="Output format (default: the output's extension, or the input's).")] = None,
     quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG, WebP, AVIF and HEIC output quality; a JPEG from a JPEG keeps its chroma subsampling.")] = 95,
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, lower on a picture that reads as dense texture (the model's texture guard); on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
@@ -107,7 +114,7 @@ def run(
     signal.signal(signal.SIGTERM, lambda *_: stop.request("terminated"))
     options = batch.BatchOptions(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
-        suffix=suffix, format=format.value if format else None, threads=threads, tile=tile, overlap=overlap,
+        suffix=suffix, format=format, threads=threads, tile=tile, overlap=overlap,
         batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality, ensemble=ensemble,
         dry_run=dry_run,
     )

@@ -46,6 +46,9 @@ def test_single_file_explicit_output_and_format(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / "conv"), "--format", "webp", "-m", str(identity_fixed))
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "conv.webp").format == "WEBP"
+    result = run_cli(str(tmp_path / "in.png"), "-f", "JPG", "-m", str(identity_fixed))  # as file names spell it
+    assert result.returncode == 0, result.stderr
+    assert Image.open(tmp_path / "in_denoised.jpg").format == "JPEG"
     result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / "small.jpg"), "--quality", "40", "-m", str(identity_fixed))
     assert result.returncode == 0, result.stderr
     reference = io.BytesIO()
