@@ -6,7 +6,9 @@ Where outputs go when -o is not given:
   with --recursive), never inside the input folder, so a second run does not pick it up;
 - several files or globs: each beside its input with the suffix; inputs whose name already ends
   with the suffix are skipped as earlier outputs.
-With -o: a file path for one input file, else a folder (created if missing).
+With -o: a file path for one input file, else a folder (created if missing). `-o` naming the
+input folder itself puts each output over its input: skipped as existing, unless --overwrite
+(in place), or beside it under another --format's extension.
 """
 
 from __future__ import annotations
@@ -146,7 +148,8 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
     skipped: list[Path] = []
     for folder in folders:
         out_root = output if output is not None else _sibling(folder, suffix)
-        exclude = out_root.resolve() if output is not None else None
+        # an output folder inside the input is not walked; the input folder itself is (in place)
+        exclude = out_root.resolve() if output is not None and out_root.resolve() != folder.resolve() else None
         try:
             found = _folder_files(folder, recursive, exclude)
         except OSError as exc:  # an unreadable folder, or one removed while we look

@@ -92,6 +92,23 @@ def test_output_folder_inside_input_is_not_picked_up_again(tmp_path, identity_fi
     assert not (tmp_path / "in" / "relative" / "relative").exists()
 
 
+def test_a_folder_into_itself_is_denoised_in_place_only_with_overwrite(tmp_path, identity_fixed, box_blur):
+    """-o naming the input folder: every output would replace its input, so each is skipped as
+    existing (it said there were no images), replaced with --overwrite, or written beside its
+    input under another format."""
+    _write(tmp_path / "in" / "a.png")
+    before = (tmp_path / "in" / "a.png").read_bytes()
+    kept = run_cli("in", "-o", "in", "-m", str(box_blur), "--json", cwd=tmp_path)
+    assert json.loads(kept.stdout)["counts"] == {"ok": 0, "skipped": 1, "failed": 0}
+    assert (tmp_path / "in" / "a.png").read_bytes() == before
+    converted = run_cli("in", "-o", "in", "-f", "tiff", "-m", str(identity_fixed), cwd=tmp_path)
+    assert converted.returncode == 0, converted.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "in" / "a.tif")), np.asarray(Image.open(tmp_path / "in" / "a.png")))
+    replaced = run_cli(str(tmp_path / "in"), "-o", str(tmp_path / "in"), "--overwrite", "-m", str(box_blur), "--json")
+    assert json.loads(replaced.stdout)["counts"]["ok"] == 2  # a.png and a.tif, each in place
+    assert (tmp_path / "in" / "a.png").read_bytes() != before and sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.png", "a.tif"]
+
+
 def test_globs_and_several_files(tmp_path, identity_fixed):
     for k in range(3):
         _write(tmp_path / f"img{k}.png", seed=k)
