@@ -126,6 +126,23 @@ def flip_ensemble(infer: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.nda
     return averaged
 
 
+# Float arrays with values within this span are on the [0, 1] scale: the picture plus unclipped
+# noise (up to sigma 127 in 255 within four standard deviations: the benchmark's sigma 50 never
+# leaves it). Beyond it they are on a scale of their own (0-255 floats, physical units).
+FLOAT_SCALE_SPAN = (-2.0, 3.0)
+
+
+def _float_scale(array: np.ndarray) -> PixelScale:
+    """[0, 1] for a float array within FLOAT_SCALE_SPAN, else its own finite range."""
+    finite = array[np.isfinite(array)] if not np.isfinite(array).all() else array
+    if finite.size == 0:
+        return PixelScale(0.0, 1.0, array.dtype)
+    low, high = float(finite.min()), float(finite.max())
+    if FLOAT_SCALE_SPAN[0] <= low and high <= FLOAT_SCALE_SPAN[1]:
+        return PixelScale(0.0, 1.0, array.dtype)
+    return PixelScale(low, high if high > low else low + 1.0, array.dtype)
+
+
 def _same_pixels(a: np.ndarray, b: np.ndarray, rows: int = 1024) -> bool:
     """Whether two (C, H, W) stacks of planes are equal, compared a band of rows at a time (no
     plane-sized temporary for a large scan)."""
@@ -301,8 +318,10 @@ class Denoiser:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
 
         uint8 and uint16 arrays use their full range; float arrays are taken to be in [0, 1]
-        (values outside are clipped in the output; NaN and infinite pixels are kept as they are,
-        see holes.py). Returns the same shape and dtype. camera: the camera whose own unresized
+        (values a little outside, as unclipped noise leaves them, are clipped in the output; NaN
+        and infinite pixels are kept as they are, see holes.py), unless their values lie beyond
+        FLOAT_SCALE_SPAN, as 0-255 floats do: those are scaled by their own range and restored,
+        as a float file's are, where clipping to [0, 1] would return a white picture. Returns the same shape and dtype. camera: the camera whose own unresized
         photo this is (`imageio.camera_of(path)`), which an array cannot tell: with the strength
         automatic, the model's camera strength applies.
 
@@ -326,7 +345,7 @@ class Denoiser:
         if array.dtype == np.uint8 or array.dtype == np.uint16:
             scale = PixelScale(0.0, float(np.iinfo(array.dtype).max), array.dtype)
         elif np.issubdtype(array.dtype, np.floating):
-            scale = PixelScale(0.0, 1.0, array.dtype)
+            scale = _float_scale(array)
         else:
             raise DenoiseError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float.")
         planes = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)

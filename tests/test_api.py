@@ -56,6 +56,18 @@ def test_denoise_array_shapes_and_dtypes(identity_fixed):
         d.denoise("photo.png")  # a path where an array goes: numpy would read it as a 0-d array
 
 
+def test_a_float_array_on_the_0_255_scale_is_denoised_on_its_own_scale(identity_fixed, box_blur):
+    """A float array is taken on [0, 1], noisy values a little outside it too (clipped); values
+    far beyond (the 0-255 floats of `img.astype(float)`) keep their scale: clipping them to
+    [0, 1] returned a white picture."""
+    picture = np.random.default_rng(2).integers(10, 250, size=(30, 40)).astype(np.float64)
+    assert np.allclose(Denoiser(identity_fixed, "cpu").denoise(picture), picture)
+    blurred = Denoiser(box_blur, "cpu").denoise(picture)
+    assert blurred.dtype == np.float64 and 100 < blurred.mean() < 160 and blurred.std() < picture.std()
+    noisy = picture / 255 + np.random.default_rng(3).normal(0, 0.4, picture.shape)  # far below 0 and above 1
+    assert np.allclose(Denoiser(identity_fixed, "cpu").denoise(noisy), np.clip(noisy, 0, 1), atol=1e-6)
+
+
 def test_a_nan_in_an_array_stays_one_pixel(conv_stack, level_echo):
     """A network would spread a NaN over its receptive field, and the noise estimate with it."""
     array = np.random.default_rng(0).random((40, 50))
