@@ -317,7 +317,7 @@ class Denoiser:
     def denoise(self, array: np.ndarray | Image.Image, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray | Image.Image:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
 
-        uint8 and uint16 arrays use their full range; float arrays are taken to be in [0, 1]
+        uint8 and uint16 arrays use their full range, other integer types their own; float arrays are taken to be in [0, 1]
         (values a little outside, as unclipped noise leaves them, are clipped in the output; NaN
         and infinite pixels are kept as they are, see holes.py), unless their values lie beyond
         FLOAT_SCALE_SPAN, as 0-255 floats do: those are scaled by their own range and restored,
@@ -346,8 +346,11 @@ class Denoiser:
             scale = PixelScale(0.0, float(np.iinfo(array.dtype).max), array.dtype)
         elif np.issubdtype(array.dtype, np.floating):
             scale = _float_scale(array)
+        elif np.issubdtype(array.dtype, np.integer):  # int16 (medical, astronomy), int64 (a list of lists): no usual range
+            low, high = float(array.min()), float(array.max())
+            scale = PixelScale(low, high if high > low else low + 1.0, array.dtype)
         else:
-            raise DenoiseError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float.")
+            raise DenoiseError(f"unsupported array dtype {array.dtype}; use uint8, uint16, another integer type or float.")
         planes = array[None] if array.ndim == 2 else np.moveaxis(array, -1, 0)
         image = ImageData(planes=planes, mode="array", scale=scale, camera=camera)
         out = self.denoise_image(image, progress)[0].planes

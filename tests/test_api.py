@@ -56,7 +56,7 @@ def test_denoise_array_shapes_and_dtypes(identity_fixed):
         d.denoise("photo.png")  # a path where an array goes: numpy would read it as a 0-d array
 
 
-def test_a_float_array_on_the_0_255_scale_is_denoised_on_its_own_scale(identity_fixed, box_blur):
+def test_float_and_integer_arrays_on_a_scale_of_their_own_keep_it(identity_fixed, box_blur):
     """A float array is taken on [0, 1], noisy values a little outside it too (clipped); values
     far beyond (the 0-255 floats of `img.astype(float)`) keep their scale: clipping them to
     [0, 1] returned a white picture."""
@@ -64,6 +64,10 @@ def test_a_float_array_on_the_0_255_scale_is_denoised_on_its_own_scale(identity_
     assert np.allclose(Denoiser(identity_fixed, "cpu").denoise(picture), picture)
     blurred = Denoiser(box_blur, "cpu").denoise(picture)
     assert blurred.dtype == np.float64 and 100 < blurred.mean() < 160 and blurred.std() < picture.std()
+    for dtype in (np.int16, np.int64):  # a scanner's signed data, a list of lists
+        assert np.array_equal(Denoiser(identity_fixed, "cpu").denoise(picture.astype(dtype) - 100), picture.astype(dtype) - 100)
+    with pytest.raises(DenoiseError, match="unsupported array dtype bool"):
+        Denoiser(identity_fixed, "cpu").denoise(picture > 100)
     noisy = picture / 255 + np.random.default_rng(3).normal(0, 0.4, picture.shape)  # far below 0 and above 1
     assert np.allclose(Denoiser(identity_fixed, "cpu").denoise(noisy), np.clip(noisy, 0, 1), atol=1e-6)
 
