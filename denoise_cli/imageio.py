@@ -347,19 +347,19 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
 def _read_16_bit_ppm(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
     """A PPM with 2 bytes per sample (binary P6: big-endian) or its plain-text form (P3), any
     maximum value over 255, brought to the full 16-bit scale as Pillow does for a 16-bit PGM."""
-    tile = img.tile[0]
+    codec, _, offset, args = img.tile[0]  # a plain tuple before Pillow 11
     width, height = img.size
     count = width * height * 3
     try:
-        if tile.codec_name == "ppm_plain":
+        if codec == "ppm_plain":
             with open(path, "rb") as fp:
-                fp.seek(tile.offset)
+                fp.seek(offset)
                 values = np.array(fp.read().split()[:count], dtype=np.int64)
         else:
-            values = np.fromfile(path, dtype=">u2", count=count, offset=tile.offset)
+            values = np.fromfile(path, dtype=">u2", count=count, offset=offset)
     except ValueError:  # text that is no number
         raise DenoiseError(f"{path}: cannot read the image (its pixel data is truncated or damaged).") from None
-    maxval = tile.args[-1]
+    maxval = args[-1]
     if len(values) < count or values.max(initial=0) > maxval:
         raise DenoiseError(f"{path}: cannot read the image (its pixel data is truncated or damaged).")
     if maxval != 65535:
@@ -444,7 +444,7 @@ def _bits_per_channel(img: Image.Image) -> int:
     if img.format == "TIFF":
         bits = img.tag_v2.get(258, 8)
         return max(bits) if isinstance(bits, tuple) else int(bits)
-    args = img.tile[0].args if img.tile else ""
+    args = img.tile[0][3] if img.tile else ""  # (decoder, extents, offset, args); a plain tuple before Pillow 11
     if img.format == "PPM" and isinstance(args, tuple):  # (raw mode, maximum value): rescaled by Pillow
         return 16 if args[-1] > 255 else 8
     return 16 if ";16" in str(args[0] if isinstance(args, tuple) and args else args) else 8
