@@ -22,7 +22,7 @@ from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.extremes import impulse_guard
 from denoise_cli.holes import fill_holes
-from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow,
+from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow, metadata_lost,
                                   output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
 from denoise_cli.jobs import DEFAULT_SUFFIX, default_output  # noqa: F401 - DEFAULT_SUFFIX: part of the API
 from denoise_cli.model import LoadedModel, load_model
@@ -390,6 +390,8 @@ class Denoiser:
                                   "and written (a .tif output keeps them all).")
             image.pages = []
         check_writable_as(image, fmt, target)
+        if lost := metadata_lost(image, fmt):
+            image.warnings.append(f"{target}: {lost}")
         return LoadedFile(source, target, fmt, image, overwrite, started, quality)
 
     def save_file(self, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None) -> FileResult:

@@ -86,6 +86,8 @@ FORMAT_MODES = {
     "GIF": {"L"},
     "PPM": {"L", "RGB", "I;16", "RGB;16"},  # 16-bit colour by our own writer
 }
+# The formats that hold a photo's EXIF, ICC profile and XMP (metadata.py writes the XMP).
+METADATA_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"}
 ORIENTATION_TAG = 0x0112
 MAKE_TAG, MODEL_TAG = 0x010F, 0x0110
 EXIF_IFD = 0x8769
@@ -650,6 +652,20 @@ def format_name(fmt: str) -> str:
     return FORMAT_NAMES.get(fmt, fmt.lower())
 
 
+def metadata_lost(image: ImageData, fmt: str) -> str | None:
+    """A sentence's end naming what the image carries of EXIF, ICC profile and XMP that `fmt`
+    cannot hold (BMP, GIF, Netpbm), or None: a photographer would not expect it to vanish."""
+    if fmt in METADATA_FORMATS:
+        return None
+    kinds = [kind for kind, value in (("EXIF", image.exif), ("ICC profile", image.icc_profile), ("XMP", image.descriptive.xmp)) if value]
+    if not kinds:
+        return None
+    able = [format_name(f) for f in FORMAT_MODES if f in METADATA_FORMATS]
+    what = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
+    return (f"a {format_name(fmt)} file holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
+            f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
+
+
 def _describe_mode(mode: str) -> str:
     return {
         "I;16": "16-bit grayscale", "I": "32-bit integer grayscale", "F": "32-bit float grayscale",
@@ -674,9 +690,9 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     one_bit = fmt in ONE_BIT_FORMATS and all(_still_one_bit(page) for page in (image, *image.pages))
     pil = to_pillow(image, one_bit)
     options: dict = {}
-    if image.icc_profile and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"):
+    if image.icc_profile and fmt in METADATA_FORMATS:
         options["icc_profile"] = image.icc_profile
-    if image.exif and fmt in ("PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"):
+    if image.exif and fmt in METADATA_FORMATS:
         options["exif"] = image.exif
     if image.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         options["dpi"] = image.dpi

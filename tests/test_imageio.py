@@ -312,6 +312,19 @@ def test_metadata_a_jpeg_cannot_hold_is_left_out_not_fatal(identity, tmp_path):
     assert len(_xmp_of(Image.open(tmp_path / "big-xmp.tif"))) > 70_000  # a TIFF holds it
 
 
+def test_a_format_that_holds_no_exif_or_icc_profile_says_they_are_left_out(identity, tmp_path):
+    """A photographer converting to BMP, GIF or Netpbm is told that the EXIF and the colour
+    profile stay behind (a wide-gamut photo's colours change without its profile)."""
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(_rng(18).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)).save(tmp_path / "shot.jpg", exif=camera_exif("Canon", "EOS", (30, 20)), icc_profile=icc)
+    said = identity.denoise_file(tmp_path / "shot.jpg", tmp_path / "shot.bmp").warnings
+    assert said == [f"{tmp_path / 'shot.bmp'}: a bmp file holds no EXIF or ICC profile, so the picture's EXIF and ICC profile are left out "
+                    "(png, jpeg, tiff, webp, avif and heic keep them)."]
+    assert identity.denoise_file(tmp_path / "shot.jpg", tmp_path / "shot.png").warnings == []
+    Image.fromarray(_rng(19).integers(0, 256, size=(20, 30), dtype=np.uint8)).save(tmp_path / "plain.png")
+    assert identity.denoise_file(tmp_path / "plain.png", tmp_path / "plain.pgm").warnings == []  # nothing to lose
+
+
 def test_png_text_and_a_16_bit_tiff_s_xmp_are_kept(identity, tmp_path):
     from PIL import PngImagePlugin
 
