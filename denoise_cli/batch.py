@@ -103,6 +103,7 @@ class Reporter:
         self.dry_run = False
         self.progress: Progress | None = None
         self._files_task = self._tiles_task = None
+        self._warned: dict[str, int] = {}  # a file warning's words after its path -> further files it was said of
 
     # --- progress ---------------------------------------------------------------------------
     def start(self, total_files: int) -> None:
@@ -151,7 +152,7 @@ class Reporter:
             extra["pages"] = result.pages
         self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
-            self.warn(job.shown(warning))
+            self._warn_once(job, warning)
         if not self.quiet and not self.json_summary:
             level = f", sigma {'/'.join(f'{v:.1f}' for v in setting.sigmas)}" if setting else ""
             if setting and setting.camera:
@@ -160,6 +161,16 @@ class Reporter:
                 level += f" at strength {setting.strength:g}: reads as dense texture (--strength 1 for the full level)"
             pages = f", {result.pages} pages" if result.pages > 1 else ""
             self._print(f"{job.shown_source} -> {job.shown_target} ({result.width}x{result.height}{pages}{level}, {result.seconds:.2f} s)")
+
+    def _warn_once(self, job: Job, warning: str) -> None:
+        """A file's warning in full the first time its words (after the file's path) come; for
+        further files a count, said at the end: a folder of 500 photos into BMP is one warning."""
+        words = next((warning[len(f"{path}: "):] for path in (job.source, job.target) if warning.startswith(f"{path}: ")), None)
+        if words is None or words not in self._warned:
+            self._warned.setdefault(words, 0)
+            self.warn(job.shown(warning))
+        else:
+            self._warned[words] += 1
 
     def planned(self, job: Job) -> None:
         """A dry run's job: what would be written."""
@@ -197,6 +208,9 @@ class Reporter:
 
     def finish(self, interrupted: str | None = None) -> None:
         self.stop()
+        for words, more in self._warned.items():
+            if more:
+                self.warn(f"{more} more file{'s' if more > 1 else ''} likewise: {words}")
         counts = self.counts()
         # --quiet: a batch that went through says nothing (a cron job's mail stays empty)
         if interrupted or counts["failed"] or self.dry_run or (len(self.records) > 1 and not self.quiet):

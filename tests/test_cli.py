@@ -109,6 +109,17 @@ def test_a_folder_into_itself_is_denoised_in_place_only_with_overwrite(tmp_path,
     assert (tmp_path / "in" / "a.png").read_bytes() != before and sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.png", "a.tif"]
 
 
+def test_a_warning_that_recurs_over_a_batch_is_said_once_and_counted(tmp_path, identity_fixed):
+    """A folder of camera photos into BMP: one warning in full, then how many more files it
+    concerns, not one long line per file."""
+    (tmp_path / "shots").mkdir()
+    for k in range(4):
+        Image.fromarray(np.full((8, 9, 3), 40 * k, np.uint8)).save(tmp_path / "shots" / f"{k}.jpg", exif=camera_exif("Canon", "EOS", (9, 8)))
+    result = run_cli("shots", "-f", "bmp", "-o", "out", "-m", str(identity_fixed), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("holds no EXIF") == 2 and "warning: 3 more files likewise: a bmp file holds no EXIF" in result.stderr
+
+
 def test_globs_and_several_files(tmp_path, identity_fixed):
     for k in range(3):
         _write(tmp_path / f"img{k}.png", seed=k)
