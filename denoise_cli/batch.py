@@ -150,6 +150,8 @@ class Reporter:
             extra["texture"] = True
         if result.pages > 1:
             extra["pages"] = result.pages
+        if result.warnings:
+            extra["warnings"] = [job.shown(warning) for warning in result.warnings]
         self._record(job, "ok", seconds=round(result.seconds, 3), width=result.width, height=result.height, **extra)
         for warning in result.warnings:
             self._warn_once(job, warning)

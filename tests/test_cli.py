@@ -118,6 +118,8 @@ def test_a_warning_that_recurs_over_a_batch_is_said_once_and_counted(tmp_path, i
     result = run_cli("shots", "-f", "bmp", "-o", "out", "-m", str(identity_fixed), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.count("holds no EXIF") == 2 and "warning: 3 more files likewise: a bmp file holds no EXIF" in result.stderr
+    summary = json.loads(run_cli("shots", "-f", "bmp", "-o", "again", "-m", str(identity_fixed), "--json", cwd=tmp_path).stdout)
+    assert all(len(f["warnings"]) == 1 and "holds no EXIF" in f["warnings"][0] for f in summary["files"])  # each file's, in full
 
 
 def test_globs_and_several_files(tmp_path, identity_fixed):
