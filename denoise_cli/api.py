@@ -134,7 +134,8 @@ FLOAT_SCALE_SPAN = (-2.0, 3.0)
 
 def _float_scale(array: np.ndarray) -> PixelScale:
     """[0, 1] for a float array within FLOAT_SCALE_SPAN, else its own finite range."""
-    finite = array[np.isfinite(array)] if not np.isfinite(array).all() else array
+    known = np.isfinite(array)
+    finite = array if known.all() else array[known]
     if finite.size == 0:
         return PixelScale(0.0, 1.0, array.dtype)
     low, high = float(finite.min()), float(finite.max())
@@ -317,13 +318,14 @@ class Denoiser:
     def denoise(self, array: np.ndarray | Image.Image, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray | Image.Image:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.
 
-        uint8 and uint16 arrays use their full range, other integer types their own; float arrays are taken to be in [0, 1]
-        (values a little outside, as unclipped noise leaves them, are clipped in the output; NaN
-        and infinite pixels are kept as they are, see holes.py), unless their values lie beyond
-        FLOAT_SCALE_SPAN, as 0-255 floats do: those are scaled by their own range and restored,
-        as a float file's are, where clipping to [0, 1] would return a white picture. Returns the same shape and dtype. camera: the camera whose own unresized
-        photo this is (`imageio.camera_of(path)`), which an array cannot tell: with the strength
-        automatic, the model's camera strength applies.
+        uint8 and uint16 arrays use their full range, other integer types their own; float arrays
+        are taken to be in [0, 1] (values a little outside, as unclipped noise leaves them, are
+        clipped in the output; NaN and infinite pixels are kept as they are, see holes.py), unless
+        their values lie beyond FLOAT_SCALE_SPAN, as 0-255 floats do: those are scaled by their own
+        range and restored, as a float file's are, where clipping to [0, 1] would return a white
+        picture. Returns the same shape and dtype. camera: the camera whose own unresized photo this
+        is (`imageio.camera_of(path)`), which an array cannot tell: with the strength automatic, the
+        model's camera strength applies.
 
         A Pillow image gives a Pillow image, in the mode a file of it is written in (alpha kept
         as it is, palette and bilevel images as RGB or L, `denoise_file` has the list), with its

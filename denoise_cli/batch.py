@@ -168,11 +168,12 @@ class Reporter:
         """A file's warning in full the first time its words (after the file's path) come; for
         further files a count, said at the end: a folder of 500 photos into BMP is one warning."""
         words = next((warning[len(f"{path}: "):] for path in (job.source, job.target) if warning.startswith(f"{path}: ")), None)
-        if words is None or words not in self._warned:
-            self._warned.setdefault(words, 0)
-            self.warn(job.shown(warning))
-        else:
+        if words in self._warned:
             self._warned[words] += 1
+            return
+        if words is not None:
+            self._warned[words] = 0
+        self.warn(job.shown(warning))
 
     def planned(self, job: Job) -> None:
         """A dry run's job: what would be written."""
