@@ -19,9 +19,9 @@ Mode policy (documented in the README):
   alone, with a warning. Several frames of anything else (an animated GIF): the first, with a
   warning.
 - colour with 16 bits per channel (RGB;16, RGBA;16): Pillow reads it as 8 bits per channel, so
-  a TIFF's is read and written with tifffile (the optional `tiff16` extra) and a PPM's (a
-  scanner's 16-bit scan: `scanimage --depth 16`) by numpy here, the format being that simple;
-  refused otherwise.
+  a TIFF's is read and written with tifffile and a PNG's with imagecodecs (both the optional
+  `tiff16` extra), and a PPM's (a scanner's 16-bit scan: `scanimage --depth 16`) by numpy here,
+  the format being that simple; refused otherwise.
 - Netpbm (PBM, PGM, PPM: scanners and image-processing tools write them): a 16-bit PGM is read
   as I;16, whatever its maximum value, and every Netpbm output holds 8 or 16 bits at full scale.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
@@ -42,6 +42,7 @@ import errno
 import os
 import secrets
 import struct
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -76,7 +77,7 @@ RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", 
 HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by the pillow-heif plugin
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {
-    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I"},
+    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I", "RGB;16", "RGBA;16"},  # 16-bit colour by imagecodecs
     "JPEG": {"L", "RGB", "CMYK"},
     "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "RGB;16", "RGBA;16"},
     "BMP": {"L", "RGB", "RGBA"},
@@ -301,22 +302,24 @@ ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {  # EXIF orientat
 TIFF_TEXT_TAGS = (271, 272, 305, 306, 315, 33432)  # make, model, software, date, artist, copyright
 
 
-def _tifffile(path: Path, mode: str):
+def _sixteen_bit_codec(name: str, path: Path, mode: str):
+    """tifffile or imagecodecs (the optional `tiff16` extra), or one sentence saying to install it."""
     try:
-        import tifffile
+        return __import__(name)
     except ImportError:
         raise DenoiseError(f"{path}: {mode} with 16 bits per channel, which Pillow reads as 8; pip install "
                            "\"denoise-cli[tiff16]\" to denoise it at full depth, or convert it to 8-bit.") from None
-    return tifffile
 
 
 def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
     if img.format == "PPM":
         return _read_16_bit_ppm(path, img, warnings)
-    if img.format != "TIFF" or img.mode not in ("RGB", "RGBA"):
+    if img.format not in ("TIFF", "PNG") or img.mode not in ("RGB", "RGBA"):
         raise DenoiseError(f"{path}: {img.mode} with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit "
-                           "RGB TIFF (with \"denoise-cli[tiff16]\" installed), or convert it to 8-bit, to denoise it.")
-    tifffile = _tifffile(path, img.mode)
+                           "RGB TIFF or PNG (with \"denoise-cli[tiff16]\" installed), or convert it to 8-bit, to denoise it.")
+    if img.format == "PNG":
+        return _read_16_bit_png(path, img, warnings)
+    tifffile = _sixteen_bit_codec("tifffile", path, img.mode)
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
@@ -344,6 +347,64 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
     return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "TIFF", exif_out.tobytes() if text else None,
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"),
                      descriptive=descriptive)
+
+
+def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
+    """A 48- or 64-bit PNG (a raw converter's export): pixels by imagecodecs' libpng, the rest
+    (EXIF, ICC profile, XMP, text, DPI) from Pillow's reading of the header, as for any PNG."""
+    imagecodecs = _sixteen_bit_codec("imagecodecs", path, img.mode)
+    try:
+        pixels = imagecodecs.png_decode(path.read_bytes())
+    except Exception as exc:  # noqa: BLE001 - imagecodecs raises its own error types
+        raise DenoiseError(f"{path}: cannot read the 16-bit colour PNG ({exc}).") from None
+    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise DenoiseError(f"{path}: colour stored as {pixels.dtype} {pixels.shape}; colour PNGs are read with 8 or 16 bits per channel.")
+    exif = img.getexif()
+    camera = _unresized_camera(exif, img.size)
+    turn = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1))
+    if turn is not None:
+        pixels = turn(pixels)
+        exif[ORIENTATION_TAG] = 1
+    try:
+        exif_bytes = exif.tobytes() if len(exif) else None
+    except Exception:  # noqa: BLE001 - as _to_image_data: damaged EXIF that cannot be written back
+        exif_bytes = None
+        warnings.append(f"{path}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
+    mode = "RGBA;16" if pixels.shape[2] == 4 else "RGB;16"
+    planes = np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0))
+    alpha = np.ascontiguousarray(pixels[..., 3]) if mode == "RGBA;16" else None
+    return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "PNG", exif_bytes, img.info.get("icc_profile"),
+                     img.info.get("dpi"), warnings, camera, descriptive=read_descriptive(img, turned_upright=turn is not None))
+
+
+def _write_16_bit_png(image: ImageData, path: Path, overwrite: bool) -> None:
+    """libpng (imagecodecs) writes the pixels; the metadata chunks a PNG from Pillow would carry
+    (ICC profile, EXIF, DPI, XMP and text) go in after the header chunk, where readers look."""
+    imagecodecs = _sixteen_bit_codec("imagecodecs", path, image.mode[:-3])
+    pixels = np.moveaxis(image.planes, 0, -1)
+    if image.alpha is not None:
+        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    encoded = imagecodecs.png_encode(np.ascontiguousarray(pixels), level=6)
+    header_end = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
+    write_atomically(path, lambda f: f.write(encoded[:header_end] + _png_metadata_chunks(image) + encoded[header_end:]), overwrite)
+
+
+def _png_metadata_chunks(image: ImageData) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    out = []
+    if image.icc_profile:
+        out.append(chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(image.icc_profile)))
+    if image.exif:
+        out.append(chunk(b"eXIf", image.exif[6:] if image.exif.startswith(b"Exif\0\0") else image.exif))
+    if image.dpi:
+        per_metre = [int(round(float(v) / 0.0254)) for v in image.dpi]
+        out.append(chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
+    options: dict = {}
+    save_options(image.descriptive, "PNG", options)  # the XMP and text chunks, as Pillow's PNG writer gets them
+    out += [chunk(kind, data) for kind, data, *_ in getattr(options.get("pnginfo"), "chunks", [])]
+    return b"".join(out)
 
 
 def _read_16_bit_ppm(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
@@ -378,7 +439,7 @@ def _write_16_bit_ppm(image: ImageData, path: Path, overwrite: bool) -> None:
 
 
 def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
-    tifffile = _tifffile(path, image.mode[:-3])
+    tifffile = _sixteen_bit_codec("tifffile", path, image.mode[:-3])
     pixels = np.moveaxis(image.planes, 0, -1)
     if image.alpha is not None:
         pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
@@ -685,7 +746,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     for page in (image, *image.pages):
         check_writable_as(page, fmt, path)
     if image.mode in ("RGB;16", "RGBA;16"):
-        (_write_16_bit_ppm if fmt == "PPM" else _write_16_bit_colour)(image, path, overwrite)
+        {"PPM": _write_16_bit_ppm, "PNG": _write_16_bit_png}.get(fmt, _write_16_bit_colour)(image, path, overwrite)
         return
     one_bit = fmt in ONE_BIT_FORMATS and all(_still_one_bit(page) for page in (image, *image.pages))
     pil = to_pillow(image, one_bit)

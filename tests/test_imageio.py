@@ -390,7 +390,7 @@ def test_a_12_bit_ppm_is_brought_to_full_scale_and_a_short_one_refused(identity,
 
 def test_netpbm_output_by_format_and_a_pbm_fax_stays_1_bit(identity, tmp_path):
     """--format pnm writes NAME.pnm (PGM or PPM by its content); a 1-bit PBM through `sp` comes
-    back as PBM; 16-bit colour goes into a PPM but not into a PNG."""
+    back as PBM; 16-bit colour goes into a PPM but not into a BMP."""
     Image.fromarray(_rng(23).integers(0, 256, size=(8, 9, 3), dtype=np.uint8)).save(tmp_path / "photo.png")
     identity.denoise_file(tmp_path / "photo.png", tmp_path / "photo.pnm", format="pnm")
     assert open(tmp_path / "photo.pnm", "rb").read(2) == b"P6"
@@ -403,8 +403,8 @@ def test_netpbm_output_by_format_and_a_pbm_fax_stays_1_bit(identity, tmp_path):
     with Image.open(tmp_path / "fax_out.pbm") as out:
         assert out.mode == "1" and np.array_equal(np.asarray(out.convert("L")), page)
     _netpbm(tmp_path / "deep.ppm", b"P6", _rng(24).integers(0, 65536, size=(4, 5, 3)), 65535)
-    with pytest.raises(DenoiseError, match=r"PNG cannot store this 16-bit RGB image without loss; choose another format .tiff, pnm.\.$"):
-        identity.denoise_file(tmp_path / "deep.ppm", tmp_path / "deep.png")
+    with pytest.raises(DenoiseError, match=r"BMP cannot store this 16-bit RGB image without loss; choose another format .png, tiff, pnm.\.$"):
+        identity.denoise_file(tmp_path / "deep.ppm", tmp_path / "deep.bmp")
 
 def _phone_photo_round_trip(identity, folder, name: str, make: str) -> Image.Image:
     """A colour photo with its maker in EXIF, saved as `name`, through denoise beside it."""
@@ -503,28 +503,47 @@ def test_lossy_format_choice_is_refused_before_work(identity, tmp_path):
     assert not (tmp_path / "deep.jpg").exists()
 
 
-def _png_16_bit_colour(path, pixels: np.ndarray) -> None:
-    """A 48-bit RGB PNG (Pillow cannot write one): signature, IHDR, one IDAT, IEND."""
+def _png_16_bit_colour(path, pixels: np.ndarray, exif: Image.Exif | None = None, icc: bytes | None = None) -> None:
+    """A 48- or 64-bit PNG as a raw converter writes it (Pillow cannot write one): signature,
+    IHDR, the EXIF and ICC profile chunks, one IDAT, IEND."""
     import struct
     import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    height, width, _ = pixels.shape
+    height, width, channels = pixels.shape
     rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    extra = (chunk(b"eXIf", exif.tobytes()[6:]) if exif is not None else b"") + (chunk(b"iCCP", b"icc\0\0" + zlib.compress(icc)) if icc else b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 6 if channels == 4 else 2, 0, 0, 0))
+                     + extra + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
-def test_a_48_bit_png_is_refused_rather_than_cut_to_8_bits(identity, tmp_path):
-    """Pillow reads a 48-bit RGB PNG as 8 bits per channel; denoising that would silently halve
-    its depth (16-bit colour is read in full from TIFF only)."""
-    src = tmp_path / "scan.png"
-    _png_16_bit_colour(src, _rng(15).integers(0, 65536, size=(6, 7, 3)))
-    assert Image.open(src).mode == "RGB"  # what Pillow makes of it
-    with pytest.raises(DenoiseError, match="scan.png: RGB with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit RGB TIFF"):
-        identity.denoise_file(src, tmp_path / "out.png")
+@pytest.mark.parametrize("channels,orientation", [(3, 1), (4, 1), (3, 6)])
+def test_a_48_bit_png_keeps_its_depth_alpha_and_metadata(identity, tmp_path, channels, orientation):
+    """A raw converter's 16-bit colour PNG (Pillow reads it as 8 bits per channel): read and
+    written at full depth by imagecodecs, alpha untouched, turned upright, EXIF (the camera) and
+    ICC profile kept; a JPEG cannot hold it."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    pixels = _rng(15).integers(0, 65536, size=(6, 7, channels)).astype(np.uint16)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = camera_exif("Nikon", "Nikon Z 6", (7, 6), orientation)
+    _png_16_bit_colour(tmp_path / "shot.png", pixels, exif, icc)
+    assert Image.open(tmp_path / "shot.png").mode in ("RGB", "RGBA")  # what Pillow makes of it
+    identity.denoise_file(tmp_path / "shot.png", tmp_path / "out.png")
+    upright = np.rot90(pixels, -1) if orientation == 6 else pixels
+    assert np.array_equal(imagecodecs.png_decode((tmp_path / "out.png").read_bytes()), upright)
+    header = Image.open(tmp_path / "out.png")
+    assert header.info["icc_profile"] == icc and header.getexif()[0x0110] == "Nikon Z 6" and header.getexif()[0x0112] == 1
+    with pytest.raises(DenoiseError, match="JPEG cannot store this 16-bit RGB"):
+        identity.denoise_file(tmp_path / "shot.png", tmp_path / "out.jpg")
+
+
+def test_a_48_bit_png_without_imagecodecs_names_what_to_install(identity, tmp_path, monkeypatch):
+    _png_16_bit_colour(tmp_path / "scan.png", _rng(15).integers(0, 65536, size=(6, 7, 3)))
+    monkeypatch.setitem(__import__("sys").modules, "imagecodecs", None)  # as if it were not installed
+    with pytest.raises(DenoiseError, match=r'scan.png: RGB with 16 bits per channel, which Pillow reads as 8; pip install "denoise-cli\[tiff16\]"'):
+        identity.denoise_file(tmp_path / "scan.png", tmp_path / "out.png")
     assert not (tmp_path / "out.png").exists()
 
 
@@ -546,8 +565,8 @@ def test_a_48_bit_tiff_keeps_its_depth_alpha_and_header(identity, tmp_path, layo
     header = Image.open(tmp_path / "out.tif")
     assert header.info["icc_profile"] == icc and tuple(round(v) for v in header.info["dpi"]) == (300, 300)
     assert tags["Make"] == "Nikon" and tags["Model"] == "Coolscan"
-    with pytest.raises(DenoiseError, match="PNG cannot store this 16-bit RGB"):
-        identity.denoise_file(tmp_path / "scan.tif", tmp_path / "out.png")
+    identity.denoise_file(tmp_path / "scan.tif", tmp_path / "out.png")  # a 16-bit PNG holds it too
+    assert np.array_equal(read_image(tmp_path / "out.png").planes, np.moveaxis(pixels[..., :3], -1, 0))
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
