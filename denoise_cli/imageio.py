@@ -341,9 +341,7 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
         warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...), its XMP and its ICC profile.")
     exif_out = Image.Exif()
     exif_out.update(text)
-    mode = "RGBA;16" if pixels.shape[2] == 4 else "RGB;16"
-    planes = np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0))
-    alpha = np.ascontiguousarray(pixels[..., 3]) if mode == "RGBA;16" else None
+    mode, planes, alpha = _colour_planes(pixels)
     return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "TIFF", exif_out.tobytes() if text else None,
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"),
                      descriptive=descriptive)
@@ -365,16 +363,15 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
     if turn is not None:
         pixels = turn(pixels)
         exif[ORIENTATION_TAG] = 1
-    try:
-        exif_bytes = exif.tobytes() if len(exif) else None
-    except Exception:  # noqa: BLE001 - as _to_image_data: damaged EXIF that cannot be written back
-        exif_bytes = None
-        warnings.append(f"{path}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
-    mode = "RGBA;16" if pixels.shape[2] == 4 else "RGB;16"
-    planes = np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0))
-    alpha = np.ascontiguousarray(pixels[..., 3]) if mode == "RGBA;16" else None
-    return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "PNG", exif_bytes, img.info.get("icc_profile"),
-                     img.info.get("dpi"), warnings, camera, descriptive=read_descriptive(img, turned_upright=turn is not None))
+    mode, planes, alpha = _colour_planes(pixels)
+    return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "PNG", _exif_bytes(exif, warnings, str(path)),
+                     img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, descriptive=read_descriptive(img, turned_upright=turn is not None))
+
+
+def _colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:
+    """(H, W, 3 or 4) 16-bit colour -> its mode, its (3, H, W) planes and its alpha plane."""
+    alpha = np.ascontiguousarray(pixels[..., 3]) if pixels.shape[2] == 4 else None
+    return ("RGB;16" if alpha is None else "RGBA;16"), np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0)), alpha
 
 
 def _write_16_bit_png(image: ImageData, path: Path, overwrite: bool) -> None:
@@ -540,12 +537,7 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         exif[ORIENTATION_TAG] = 1
     for tag in LAYOUT_TAGS & set(exif):
         del exif[tag]
-    try:
-        exif_bytes = exif.tobytes() if len(exif) else None
-    except Exception:  # noqa: BLE001 - Pillow raises many types on damaged EXIF it could read but cannot write back
-        exif_bytes = None
-        warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
-    keep = {"exif": exif_bytes, "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
+    keep = {"exif": _exif_bytes(exif, warnings, name), "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
             "jpeg_subsampling": subsampling if subsampling >= 0 else None, "jpeg_progressive": bool(img.info.get("progressive")),
             "tiff_compression": compression, "descriptive": descriptive, "one_bit": img.mode == "1"}
 
@@ -572,6 +564,15 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         planes = np.stack(bands)
         return ImageData(planes, mode, scale, alpha, source_format, **keep)
     return ImageData(planes, mode, scale, None, source_format, **keep)
+
+
+def _exif_bytes(exif: Image.Exif, warnings: list[str], name: str) -> bytes | None:
+    """The EXIF to write back, or None (none, or damaged beyond writing: said in `warnings`)."""
+    try:
+        return exif.tobytes() if len(exif) else None
+    except Exception:  # noqa: BLE001 - Pillow raises many types on damaged EXIF it could read but cannot write back
+        warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
+        return None
 
 
 def camera_of(path: str | os.PathLike) -> str | None:
