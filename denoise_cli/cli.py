@@ -16,6 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from denoise_cli import formats
 from denoise_cli._version import __version__
 from denoise_cli.cli_default import group_with_default
 
@@ -36,22 +37,18 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
-FORMATS = ("png", "jpeg", "tiff", "bmp", "webp", "avif", "heic", "gif", "pnm")  # imageio's, as users name them
-FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "pgm": "pnm", "ppm": "pnm", "pbm": "pnm"}  # as file names spell them
-
-
 def _output_format(value: Optional[str]) -> Optional[str]:
     """--format: a format's name, or its extension as file names spell it (`-f jpg`)."""
     if value is None:
         return None
-    name = FORMAT_ALIASES.get(value.lower(), value.lower())
-    if name not in FORMATS:
-        raise typer.BadParameter(f"{value!r} is not one of {', '.join(FORMATS)} (or an extension: jpg, tif, pgm, ...).")
+    name = formats.user_name(value)
+    if name is None:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(formats.PILLOW_NAMES)} (or an extension: jpg, tif, pgm, ...).")
     return name
 
 
 def _complete_format(incomplete: str) -> list[str]:
-    return [name for name in FORMATS if name.startswith(incomplete)]
+    return [name for name in formats.PILLOW_NAMES if name.startswith(incomplete)]
 
 
 def _version(value: bool) -> None:
@@ -91,7 +88,7 @@ def run(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
     suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
-    format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="|".join(FORMATS), callback=_output_format, autocompletion=_complete_format,
+    format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="|".join(formats.PILLOW_NAMES), callback=_output_format, autocompletion=_complete_format,
                                                   help="Output format (default: the output's extension, or the input's).")] = None,
     quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG, WebP, AVIF and HEIC output quality; a JPEG from a JPEG keeps its chroma subsampling.")] = 95,
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,

@@ -50,6 +50,7 @@ from typing import BinaryIO, Callable
 import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
 
+from denoise_cli import formats
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
 
@@ -67,9 +68,6 @@ FORMAT_BY_SUFFIX = {
 IMAGE_SUFFIXES = set(FORMAT_BY_SUFFIX)
 SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif",
                     "PPM": ".pnm"}
-# What the user calls a format (`--format`), where Pillow's name differs.
-FORMAT_NAMES = {"HEIF": "heic", "PPM": "pnm"}
-FORMAT_REQUESTS = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF", "PNM": "PPM", "PGM": "PPM", "PBM": "PPM"}
 # Camera raw files: sensor data for a raw developer, not a picture. Several are TIFFs inside,
 # which Pillow may open, reading the small preview they embed.
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
@@ -667,10 +665,10 @@ def to_pillow(image: ImageData, one_bit: bool | None = None) -> Image.Image:
 def output_format(path: Path, requested: str | None = None) -> str:
     """The Pillow format name for an output path (or an explicit request such as 'png')."""
     if requested:
-        name = FORMAT_REQUESTS.get(requested.upper(), requested.upper())
-        if name not in FORMAT_MODES:
-            raise DenoiseError(f"unknown output format {requested!r}; choose one of {', '.join(map(format_name, FORMAT_MODES))}.")
-        return _available(name)
+        name = formats.user_name(requested)
+        if name is None:
+            raise DenoiseError(f"unknown output format {requested!r}; choose one of {', '.join(formats.PILLOW_NAMES)}.")
+        return _available(formats.PILLOW_NAMES[name])
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
     if fmt is None:
         raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic, .gif, "
@@ -711,7 +709,7 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
 
 def format_name(fmt: str) -> str:
     """Pillow's format name as `--format` takes it: HEIF is heic, Netpbm's PPM is pnm."""
-    return FORMAT_NAMES.get(fmt, fmt.lower())
+    return formats.USER_NAMES[fmt]
 
 
 def metadata_lost(image: ImageData, fmt: str) -> str | None:
