@@ -698,7 +698,10 @@ def use_heif_plugin(what: str) -> None:
 
 
 def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
-    """Refuse, before any work, an output format that would lose depth, channels or alpha."""
+    """Refuse, before any work, an output format that would lose depth, channels or alpha, or
+    that needs a codec not installed (16-bit colour PNG or TIFF: the tiff16 extra)."""
+    if image.mode in ("RGB;16", "RGBA;16") and fmt in ("PNG", "TIFF"):
+        _sixteen_bit_codec("imagecodecs" if fmt == "PNG" else "tifffile", path, image.mode[:-3])
     if image.mode not in FORMAT_MODES[fmt]:
         able = ", ".join(format_name(f) for f, modes in FORMAT_MODES.items() if image.mode in modes)
         raise DenoiseError(

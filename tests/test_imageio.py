@@ -545,6 +545,9 @@ def test_a_48_bit_png_without_imagecodecs_names_what_to_install(identity, tmp_pa
     with pytest.raises(DenoiseError, match=r'scan.png: RGB with 16 bits per channel, which Pillow reads as 8; pip install "denoise-cli\[tiff16\]"'):
         identity.denoise_file(tmp_path / "scan.png", tmp_path / "out.png")
     assert not (tmp_path / "out.png").exists()
+    _netpbm(tmp_path / "deep.ppm", b"P6", _rng(25).integers(0, 65536, size=(4, 5, 3)), 65535)  # read without it
+    with pytest.raises(DenoiseError, match=r'deep.png: RGB with 16 bits per channel.*denoise-cli\[tiff16\]'):
+        identity.load_file(tmp_path / "deep.ppm", tmp_path / "deep.png")  # before the model runs, not after
 
 
 @pytest.mark.parametrize("layout", ["RGB", "RGB planar", "RGBA"])
