@@ -73,35 +73,35 @@ def complete_model(incomplete: str) -> list[str]:
     return sorted(name for name in names if name.startswith(incomplete))
 
 
-ModelOpt = Annotated[str, typer.Option("--model", "-m", envvar="DENOISE_MODEL", autocompletion=complete_model, help="Model name or alias (see `denoise models`), or a path to a .onnx file.")]
-DeviceOpt = Annotated[Device, typer.Option(envvar="DENOISE_DEVICE", help="Where to run: auto (CUDA if it works, else CPU), cpu or cuda.")]
-ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, envvar="DENOISE_THREADS", help="CPU threads for inference (default: all cores).")]
+ModelOpt = Annotated[str, typer.Option("--model", "-m", metavar="NAME", envvar="DENOISE_MODEL", autocompletion=complete_model, help="Model name or alias (see `denoise models`), or a path to a .onnx file.")]
+DeviceOpt = Annotated[Device, typer.Option(envvar="DENOISE_DEVICE", metavar="auto|cpu|cuda", help="Where to run: auto (CUDA if it works, else CPU), cpu or cuda.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option(min=1, metavar="N", envvar="DENOISE_THREADS", help="CPU threads for inference (default: all cores).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")]
 
 
 @app.command("run")
 def run(
     inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns; - reads one image from standard input.", show_default=False)],
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="<path>", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
     model: ModelOpt = "default",
     device: DeviceOpt = Device.auto,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
-    suffix: Annotated[str, typer.Option(help="Added to output names when they go beside the input.")] = "_denoised",
+    suffix: Annotated[str, typer.Option(metavar="TEXT", help="Added to output names when they go beside the input.")] = "_denoised",
     format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="|".join(formats.PILLOW_NAMES), callback=_output_format, autocompletion=_complete_format,
                                                   help="Output format (default: the output's extension, or the input's).")] = None,
-    quality: Annotated[int, typer.Option(min=1, max=100, help="JPEG, WebP, AVIF and HEIC output quality; a JPEG from a JPEG keeps its chroma subsampling.")] = 95,
-    sigma: Annotated[Optional[float], typer.Option(min=0, max=255, help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
-    strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, lower on a picture that reads as dense texture (the model's texture guard); on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
+    quality: Annotated[int, typer.Option(min=1, max=100, metavar="N", help="JPEG, WebP, AVIF and HEIC output quality; a JPEG from a JPEG keeps its chroma subsampling.")] = 95,
+    sigma: Annotated[Optional[float], typer.Option(min=0, max=255, metavar="FLOAT", help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
+    strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, metavar="FLOAT", help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, lower on a picture that reads as dense texture (the model's texture guard); on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the model over the image and its three flips: four times slower, a little better (photo on BSD68: 0.02-0.13 dB more under camera noise, clean pictures changed less).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show which files would be written where, check the model and options, and stop: nothing is read or written.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, no per-file lines, no notice of outputs that exist; errors and warnings only.")] = False,
     json_summary: JsonOpt = False,
     threads: ThreadsOpt = None,
-    tile: Annotated[Optional[int], typer.Option(min=1, help="Expert: tile side for fully convolutional models.")] = None,
-    overlap: Annotated[Optional[int], typer.Option(min=0, help="Expert: overlap between tiles, in pixels.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Expert: tiles per inference call.")] = None,
-    max_pixels: Annotated[int, typer.Option(min=1, help="Refuse images larger than this many pixels (guards against decompression bombs).")] = 300_000_000,
+    tile: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Expert: tile side for fully convolutional models.")] = None,
+    overlap: Annotated[Optional[int], typer.Option(min=0, metavar="N", help="Expert: overlap between tiles, in pixels.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, metavar="N", help="Expert: tiles per inference call.")] = None,
+    max_pixels: Annotated[int, typer.Option(min=1, metavar="N", help="Refuse images larger than this many pixels (guards against decompression bombs).")] = 300_000_000,
 ) -> None:
     """Denoise image files, folders or globs."""
     from denoise_cli import batch
