@@ -6,6 +6,8 @@ layer over it.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import tempfile
 import time
@@ -17,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from denoise_cli import registry
-from denoise_cli.description import ModelDescription
+from denoise_cli.description import METADATA_KEY, ModelDescription
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.extremes import impulse_guard
@@ -26,6 +28,7 @@ from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData,
                                   output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
 from denoise_cli.jobs import DEFAULT_SUFFIX, default_output  # noqa: F401 - DEFAULT_SUFFIX: part of the API
 from denoise_cli.model import LoadedModel, load_model
+from denoise_cli.session import read_metadata
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
 
 Progress = Callable[[int, int], None]  # (tiles done so far, tiles in the image)
@@ -142,6 +145,18 @@ def _float_scale(array: np.ndarray) -> PixelScale:
     if FLOAT_SCALE_SPAN[0] <= low and high <= FLOAT_SCALE_SPAN[1]:
         return PixelScale(0.0, 1.0, array.dtype)
     return PixelScale(low, high if high > low else low + 1.0, array.dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def shipped_model_for(noise_kind: str) -> str | None:
+    """The shortest name (alias or name) of a shipped model trained on `noise_kind`, read from
+    the models' own descriptions, so that a warning can name it; None if none is."""
+    for entry in registry.shipped_models():
+        metadata = read_metadata(entry.path.read_bytes()) or {}
+        with contextlib.suppress(DenoiseError):
+            if METADATA_KEY in metadata and ModelDescription.from_metadata(metadata, entry.name).noise.get("kind") == noise_kind:
+                return min((entry.name, *entry.aliases), key=len)
+    return None
 
 
 def _same_pixels(a: np.ndarray, b: np.ndarray, rows: int = 1024) -> bool:
@@ -401,9 +416,11 @@ class Denoiser:
         write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite, quality=loaded.quality)
         image = loaded.image
         if self.description.solid_extremes and image.source_format == "JPEG":
+            model = shipped_model_for("compressed-salt-and-pepper")
             image.warnings.append(f"{loaded.source}: a JPEG, whose compression smears impulses into gray blobs that {self.description.name} "
-                                  "leaves (it re-predicts only exact black and white); a model trained on salt-and-pepper noise saved as "
-                                  "JPEG (denoise models) removes them.")
+                                  "leaves (it re-predicts only exact black and white); " + (f"-m {model}, trained on salt-and-pepper noise "
+                                  "saved as JPEG, removes them." if model else "a model trained on salt-and-pepper noise saved as JPEG "
+                                  "(denoise models) removes them."))
         if self.description.solid_extremes and all(_same_pixels(page.planes, out.planes) for page, out in zip((image, *image.pages), (denoised, *denoised.pages))):
             image.warnings.append(f"{loaded.source}: {self.description.name} changed no pixel: it re-predicts only pixels at exactly black or "
                                   "white that may be impulses, and found none; the default model removes other noise.")

@@ -331,9 +331,8 @@ def test_sp_says_when_a_picture_has_nothing_it_can_remove(tmp_path):
     Image.fromarray(noisy).save(tmp_path / "specks.jpg", quality=85)  # the impulses smeared: sp cannot see them
     jpeg = run_cli(str(tmp_path / "specks.jpg"), "-m", "sp", "-o", str(tmp_path / "out.jpg"))
     assert jpeg.returncode == 0, jpeg.stderr
-    assert "specks.jpg: a JPEG, whose compression smears impulses" in jpeg.stderr and "saved as JPEG (denoise models)" in jpeg.stderr
-    listing = run_cli("models")
-    assert "salt-and-pepper noise saved as JPEG" in listing.stdout  # the model the warning points to is shipped
+    assert "specks.jpg: a JPEG, whose compression smears impulses" in jpeg.stderr and "-m sp-jpeg, trained on salt-and-pepper noise saved as JPEG" in jpeg.stderr
+    assert run_cli(str(tmp_path / "specks.jpg"), "-m", "sp-jpeg", "-o", str(tmp_path / "out2.jpg")).stderr == ""  # the model it names takes it
 
 
 def test_the_jpeg_impulse_model_cleans_a_compressed_speckled_picture(tmp_path):
