@@ -127,6 +127,9 @@ class PixelScale:
         return values.astype(self.dtype)
 
 
+SIXTEEN_BIT = PixelScale(0.0, 65535.0, np.dtype(np.uint16))  # what 16-bit pixels are stored on
+
+
 @dataclass
 class ImageData:
     """Pixels to denoise (C, H, W) in their stored dtype, plus what must survive the round trip."""
@@ -340,7 +343,7 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
     exif_out = Image.Exif()
     exif_out.update(text)
     mode, planes, alpha = _colour_planes(pixels)
-    return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "TIFF", exif_out.tobytes() if text else None,
+    return ImageData(planes, mode, SIXTEEN_BIT, alpha, "TIFF", exif_out.tobytes() if text else None,
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"),
                      descriptive=descriptive)
 
@@ -362,7 +365,7 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
         pixels = turn(pixels)
         exif[ORIENTATION_TAG] = 1
     mode, planes, alpha = _colour_planes(pixels)
-    return ImageData(planes, mode, PixelScale(0.0, 65535.0, np.dtype(np.uint16)), alpha, "PNG", _exif_bytes(exif, warnings, str(path)),
+    return ImageData(planes, mode, SIXTEEN_BIT, alpha, "PNG", _exif_bytes(exif, warnings, str(path)),
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, descriptive=read_descriptive(img, turned_upright=turn is not None))
 
 
@@ -422,8 +425,8 @@ def _read_16_bit_ppm(path: Path, img: Image.Image, warnings: list[str]) -> Image
         raise DenoiseError(f"{path}: cannot read the image (its pixel data is truncated or damaged).")
     if maxval != 65535:
         values = np.round(values * (65535 / maxval))
-    planes = np.ascontiguousarray(values.astype(np.uint16).reshape(height, width, 3).transpose(2, 0, 1))
-    return ImageData(planes, "RGB;16", PixelScale(0.0, 65535.0, np.dtype(np.uint16)), None, "PPM", warnings=warnings)
+    mode, planes, _ = _colour_planes(values.astype(np.uint16).reshape(height, width, 3))
+    return ImageData(planes, mode, SIXTEEN_BIT, None, "PPM", warnings=warnings)
 
 
 def _write_16_bit_ppm(image: ImageData, path: Path, overwrite: bool) -> None:
@@ -541,10 +544,10 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
 
     if img.mode in SIXTEEN_BIT_MODES:
         planes = np.asarray(img, dtype=np.uint16)[None]
-        mode, scale = "I;16", PixelScale(0.0, 65535.0, np.dtype(np.uint16))
+        mode, scale = "I;16", SIXTEEN_BIT
     elif img.mode == "I" and source_format == "PPM":  # a 16-bit PGM, which Pillow reads as I
         planes = np.asarray(img).astype(np.uint16)[None]
-        mode, scale = "I;16", PixelScale(0.0, 65535.0, np.dtype(np.uint16))
+        mode, scale = "I;16", SIXTEEN_BIT
     elif img.mode == "I":
         planes = np.asarray(img, dtype=np.int32)[None]
         mode, scale = "I", _data_scale(planes, (0.0, 65535.0), np.int32)
