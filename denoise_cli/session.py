@@ -17,6 +17,7 @@ from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 
 DEVICES = ("auto", "cpu", "cuda")
+NO_CUDA_GPU = "--device cuda: no working CUDA GPU was found (the CUDA provider did not start); --device cpu runs here."
 ort.set_default_logger_severity(3)  # errors only: no provider-fallback warnings on stderr
 
 
@@ -54,6 +55,8 @@ def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads
     name = name or ("model" if isinstance(model, bytes) else Path(model).name)
     if device == "auto" and "CUDAExecutionProvider" in providers and not _cuda_works():
         providers = ["CPUExecutionProvider"]
+    if device == "cuda" and not _cuda_works():  # tried silently: ONNX Runtime would log its own red error first
+        raise DenoiseError(NO_CUDA_GPU)
     try:
         session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
     except Exception as exc:  # ORT raises its own exception types for bad files
@@ -62,7 +65,7 @@ def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads
             raise DenoiseError(f"{name}: not an ONNX model (export one with denoise-train).") from None
         raise DenoiseError(f"{name}: ONNX Runtime cannot load it ({reason[:200]}).") from None
     if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
-        raise DenoiseError("--device cuda: no working CUDA GPU was found (the CUDA provider did not start).")
+        raise DenoiseError(NO_CUDA_GPU)
     return session
 
 
