@@ -41,6 +41,7 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 import struct
 import zlib
 from dataclasses import dataclass, field, replace
@@ -782,15 +783,20 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
 def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: bool = False) -> None:
     """Call `write` on a temporary file in `path`'s folder, fsync, then link or rename it into
     place: a reader never sees a half-written file, and without `overwrite` an existing file is
-    never replaced. File-system errors become one-sentence DenoiseErrors. Opened for reading
+    never replaced; with it, the replaced file's permissions are kept and a symbolic link is
+    written through. File-system errors become one-sentence DenoiseErrors. Opened for reading
     too: a multi-page TIFF writer reads back what it wrote."""
     if not overwrite and path.exists():
         raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
+    if overwrite and path.is_symlink():
+        path = path.resolve()  # the file the link names gets the picture, as open() would write it; the link stays
     tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "x+b") as f:
             write(f)
             f.flush()
+            if overwrite:
+                _keep_permissions(tmp, path)
             os.fsync(f.fileno())
         _move_into_place(tmp, path, overwrite)
     except FileNotFoundError:
@@ -806,6 +812,19 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def _keep_permissions(tmp: Path, path: Path) -> None:
+    """Give the replacement the mode (and, where allowed, the group) of the file it replaces: a
+    private photo (0600) must not come back readable by everyone."""
+    try:
+        old = os.stat(path)
+    except OSError:  # nothing there to replace
+        return
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))
+    if hasattr(os, "chown"):  # not on Windows
+        with contextlib.suppress(OSError):  # only the owner's own groups are allowed, or root's
+            os.chown(tmp, -1, old.st_gid)
 
 
 def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:

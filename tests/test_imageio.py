@@ -5,6 +5,8 @@ documented behaviour."""
 from __future__ import annotations
 
 import io
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -648,3 +650,32 @@ def test_read_gray_brings_16_bit_gray_to_8_bits_by_scale(tmp_path):
     eight = sixteen // 257
     Image.fromarray(eight.astype(np.uint8)).save(tmp_path / "eight.png")
     assert np.array_equal(read_gray(tmp_path / "eight.png") * 255, eight.astype(np.float32))  # the protocol's way, as before
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_overwrite_keeps_the_replaced_files_permissions(tmp_path):
+    src = tmp_path / "private.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(src)
+    src.chmod(0o600)  # a private photo must not come back readable by everyone
+    write_image(read_image(src), src, overwrite=True)
+    assert stat.S_IMODE(src.stat().st_mode) == 0o600
+    fresh = tmp_path / "fresh.png"
+    write_image(read_image(src), fresh)  # a new file gets the umask's mode, as any new file
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links")
+def test_overwrite_through_a_symlink_writes_the_file_it_names(tmp_path):
+    real = tmp_path / "albums" / "photo.png"
+    real.parent.mkdir()
+    Image.fromarray(np.full((8, 8), 200, np.uint8)).save(real)
+    link = tmp_path / "latest.png"
+    link.symlink_to(real)
+    with pytest.raises(DenoiseError, match="exists already"):
+        write_image(read_image(real), link)
+    Image.fromarray(np.zeros((6, 6), np.uint8)).save(tmp_path / "new.png")
+    write_image(read_image(tmp_path / "new.png"), link, overwrite=True)
+    assert link.is_symlink() and Image.open(real).size == (6, 6)
+    assert sorted(p.name for p in real.parent.iterdir()) == ["photo.png"]  # no temp file left beside it
