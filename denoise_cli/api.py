@@ -359,7 +359,7 @@ class Denoiser:
             # channels, denoised into nonsense of the same shape
             raise DenoiseError(f"got shape {array.shape}, which looks like channels first (C, H, W); "
                                "pass (H, W, C), e.g. array.transpose(1, 2, 0).")
-        if array.dtype == np.uint8 or array.dtype == np.uint16:
+        if array.dtype.kind == "u" and array.dtype.itemsize <= 2:  # either byte order: FITS gives big-endian
             scale = PixelScale(0.0, float(np.iinfo(array.dtype).max), array.dtype)
         elif np.issubdtype(array.dtype, np.floating):
             scale = _float_scale(array)

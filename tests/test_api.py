@@ -72,6 +72,15 @@ def test_float_and_integer_arrays_on_a_scale_of_their_own_keep_it(identity_fixed
     assert np.allclose(Denoiser(identity_fixed, "cpu").denoise(noisy), np.clip(noisy, 0, 1), atol=1e-6)
 
 
+def test_a_big_endian_array_is_denoised_as_its_native_twin(level_echo):
+    """FITS files (astropy) and raw dumps give big-endian uint16: the full 16-bit range is still
+    the scale, not the picture's own, or the noise reading (here the output) would change."""
+    picture = np.random.default_rng(5).integers(20000, 40000, size=(30, 40)).astype(np.uint16)
+    denoiser = Denoiser(level_echo, "cpu")
+    native, swapped = denoiser.denoise(picture), denoiser.denoise(picture.astype(">u2"))
+    assert swapped.dtype == np.dtype(">u2") and np.array_equal(swapped, native)
+
+
 def test_a_nan_in_an_array_stays_one_pixel(conv_stack, level_echo):
     """A network would spread a NaN over its receptive field, and the noise estimate with it."""
     array = np.random.default_rng(0).random((40, 50))
