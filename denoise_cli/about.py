@@ -44,7 +44,7 @@ def report() -> dict:
     optional = {  # format: how to get it, when it is missing
         "AVIF": None if features.check("avif") else "pip install --upgrade pillow",
         "HEIC": None if _installed("pillow_heif") else 'pip install "denoise-cli[heif]"',
-        "16-bit colour TIFF and PNG": None if _installed("tifffile", "imagecodecs") else 'pip install "denoise-cli[tiff16]"',
+        "16-bit colour TIFF and PNG, float colour TIFF": None if _installed("tifffile", "imagecodecs") else 'pip install "denoise-cli[tiff16]"',
     }
     models = registry.shipped_models()
     return {

@@ -1,7 +1,7 @@
 """Reading and writing image files: the one place that knows Pillow's modes and formats.
 
 An image is read into `ImageData`: the planes to denoise in their native dtype (uint8, uint16,
-int32 or float32, so a 16-bit scan keeps its precision), the alpha plane kept aside untouched,
+int32 or float, so a 16-bit scan keeps its precision), the alpha plane kept aside untouched,
 and what the file carries besides pixels (EXIF, ICC profile, DPI, and the descriptive metadata of
 metadata.py: XMP, IPTC, comments, PNG text). Writing is atomic: a temporary file in the target
 folder, flushed, then renamed, so no reader ever sees half an image.
@@ -22,6 +22,8 @@ Mode policy (documented in the README):
   a TIFF's is read and written with tifffile and a PNG's with imagecodecs (both the optional
   `tiff16` extra), and a PPM's (a scanner's 16-bit scan: `scanimage --depth 16`) by numpy here,
   the format being that simple; refused otherwise.
+- float TIFFs Pillow cannot open (float colour, RGB;F and RGBA;F, from astronomy stacking or HDR
+  merges; gray floats of 16 or 64 bits, as F): read and written by tifffile in their own float type.
 - Netpbm (PBM, PGM, PPM: scanners and image-processing tools write them): a 16-bit PGM is read
   as I;16, whatever its maximum value, and every Netpbm output holds 8 or 16 bits at full scale.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
@@ -78,7 +80,7 @@ HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by th
 FORMAT_MODES = {
     "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I", "RGB;16", "RGBA;16"},  # 16-bit colour by imagecodecs
     "JPEG": {"L", "RGB", "CMYK"},
-    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "RGB;16", "RGBA;16"},
+    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "RGB;16", "RGBA;16", "RGB;F", "RGBA;F"},  # float colour by tifffile
     "BMP": {"L", "RGB", "RGBA"},
     "WEBP": {"L", "LA", "RGB", "RGBA"},
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
@@ -207,6 +209,8 @@ def suffix_of_content(path: Path, name: str) -> str:
             with Image.open(path) as img:
                 return SUFFIX_BY_FORMAT.get(img.format, f".{img.format.lower()}")
         except UnidentifiedImageError:
+            if _is_tiff(path):  # a float colour TIFF, say, which tifffile reads
+                return ".tif"
             with open(path, "rb") as fp:
                 is_heif = fp.read(12)[4:8] == b"ftyp"  # ISO media: HEIC when Pillow does not know it
             if attempt or not is_heif:
@@ -238,13 +242,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     try:
         with _open_image(path) as img:
             width, height = img.size
-            if width < 1 or height < 1:
-                raise DenoiseError(f"{path}: the image is empty ({width}x{height}).")
-            if max_pixels is not None and width * height > max_pixels:
-                raise DenoiseError(
-                    f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
-                    f"{_pixels(max_pixels)}; pass --max-pixels {width * height} to allow it."
-                )
+            _check_size(path, width, height, max_pixels)
             warnings = []
             if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
                 warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
@@ -263,12 +261,25 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 image.pages = _further_pages(img, path, width * height, max_pixels)
     except DenoiseError:
         raise
+    except UnidentifiedImageError as exc:
+        if not _is_tiff(path):
+            raise _open_error(path, exc) from None
+        image = _read_float_tiff(path, max_pixels)  # float colour, or float other than 32-bit: Pillow has no mode for it
     except UNREADABLE as exc:
         raise _open_error(path, exc) from None
-    holes = image.planes.size - np.count_nonzero(np.isfinite(image.planes)) if image.mode == "F" else 0
+    holes = image.planes.size - np.count_nonzero(np.isfinite(image.planes)) if image.planes.dtype.kind == "f" else 0
     if holes:
         image.warnings.append(f"{path}: {holes} {'pixels are' if holes > 1 else 'pixel is'} NaN or infinite and left so; the others are denoised.")
     return image
+
+
+def _check_size(path: Path, width: int, height: int, max_pixels: int | None) -> None:
+    """Refuse an empty image, or one over the pixel limit, before its pixels are decoded."""
+    if width < 1 or height < 1:
+        raise DenoiseError(f"{path}: the image is empty ({width}x{height}).")
+    if max_pixels is not None and width * height > max_pixels:
+        raise DenoiseError(f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
+                           f"{_pixels(max_pixels)}; pass --max-pixels {width * height} to allow it.")
 
 
 def _pixels(count: int) -> str:
@@ -438,14 +449,21 @@ def _write_16_bit_ppm(image: ImageData, path: Path, overwrite: bool) -> None:
 
 
 def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
-    tifffile = _sixteen_bit_codec("tifffile", path, image.mode[:-3])
-    pixels = np.moveaxis(image.planes, 0, -1)
+    _write_with_tifffile(image, path, overwrite, image.mode[:-3])
+
+
+def _write_with_tifffile(image: ImageData, path: Path, overwrite: bool, what: str) -> None:
+    """A TIFF of the planes in their own type (16-bit or float), with alpha, the text tags of
+    EXIF, XMP, ICC profile and DPI."""
+    tifffile = _sixteen_bit_codec("tifffile", path, what)
+    pixels = image.planes[0] if len(image.planes) == 1 else np.moveaxis(image.planes, 0, -1)
     if image.alpha is not None:
         pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
     exif = Image.Exif()
     if image.exif:
         exif.load(image.exif)
-    options = {"photometric": "rgb", "compression": None if tiff_compression(image) == "raw" else "zlib", "metadata": None, "software": False,
+    options = {"photometric": "rgb" if len(image.planes) == 3 else "minisblack", "compression": None if tiff_compression(image) == "raw" else "zlib",
+               "metadata": None, "software": False,
                "extrasamples": ("unassalpha",) if image.alpha is not None else None,
                "extratags": [(tag, "s", 0, exif[tag], True) for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)]}
     if image.descriptive.xmp:
@@ -455,6 +473,62 @@ def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
     if image.dpi:
         options.update(resolution=tuple(float(v) for v in image.dpi), resolutionunit="INCH")
     write_atomically(path, lambda f: tifffile.imwrite(f, np.ascontiguousarray(pixels), **options), overwrite)
+
+
+# --- float TIFFs Pillow cannot open (float colour: astro stacking, HDR merges; 16- or 64-bit float)
+# tifffile reads the pixels and the few tags that describe the picture, and writes them back in
+# the same float type.
+
+def _is_tiff(path: Path) -> bool:
+    with contextlib.suppress(OSError), open(path, "rb") as fp:
+        return fp.read(4) in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, either byte order
+    return False
+
+
+def _read_float_tiff(path: Path, max_pixels: int | None) -> ImageData:
+    try:
+        import tifffile
+    except ImportError:
+        raise DenoiseError(f"{path}: a TIFF Pillow cannot read (float colour, say); pip install \"denoise-cli[tiff16]\" to read it "
+                           "with tifffile.") from None
+    try:
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            _check_size(path, page.imagewidth, page.imagelength, max_pixels)
+            pixels, axes, tags = page.asarray(), page.axes, {tag.code: tag.value for tag in page.tags}
+            pages = len(tif.pages)
+    except DenoiseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - tifffile raises many types on a damaged file
+        raise DenoiseError(f"{path}: cannot read the TIFF ({exc}).") from None
+    if axes.startswith("S"):  # planar: (channel, y, x)
+        pixels = np.moveaxis(pixels, 0, -1)
+    samples = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if pixels.dtype.kind != "f" or samples not in (1, 3, 4) or pixels.ndim not in (2, 3):
+        raise DenoiseError(f"{path}: a TIFF of {pixels.dtype} with {samples} samples per pixel, which neither Pillow nor denoise reads; "
+                           "save it as gray or RGB, with or without alpha, to denoise it.")
+    warnings = [f"{path}: has {pages} pages; only the first is denoised."] if pages > 1 else []
+    turn = ORIENTATIONS.get(tags.get(ORIENTATION_TAG, 1))
+    pixels = turn(pixels) if turn is not None else pixels
+    alpha = np.ascontiguousarray(pixels[..., 3]) if samples == 4 else None
+    planes = np.ascontiguousarray(pixels[None] if samples == 1 else np.moveaxis(pixels[..., :3], -1, 0))
+    finite = planes[np.isfinite(planes)]
+    text = Image.Exif()
+    text.update({tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str)})
+    xmp = tags.get(XMP_TAG)
+    descriptive = Descriptive(xmp=bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) and xmp else Descriptive()
+    dpi = None
+    if tags.get(296, 2) == 2 and 282 in tags and 283 in tags:  # resolution unit: inch
+        dpi = tuple(float(n) / float(d) if d else 0.0 for n, d in (tags[282], tags[283]))
+    icc = tags.get(34675)
+    return ImageData(planes, {1: "F", 3: "RGB;F", 4: "RGBA;F"}[samples], _data_scale(finite, (0.0, 1.0), pixels.dtype), alpha, "TIFF",
+                     text.tobytes() if len(text) else None, bytes(icc) if icc else None, dpi, warnings,
+                     tiff_compression="raw" if tags.get(259, 1) == 1 else None, descriptive=descriptive)
+
+
+def _write_float_tiff(image: ImageData, path: Path, overwrite: bool) -> None:
+    """Float colour, or gray float other than 32-bit (which Pillow writes), by tifffile."""
+    _write_with_tifffile(image, path, overwrite, image.mode[:-2] if image.mode.endswith(";F") else "float gray")
 
 
 def _webp_is_lossless(path: Path) -> bool:
@@ -709,7 +783,7 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     if image.mode not in FORMAT_MODES[fmt]:
         able = ", ".join(format_name(f) for f, modes in FORMAT_MODES.items() if image.mode in modes)
         raise DenoiseError(
-            f"{path}: {fmt} cannot store this {_describe_mode(image.mode)} image without loss; "
+            f"{path}: {fmt} cannot store this {_describe(image)} image without loss; "
             f"choose another format ({able})."
         )
 
@@ -733,11 +807,17 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
             f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
 
 
+def _describe(image: ImageData) -> str:
+    if image.mode == "F" and image.scale.dtype != np.float32:  # read by tifffile in its own float type
+        return f"{image.scale.dtype.itemsize * 8}-bit float grayscale"
+    return _describe_mode(image.mode)
+
+
 def _describe_mode(mode: str) -> str:
     return {
         "I;16": "16-bit grayscale", "I": "32-bit integer grayscale", "F": "32-bit float grayscale",
         "LA": "grayscale + alpha", "RGBA": "RGB + alpha", "CMYK": "CMYK", "L": "8-bit grayscale", "RGB": "RGB",
-        "RGB;16": "16-bit RGB", "RGBA;16": "16-bit RGB + alpha",
+        "RGB;16": "16-bit RGB", "RGBA;16": "16-bit RGB + alpha", "RGB;F": "float RGB", "RGBA;F": "float RGB + alpha",
     }.get(mode, mode)
 
 
@@ -753,6 +833,9 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         check_writable_as(page, fmt, path)
     if image.mode in ("RGB;16", "RGBA;16"):
         {"PPM": _write_16_bit_ppm, "PNG": _write_16_bit_png}.get(fmt, _write_16_bit_colour)(image, path, overwrite)
+        return
+    if image.mode in ("RGB;F", "RGBA;F") or (image.mode == "F" and image.scale.dtype != np.float32):
+        _write_float_tiff(image, path, overwrite)
         return
     one_bit = fmt in ONE_BIT_FORMATS and all(_still_one_bit(page) for page in (image, *image.pages))
     pil = to_pillow(image, one_bit)

@@ -596,6 +596,60 @@ def test_a_48_bit_tiff_without_tifffile_names_what_to_install(identity, tmp_path
         identity.denoise_file(tmp_path / "scan.tif", tmp_path / "out.tif")
 
 
+@pytest.mark.parametrize("layout", ["RGB float32", "RGB float32 planar", "RGBA float32", "gray float64", "gray float16", "RGB 0-1000"])
+def test_a_float_tiff_pillow_cannot_open_keeps_its_type_alpha_and_header(identity, tmp_path, layout):
+    """Astro stacking (Siril, DeepSkyStacker) and HDR merges write float colour TIFFs, which
+    Pillow cannot open ("not an image"): tifffile reads and writes them in their own float type."""
+    tifffile = pytest.importorskip("tifffile")
+    dtype = {"float64": np.float64, "float16": np.float16}.get(layout.split()[1], np.float32)
+    samples = 1 if layout.startswith("gray") else 4 if layout.startswith("RGBA") else 3
+    pixels = _rng(21).random((30, 40, samples)) * (1000 if "1000" in layout else 1)
+    pixels = (pixels[..., 0] if samples == 1 else pixels).astype(dtype)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    planar = "planar" in layout
+    tifffile.imwrite(tmp_path / "stack.tif", np.moveaxis(pixels, -1, 0) if planar else pixels,
+                     photometric="minisblack" if samples == 1 else "rgb", planarconfig="separate" if planar else None,
+                     extrasamples=("unassalpha",) if samples == 4 else None, iccprofile=icc, resolution=(300, 300), resolutionunit="INCH",
+                     extratags=[(271, "s", 0, "ZWO", True), (700, 1, 14, b"<x:xmpmeta/>\n\n", True)], metadata=None)
+    identity.denoise_file(tmp_path / "stack.tif", tmp_path / "out.tif")
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        out, tags = tif.pages[0].asarray(), {tag.name: tag.value for tag in tif.pages[0].tags}
+    assert out.dtype == dtype and out.shape == pixels.shape
+    assert np.allclose(out, pixels, rtol=1e-5, atol=1e-6)  # the model runs in float32, its patches blended
+    assert tags["InterColorProfile"] == icc and tags["XResolution"] == (300, 1) and tags["Make"] == "ZWO"
+    assert tags["XMP"] == b"<x:xmpmeta/>\n\n"
+    with pytest.raises(DenoiseError, match=r"out.png: PNG cannot store this (float RGB|64-bit float gray|16-bit float gray|32-bit float gray)"):
+        identity.denoise_file(tmp_path / "stack.tif", tmp_path / "out.png")
+
+
+def test_a_float_colour_tiff_is_denoised_with_its_holes_kept(conv_stack, tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    pixels = np.clip(0.5 + 0.1 * _rng(22).standard_normal((40, 50, 3)), 0, 1).astype(np.float32)
+    pixels[5, 7, 1] = np.nan  # a dead pixel masked by the stacking software
+    tifffile.imwrite(tmp_path / "m42.tif", pixels, photometric="rgb")
+    image = read_image(tmp_path / "m42.tif")
+    assert image.mode == "RGB;F" and any("1 pixel is NaN" in w for w in image.warnings)
+    Denoiser(conv_stack, "cpu").denoise_file(tmp_path / "m42.tif", tmp_path / "out.tif")
+    out = tifffile.imread(tmp_path / "out.tif")
+    assert np.isnan(out[5, 7, 1]) and np.isfinite(out).sum() == out.size - 1 and not np.allclose(out[:, :, 0], pixels[:, :, 0])
+
+
+def test_a_tiff_pillow_cannot_open_says_what_is_missing_or_wrong(identity, tmp_path, monkeypatch):
+    from denoise_cli.imageio import suffix_of_content
+
+    tifffile = pytest.importorskip("tifffile")
+    tifffile.imwrite(tmp_path / "gray-alpha.tif", np.zeros((4, 4, 2), np.uint16), photometric="minisblack", extrasamples=("unassalpha",))
+    with pytest.raises(DenoiseError, match=r"gray-alpha.tif: a TIFF of uint16 with 2 samples per pixel, which neither Pillow nor denoise reads"):
+        read_image(tmp_path / "gray-alpha.tif")
+    tifffile.imwrite(tmp_path / "float.tif", np.zeros((4, 4, 3), np.float32), photometric="rgb")
+    assert suffix_of_content(tmp_path / "float.tif", "<stdin>") == ".tif"  # a pipe's bytes are named by their content
+    with pytest.raises(DenoiseError, match=r"float.tif: 4x4 is 16 pixels, over the limit of 15 pixels"):
+        read_image(tmp_path / "float.tif", max_pixels=15)
+    monkeypatch.setitem(__import__("sys").modules, "tifffile", None)  # as if it were not installed
+    with pytest.raises(DenoiseError, match=r'float.tif: a TIFF Pillow cannot read \(float colour, say\); pip install "denoise-cli\[tiff16\]"'):
+        identity.denoise_file(tmp_path / "float.tif", tmp_path / "out.tif")
+
+
 def test_write_is_atomic_and_never_replaces_without_overwrite(tmp_path):
     src = tmp_path / "x.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(src)
