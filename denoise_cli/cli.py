@@ -81,7 +81,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 @app.command("run")
 def run(
-    inputs: Annotated[list[str], typer.Argument(help="Image files, folders or glob patterns; - reads one image from standard input.", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUT", help="Image files, folders or glob patterns; - reads one image from standard input.", show_default=False)],
     output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
     model: ModelOpt = "default",
     device: DeviceOpt = Device.auto,
@@ -126,7 +126,7 @@ def run(
 
 @app.command("models")
 def models(
-    name: Annotated[Optional[str], typer.Argument(help="One model (name, alias or .onnx path) to describe in full.", show_default=False,
+    name: Annotated[Optional[str], typer.Argument(metavar="NAME", help="One model (name, alias or .onnx path) to describe in full.", show_default=False,
                                                   autocompletion=complete_model)] = None,
     json_summary: JsonOpt = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")] = False,

@@ -526,3 +526,17 @@ def test_a_multi_page_tiff_says_how_many_pages(tmp_path, identity_fixed):
     assert line.returncode == 0 and "(40x30, 4 pages, " in line.stdout
     summary = json.loads(run_cli(str(tmp_path / "scan.tif"), "-m", str(identity_fixed), "--json", "--overwrite").stdout)
     assert summary["files"][0]["pages"] == 4
+
+
+def test_help_names_every_options_value_as_the_readme_does():
+    """typer 0.29 labels a value by its Python type (<str>, <int range>, <path>) unless told a
+    metavar; the README's options table and these help pages say PATH, NAME, N, FLOAT, TEXT."""
+    from typer.testing import CliRunner
+
+    from denoise_cli.cli import app
+
+    for command in (["run", "-h"], ["models", "-h"]):
+        page = CliRunner().invoke(app, command, env={"COLUMNS": "200"}).output
+        options = [line for line in page.splitlines() if line.lstrip().startswith("-")]
+        assert options and not [line for line in options if "<" in line.lstrip().split("  ")[0]], page
+    assert "run [OPTIONS] {INPUT}..." in CliRunner().invoke(app, ["run", "-h"], env={"COLUMNS": "200"}).output

@@ -10,6 +10,7 @@ import pickle
 import tarfile
 
 import numpy as np
+import typer
 import pytest
 from PIL import Image
 
@@ -605,3 +606,17 @@ def test_sweep_scores_each_picture_at_each_strength_and_evaluates_a_guard_on_the
     assert run_train_cli("sweep", "--from", str(tmp_path / "old.jsonl"), "--guard", "0,0.01,0,99,0.5").returncode == 0
     stale = run_train_cli("sweep", "--from", str(tmp_path / "old.jsonl"), "--guard", "0,0.01,0,99,0.5,0.8")
     assert stale.returncode == 1 and "run it again" in stale.stderr and "Traceback" not in stale.stderr
+
+
+def test_train_help_names_every_options_value():
+    """As `denoise run -h` does: PATH, N, FLOAT, TEXT, not typer's <str>, <int range>, <path>."""
+    from typer.testing import CliRunner
+
+    from denoise_cli.train.cli import app
+
+    commands = [command.name for command in typer.main.get_command(app).commands.values()]
+    assert len(commands) >= 10
+    for command in commands:
+        page = CliRunner().invoke(app, [command, "-h"], env={"COLUMNS": "200"}).output
+        options = [line for line in page.splitlines() if line.lstrip().startswith("-")]
+        assert options and not [line for line in options if "<" in line.lstrip().split("  ")[0]], page

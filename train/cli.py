@@ -35,7 +35,7 @@ def user_errors():
         raise typer.Exit(1) from None
 
 
-DataDir = Annotated[Optional[Path], typer.Option("--data-dir", help="Folder with mnist/, cifar10/, train400/ ... (default: $DENOISE_DATA_DIR).")]
+DataDir = Annotated[Optional[Path], typer.Option("--data-dir", metavar="PATH", help="Folder with mnist/, cifar10/, train400/ ... (default: $DENOISE_DATA_DIR).")]
 
 
 @app.command("recipes")
@@ -56,14 +56,14 @@ def list_recipes() -> None:
 
 @app.command("train")
 def train_command(
-    recipe: Annotated[str, typer.Option("--recipe", "-r", help="Recipe name (see `denoise-train recipes`).")],
+    recipe: Annotated[str, typer.Option("--recipe", "-r", metavar="NAME", help="Recipe name (see `denoise-train recipes`).")],
     data_dir: DataDir = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the run goes to OUT/RECIPE/.")] = Path("runs"),
-    epochs: Annotated[Optional[int], typer.Option(min=1, help="Epochs (default: the recipe's).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Batch size (default: the recipe's).")] = None,
-    lr: Annotated[Optional[float], typer.Option(min=0.0, help="Adam learning rate (default: the recipe's).")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Random seed (default: the recipe's).")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="Torch threads (default: torch's).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", metavar="PATH", help="Output folder; the run goes to OUT/RECIPE/.")] = Path("runs"),
+    epochs: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Epochs (default: the recipe's).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Batch size (default: the recipe's).")] = None,
+    lr: Annotated[Optional[float], typer.Option(metavar="FLOAT", min=0.0, help="Adam learning rate (default: the recipe's).")] = None,
+    seed: Annotated[Optional[int], typer.Option(metavar="N", help="Random seed (default: the recipe's).")] = None,
+    threads: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Torch threads (default: torch's).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/RECIPE/checkpoint.pt.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar (default: when on a terminal).")] = sys.stderr.isatty(),
 ) -> None:
@@ -79,9 +79,9 @@ def train_command(
 
 @app.command("ship")
 def ship_command(
-    model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model exported by denoise-train.")],
-    weights: Annotated[Optional[Path], typer.Option(help="The weights folder (default: the one denoise_cli loads from).")] = None,
-    alias: Annotated[Optional[list[str]], typer.Option(help="Also register the model under this name (repeatable).")] = None,
+    model: Annotated[Path, typer.Argument(metavar="MODEL", exists=True, dir_okay=False, help="An ONNX model exported by denoise-train.")],
+    weights: Annotated[Optional[Path], typer.Option(metavar="PATH", help="The weights folder (default: the one denoise_cli loads from).")] = None,
+    alias: Annotated[Optional[list[str]], typer.Option(metavar="TEXT", help="Also register the model under this name (repeatable).")] = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default model of `denoise`.")] = False,
 ) -> None:
     """Copy a model into weights/ and record its sha256 in weights/manifest.json."""
@@ -99,21 +99,21 @@ def _split(values: str) -> list[str]:
 @app.command("bench")
 def bench_command(
     data_dir: DataDir = None,
-    sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
-    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, spNN, spjpegNN (spNN saved as a JPEG), cameraXL/L/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
-    variants: Annotated[str, typer.Option(help="float and/or png8.")] = "float,png8",
-    baselines: Annotated[str, typer.Option(help="Comma-separated: noisy, median3, switching-median, nlm, bm3d.")] = "noisy,median3,switching-median,nlm,bm3d",
-    models: Annotated[str, typer.Option(help="Comma-separated model names or .onnx paths (default: the models for photos and scans).")] = "photo,gaussian,sp,sp-jpeg",
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N images of each set (BM3D is slow).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
-    per_image: Annotated[Optional[Path], typer.Option(help="Also write each image's PSNR and SSIM to this CSV file: which pictures a method helps or hurts.")] = None,
-    merge: Annotated[Optional[list[Path]], typer.Option(help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
+    sets: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated test sets.")] = "set12,bsd68",
+    scenarios: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated: gaussS, spNN, spjpegNN (spNN saved as a JPEG), cameraXL/L/M/H, clean.")] = "gauss15,gauss25,gauss50,sp10,sp20,sp30",
+    variants: Annotated[str, typer.Option(metavar="TEXT", help="float and/or png8.")] = "float,png8",
+    baselines: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated: noisy, median3, switching-median, nlm, bm3d.")] = "noisy,median3,switching-median,nlm,bm3d",
+    models: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated model names or .onnx paths (default: the models for photos and scans).")] = "photo,gaussian,sp,sp-jpeg",
+    limit: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Only the first N images of each set (BM3D is slow).")] = None,
+    out: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Also write the table (.md) and the rows (.json) here, without extension.")] = None,
+    per_image: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Also write each image's PSNR and SSIM to this CSV file: which pictures a method helps or hurts.")] = None,
+    merge: Annotated[Optional[list[Path]], typer.Option(metavar="PATH", help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
     sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
-    strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
-    enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
+    strength: Annotated[Optional[float], typer.Option(metavar="FLOAT", min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
+    enlarge: Annotated[float, typer.Option(metavar="FLOAT", min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
     camera_photo: Annotated[bool, typer.Option(help="Noise-level models take each test picture for a camera's own unresized photo, as its EXIF would make `denoise` do (the model's camera strength).")] = False,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Our models average over the picture and its three flips, as `denoise --ensemble`.")] = False,
-    pairs: Annotated[Optional[Path], typer.Option(help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does, or noisy/NAME beside mean/NAME (or clean/, gt/, reference/).")] = None,
+    pairs: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does, or noisy/NAME beside mean/NAME (or clean/, gt/, reference/).")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
     from denoise_cli.imageio import write_atomically
@@ -143,15 +143,15 @@ def bench_command(
 @app.command("sweep")
 def sweep_command(
     data_dir: DataDir = None,
-    sets: Annotated[str, typer.Option(help="Comma-separated image sets (folders of PNGs under the data directory).")] = "set12,bsd68",
-    scenarios: Annotated[str, typer.Option(help="Comma-separated: gaussS, cameraXL/L/M/H, clean.")] = "gauss2,cameraL,cameraM,cameraH",
-    model: Annotated[str, typer.Option(help="A noise-level model's name or .onnx path.")] = "photo",
-    strengths: Annotated[str, typer.Option(help="Comma-separated strengths to run each picture at.")] = "0.25,0.4,0.55,0.7,0.85,1,1.2,1.5,2",
-    every: Annotated[int, typer.Option(min=1, help="Only every N-th picture of each set (noise seeded by its index in the set).")] = 1,
-    enlarge: Annotated[float, typer.Option(min=1, max=8, help="Enlarge each picture by this factor first, as `bench --enlarge`.")] = 1.0,
-    out: Annotated[Optional[Path], typer.Option(help="Write one JSON line per picture here (readings, PSNR at each strength).")] = None,
-    read: Annotated[Optional[Path], typer.Option("--from", help="Instead of measuring, read an earlier --out file.")] = None,
-    guard: Annotated[Optional[str], typer.Option(help="A texture guard to evaluate on the sweep: start,cap,low,high,least(,even) (start and cap on 0-255; even: the uniformity from which it stays off); default: the model's own.")] = None,
+    sets: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated image sets (folders of PNGs under the data directory).")] = "set12,bsd68",
+    scenarios: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated: gaussS, cameraXL/L/M/H, clean.")] = "gauss2,cameraL,cameraM,cameraH",
+    model: Annotated[str, typer.Option(metavar="TEXT", help="A noise-level model's name or .onnx path.")] = "photo",
+    strengths: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated strengths to run each picture at.")] = "0.25,0.4,0.55,0.7,0.85,1,1.2,1.5,2",
+    every: Annotated[int, typer.Option(metavar="N", min=1, help="Only every N-th picture of each set (noise seeded by its index in the set).")] = 1,
+    enlarge: Annotated[float, typer.Option(metavar="FLOAT", min=1, max=8, help="Enlarge each picture by this factor first, as `bench --enlarge`.")] = 1.0,
+    out: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Write one JSON line per picture here (readings, PSNR at each strength).")] = None,
+    read: Annotated[Optional[Path], typer.Option("--from", metavar="PATH", help="Instead of measuring, read an earlier --out file.")] = None,
+    guard: Annotated[Optional[str], typer.Option(metavar="TEXT", help="A texture guard to evaluate on the sweep: start,cap,low,high,least(,even) (start and cap on 0-255; even: the uniformity from which it stays off); default: the model's own.")] = None,
 ) -> None:
     """Each picture at a range of fixed strengths, with its noise readings: which pictures the
     automatic strength damages, and what a texture guard gives on them (a table)."""
@@ -189,10 +189,10 @@ def sweep_command(
 
 @app.command("score")
 def score_command(
-    model: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
+    model: Annotated[Path, typer.Argument(metavar="MODEL", exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
     data_dir: DataDir = None,
-    sets: Annotated[str, typer.Option(help="Comma-separated test sets.")] = "set12,bsd68",
-    rows: Annotated[Optional[list[Path]], typer.Option(help="Take the model's rows from `bench --out` .json files instead of measuring again (the figures are deterministic; repeatable).")] = None,
+    sets: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated test sets.")] = "set12,bsd68",
+    rows: Annotated[Optional[list[Path]], typer.Option(metavar="PATH", help="Take the model's rows from `bench --out` .json files instead of measuring again (the figures are deterministic; repeatable).")] = None,
 ) -> None:
     """Measure a model on the benchmark sets (its own noise kind, blind) and write the scores
     into its ONNX metadata; `denoise-train ship` it afterwards."""
@@ -220,9 +220,9 @@ def score_command(
 
 @app.command("speed")
 def speed_command(
-    models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: every shipped model).")] = None,
-    threads: Annotated[int, typer.Option(min=1, help="Threads for both runtimes.")] = 2,
-    repeats: Annotated[int, typer.Option(min=1, help="Runs per measurement; the best is kept.")] = 2,
+    models: Annotated[Optional[str], typer.Option(metavar="TEXT", help="Comma-separated models (default: every shipped model).")] = None,
+    threads: Annotated[int, typer.Option(metavar="N", min=1, help="Threads for both runtimes.")] = 2,
+    repeats: Annotated[int, typer.Option(metavar="N", min=1, help="Runs per measurement; the best is kept.")] = 2,
 ) -> None:
     """Megapixels per second on a 2048x2048 image, load time, tiling overhead, ONNX Runtime
     against PyTorch eager, for each model."""
@@ -240,11 +240,11 @@ def speed_command(
 
 @app.command("folder-speed")
 def folder_speed_command(
-    models: Annotated[Optional[str], typer.Option(help="Comma-separated models (default: the default model and sp).")] = None,
-    images: Annotated[int, typer.Option(min=2, help="Images in the folder.")] = 500,
-    width: Annotated[int, typer.Option(min=8)] = 320,
-    height: Annotated[int, typer.Option(min=8)] = 240,
-    threads: Annotated[int, typer.Option(min=1, help="Inference threads.")] = 2,
+    models: Annotated[Optional[str], typer.Option(metavar="TEXT", help="Comma-separated models (default: the default model and sp).")] = None,
+    images: Annotated[int, typer.Option(metavar="N", min=2, help="Images in the folder.")] = 500,
+    width: Annotated[int, typer.Option(metavar="N", min=8)] = 320,
+    height: Annotated[int, typer.Option(metavar="N", min=8)] = 240,
+    threads: Annotated[int, typer.Option(metavar="N", min=1, help="Inference threads.")] = 2,
 ) -> None:
     """A folder of small images through `denoise FOLDER`'s pipeline against pure inference on
     the same images: images per second and what the file work adds."""
@@ -261,7 +261,7 @@ def folder_speed_command(
 @app.command("report")
 def report_command(
     data_dir: DataDir = None,
-    recipes: Annotated[Optional[str], typer.Option(help="Comma-separated recipes (default: the five reference recipes).")] = None,
+    recipes: Annotated[Optional[str], typer.Option(metavar="TEXT", help="Comma-separated recipes (default: the five reference recipes).")] = None,
 ) -> None:
     """Re-measure the reproduction table of the reference recipes from the shipped models."""
     from denoise_cli.train.data import resolve_data_dir
@@ -278,10 +278,10 @@ def report_command(
 
 @app.command("make-noisy")
 def make_noisy_command(
-    image: Annotated[Path, typer.Argument(help="A clean image (any mode the CLI reads).")],
-    out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the noisy image.")],
-    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, spjpegNN, cameraXL/L/M/H.")] = "cameraM",
-    seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="A clean image (any mode the CLI reads).")],
+    out: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Where to write the noisy image.")],
+    scenario: Annotated[str, typer.Option(metavar="TEXT", help="A benchmark scenario: gaussS, spNN, spjpegNN, cameraXL/L/M/H.")] = "cameraM",
+    seed: Annotated[int, typer.Option(metavar="N", help="Seeds the noise (the benchmark uses the image's index).")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Add a benchmark scenario's noise to an image, each channel on its own, to try a model on
@@ -300,16 +300,16 @@ def make_noisy_command(
 
 @app.command("before-after")
 def before_after_command(
-    image: Annotated[Path, typer.Argument(help="A clean image (gray, or its first channel is used); with --noisy, that shot's reference.")],
-    out: Annotated[Path, typer.Option("--output", "-o", help="Where to write the figure (.svg).")],
-    box: Annotated[str, typer.Option(help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
-    scenario: Annotated[str, typer.Option(help="A benchmark scenario: gaussS, spNN, spjpegNN, cameraXL/L/M/H.")] = "cameraM",
-    models: Annotated[str, typer.Option(help="Comma-separated models, one panel each; MODEL@S runs it at strength S, MODEL@camera as on a camera's own unresized photo.")] = "photo",
-    seed: Annotated[int, typer.Option(help="Seeds the noise (the benchmark uses the image's index).")] = 0,
-    enlarge: Annotated[float, typer.Option(min=1, help="Enlarge the image by this factor first, as `bench --enlarge` (the box is in the enlarged image).")] = 1.0,
-    zoom: Annotated[int, typer.Option(min=1, max=16, help="Screen pixels per image pixel.")] = 4,
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="A clean image (gray, or its first channel is used); with --noisy, that shot's reference.")],
+    out: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Where to write the figure (.svg).")],
+    box: Annotated[str, typer.Option(metavar="TEXT", help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
+    scenario: Annotated[str, typer.Option(metavar="TEXT", help="A benchmark scenario: gaussS, spNN, spjpegNN, cameraXL/L/M/H.")] = "cameraM",
+    models: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated models, one panel each; MODEL@S runs it at strength S, MODEL@camera as on a camera's own unresized photo.")] = "photo",
+    seed: Annotated[int, typer.Option(metavar="N", help="Seeds the noise (the benchmark uses the image's index).")] = 0,
+    enlarge: Annotated[float, typer.Option(metavar="FLOAT", min=1, help="Enlarge the image by this factor first, as `bench --enlarge` (the box is in the enlarged image).")] = 1.0,
+    zoom: Annotated[int, typer.Option(metavar="N", min=1, max=16, help="Screen pixels per image pixel.")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
-    noisy: Annotated[Optional[Path], typer.Option(help="A real noisy shot of IMAGE's scene (as `bench --pairs` takes them), shown instead of simulated noise; both are read as 8-bit gray, and --scenario and --seed do not apply.")] = None,
+    noisy: Annotated[Optional[Path], typer.Option(metavar="PATH", help="A real noisy shot of IMAGE's scene (as `bench --pairs` takes them), shown instead of simulated noise; both are read as 8-bit gray, and --scenario and --seed do not apply.")] = None,
 ) -> None:
     """A before/after figure as SVG text: noisy, each model's output, clean, side by side with
     each crop's PSNR. The models see the whole image; only the figure is cropped."""
@@ -328,10 +328,10 @@ def before_after_command(
 
 @app.command("make-scan")
 def make_scan_command(
-    out: Annotated[Path, typer.Argument(help="Output image (.tif or .png).")],
-    width: Annotated[int, typer.Option(min=1)] = 16000,
-    height: Annotated[int, typer.Option(min=1)] = 16000,
-    bits: Annotated[int, typer.Option(help="8 or 16.")] = 8,
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="Output image (.tif or .png).")],
+    width: Annotated[int, typer.Option(metavar="N", min=1)] = 16000,
+    height: Annotated[int, typer.Option(metavar="N", min=1)] = 16000,
+    bits: Annotated[int, typer.Option(metavar="N", help="8 or 16.")] = 8,
 ) -> None:
     """Write a large scan-like test image, for memory and speed measurements."""
     from denoise_cli.train.speed import make_scan
