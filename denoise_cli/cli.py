@@ -85,7 +85,7 @@ def run(
     output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
     model: ModelOpt = "default",
     device: DeviceOpt = Device.auto,
-    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder).")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored in the output folder; hidden ones are passed over, as hidden files are).")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace existing output files (never done otherwise).")] = False,
     suffix: Annotated[str, typer.Option(metavar="TEXT", help="Added to output names when they go beside the input.")] = "_denoised",
     format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="|".join(formats.PILLOW_NAMES), callback=_output_format, autocompletion=_complete_format,

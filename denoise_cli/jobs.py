@@ -9,12 +9,15 @@ Where outputs go when -o is not given:
 With -o: a file path for one input file, else a folder (created if missing). `-o` naming the
 input folder itself puts each output over its input: skipped as existing, unless --overwrite
 (in place), or beside it under another --format's extension.
+A folder's hidden files (.DS_Store, macOS's ._photo.jpg) and, with --recursive, its hidden
+sub-folders are passed over.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,14 +73,29 @@ def _is_raw(path: Path) -> bool:
     return path.suffix.lower() in RAW_SUFFIXES and not path.name.startswith(".")
 
 
-def _folder_files(folder: Path, recursive: bool, exclude: Path | None) -> list[Path]:
+def _folder_files(folder: Path, recursive: bool, exclude: Path | None, problems: list[str]) -> list[Path]:
     """The folder's files; none from `exclude` (resolved: an output folder inside the input, which
-    the walk gives as relative paths when the user wrote the folder so)."""
-    walk = folder.rglob("*") if recursive else folder.iterdir()
+    the walk gives as relative paths when the user wrote the folder so). A sub-folder that cannot
+    be listed is one of `problems`; the folder itself, an OSError."""
+    walk = _walk(folder, problems) if recursive else folder.iterdir()
     if exclude is not None:
         base = folder.resolve()
         walk = (p for p in walk if not (base / p.relative_to(folder)).is_relative_to(exclude))
     return sorted(p for p in walk if p.is_file())
+
+
+def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
+    """Everything under `folder` but hidden folders (.git, .thumbnails, .Trash-1000: not the
+    user's pictures, as hidden files are not); symbolic links to folders are not followed."""
+    with os.scandir(folder):  # the folder itself unreadable: an OSError for the caller, as without --recursive
+        pass
+    for root, folders, files in os.walk(folder, onerror=lambda exc: problems.append(_unlisted(exc, folder))):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        yield from (Path(root, name) for name in [*folders, *files])
+
+
+def _unlisted(exc: OSError, folder: Path) -> str:
+    return f"{exc.filename or folder}: cannot list the folder ({exc.strerror or exc})."
 
 
 def _with_format(target: Path, fmt: str | None) -> Path:
@@ -151,9 +169,9 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
         # an output folder inside the input is not walked; the input folder itself is (in place)
         exclude = out_root.resolve() if output is not None and out_root.resolve() != folder.resolve() else None
         try:
-            found = _folder_files(folder, recursive, exclude)
+            found = _folder_files(folder, recursive, exclude, problems)
         except OSError as exc:  # an unreadable folder, or one removed while we look
-            problems.append(f"{exc.filename or folder}: cannot list the folder ({exc.strerror or exc}).")
+            problems.append(_unlisted(exc, folder))
             continue
         raw_files += sum(map(_is_raw, found))
         for source in filter(_is_image, found):

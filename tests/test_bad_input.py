@@ -304,3 +304,26 @@ def test_an_image_that_runs_out_of_memory_fails_alone(tmp_path, identity_fixed, 
     assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
     assert "big.png: not enough memory to denoise it" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.png"]
+
+
+def test_recursion_passes_over_hidden_folders_and_names_a_sub_folder_it_cannot_list(tmp_path, monkeypatch):
+    """.thumbnails, .git, a camera card's .Trashes hold no pictures of the user's, as hidden files
+    do not; a locked sub-folder is one problem, and the rest of the folder goes on."""
+    import os
+
+    from denoise_cli.jobs import plan_jobs
+
+    for name in ("top.png", "sub/b.png", ".thumbnails/t.png", "sub/.cache/c.png", "locked/l.png", ".hidden.png"):
+        (tmp_path / "card" / name).parent.mkdir(parents=True, exist_ok=True)
+        _png(tmp_path / "card" / name)
+    scandir = os.scandir
+
+    def refusing(path="."):
+        if os.path.basename(os.fspath(path)) == "locked":  # root reads every folder, so the refusal is simulated
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    plan = plan_jobs([str(tmp_path / "card")], tmp_path / "out", recursive=True)
+    assert sorted(str(job.source.relative_to(tmp_path / "card")) for job in plan.jobs) == ["sub/b.png", "top.png"]
+    assert plan.problems == [f"{tmp_path / 'card' / 'locked'}: cannot list the folder (Permission denied)."]
