@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from pathlib import Path
 
 import onnxruntime as ort
@@ -63,10 +64,18 @@ def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads
         reason = str(exc).splitlines()[0]
         if "INVALID_PROTOBUF" in reason:  # not an ONNX file at all: an image, a PyTorch checkpoint, a download's error page
             raise DenoiseError(f"{name}: not an ONNX model (export one with denoise-train).") from None
-        raise DenoiseError(f"{name}: ONNX Runtime cannot load it ({reason[:200]}).") from None
+        raise DenoiseError(f"{name}: ONNX Runtime cannot load it ({_plain_reason(reason)[:200]}).") from None
     if device == "cuda" and "CUDAExecutionProvider" not in session.get_providers():
         raise DenoiseError(NO_CUDA_GPU)
     return session
+
+
+def _plain_reason(reason: str) -> str:
+    """ONNX Runtime's error without its code, C++ source location and function signature, which
+    fill the first 200 characters before the reason ("Unsupported model IR version: 14, ...")."""
+    reason = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", reason)
+    reason = re.sub(r"/onnxruntime_src/\S+:\d+ (?:[\w:<>~]+\([^()]*\)(?: const)? )?", "", reason)
+    return reason.strip() or "no reason given"
 
 
 @functools.lru_cache(maxsize=1)

@@ -170,6 +170,12 @@ def test_not_an_onnx_model_and_model_without_description(corpus, models_dir):
     result = run_cli(str(corpus / "good.png"), "--model", str(bare))
     assert_clean_error(result)
     assert "no denoise-cli description" in result.stderr
+    proto.ir_version = 99  # from an onnx newer than this ONNX Runtime: the reason, not C++ source locations, fits the sentence
+    onnx.save(proto, str(corpus / "new.onnx"))
+    result = run_cli(str(corpus / "good.png"), "--model", str(corpus / "new.onnx"))
+    assert_clean_error(result)
+    assert "new.onnx: ONNX Runtime cannot load it (Unsupported model IR version: 99" in result.stderr
+    assert "onnxruntime_src" not in result.stderr
 
 
 def test_no_images_in_folder(tmp_path, identity_fixed):
