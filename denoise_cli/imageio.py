@@ -115,6 +115,9 @@ class PixelScale:
     dtype: np.dtype
 
     def to_unit(self, values: np.ndarray) -> np.ndarray:
+        if values.dtype == np.float64:  # a 64-bit float file's own range may lie beyond float32's
+            with np.errstate(all="ignore"):  # infinities are holes, filled before the model (holes.py)
+                return ((values - self.low) / (self.high - self.low)).astype(np.float32)
         unit = values.astype(np.float32)
         if self.low != 0.0:
             unit -= np.float32(self.low)
@@ -124,6 +127,8 @@ class PixelScale:
 
     def from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Clip to the range and round to the storage type (a new array)."""
+        if self.dtype == np.float64:
+            return np.clip(unit, 0.0, 1.0).astype(np.float64) * (self.high - self.low) + self.low
         values = np.clip(unit, 0.0, 1.0) * np.float32(self.high - self.low) + np.float32(self.low)
         if np.issubdtype(self.dtype, np.integer):
             return np.round(values).astype(self.dtype)
@@ -503,12 +508,14 @@ def _read_float_tiff(path: Path, max_pixels: int | None) -> ImageData:
         raise DenoiseError(f"{path}: cannot read the TIFF ({exc}).") from None
     if axes.startswith("S"):  # planar: (channel, y, x)
         pixels = np.moveaxis(pixels, 0, -1)
-    samples = 1 if pixels.ndim == 2 else pixels.shape[2]
-    if pixels.dtype.kind != "f" or samples not in (1, 3, 4) or pixels.ndim not in (2, 3):
-        raise DenoiseError(f"{path}: a TIFF of {pixels.dtype} with {samples} samples per pixel, which neither Pillow nor denoise reads; "
+    samples = {2: 1, 3: pixels.shape[-1]}.get(pixels.ndim, 0)
+    if pixels.dtype.kind != "f" or samples not in (1, 3, 4):
+        layout = f"with {samples} samples per pixel" if samples else f"shaped {pixels.shape}"
+        raise DenoiseError(f"{path}: a TIFF of {pixels.dtype} {layout}, which neither Pillow nor denoise reads; "
                            "save it as gray or RGB, with or without alpha, to denoise it.")
     warnings = [f"{path}: has {pages} pages; only the first is denoised."] if pages > 1 else []
-    turn = ORIENTATIONS.get(tags.get(ORIENTATION_TAG, 1))
+    orientation = tags.get(ORIENTATION_TAG, 1)
+    turn = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
     pixels = turn(pixels) if turn is not None else pixels
     alpha = np.ascontiguousarray(pixels[..., 3]) if samples == 4 else None
     planes = np.ascontiguousarray(pixels[None] if samples == 1 else np.moveaxis(pixels[..., :3], -1, 0))
@@ -517,13 +524,22 @@ def _read_float_tiff(path: Path, max_pixels: int | None) -> ImageData:
     text.update({tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str)})
     xmp = tags.get(XMP_TAG)
     descriptive = Descriptive(xmp=bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) and xmp else Descriptive()
-    dpi = None
-    if tags.get(296, 2) == 2 and 282 in tags and 283 in tags:  # resolution unit: inch
-        dpi = tuple(float(n) / float(d) if d else 0.0 for n, d in (tags[282], tags[283]))
     icc = tags.get(34675)
     return ImageData(planes, {1: "F", 3: "RGB;F", 4: "RGBA;F"}[samples], _data_scale(finite, (0.0, 1.0), pixels.dtype), alpha, "TIFF",
-                     text.tobytes() if len(text) else None, bytes(icc) if icc else None, dpi, warnings,
+                     text.tobytes() if len(text) else None, icc if isinstance(icc, bytes) and icc else None, _tiff_dpi(tags), warnings,
                      tiff_compression="raw" if tags.get(259, 1) == 1 else None, descriptive=descriptive)
+
+
+def _tiff_dpi(tags: dict) -> tuple[float, float] | None:
+    """Dots per inch from a TIFF's resolution tags (rationals), or None: no unit, another unit,
+    or tags too damaged to read."""
+    try:
+        if tags.get(296, 2) != 2:  # resolution unit: inch is the default
+            return None
+        (xn, xd), (yn, yd) = tags[282], tags[283]
+        return xn / xd, yn / yd
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
 
 
 def _write_float_tiff(image: ImageData, path: Path, overwrite: bool) -> None:

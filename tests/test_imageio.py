@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import warnings
 
 import numpy as np
 import pytest
@@ -632,6 +633,18 @@ def test_a_float_colour_tiff_is_denoised_with_its_holes_kept(conv_stack, tmp_pat
     Denoiser(conv_stack, "cpu").denoise_file(tmp_path / "m42.tif", tmp_path / "out.tif")
     out = tifffile.imread(tmp_path / "out.tif")
     assert np.isnan(out[5, 7, 1]) and np.isfinite(out).sum() == out.size - 1 and not np.allclose(out[:, :, 0], pixels[:, :, 0])
+
+
+def test_a_64_bit_float_tiff_beyond_float32s_range_keeps_its_values(identity, tmp_path):
+    """Its own range is mapped to [0, 1] in 64-bit floats: in 32-bit ones 1e39 is infinite."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = _rng(23).random((20, 30)) * 1e39
+    tifffile.imwrite(tmp_path / "wide.tif", pixels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warnings
+        identity.denoise_file(tmp_path / "wide.tif", tmp_path / "out.tif")
+    out = tifffile.imread(tmp_path / "out.tif")
+    assert out.dtype == np.float64 and np.allclose(out, pixels, rtol=1e-5)
 
 
 def test_a_tiff_pillow_cannot_open_says_what_is_missing_or_wrong(identity, tmp_path, monkeypatch):
