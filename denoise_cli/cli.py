@@ -158,7 +158,10 @@ def main() -> None:
     # file:line lines that read like a crash; what matters reaches the user as our own warning
     # (imageio: EXIF that cannot be written back).
     warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
-    logging.getLogger("tifffile").setLevel(logging.ERROR)  # likewise on damaged 16-bit TIFF tags it skips
+    # likewise tifffile on damaged TIFF tags it skips, some of it as errors; a file it cannot read
+    # reaches the user as our one sentence
+    logging.getLogger("tifffile").setLevel(logging.CRITICAL)
+    logging.getLogger("PIL").setLevel(logging.CRITICAL)  # and Pillow, before it raises ("More samples per pixel than can be decoded")
     try:
         app()
     except KeyboardInterrupt:  # Ctrl-C outside a batch (e.g. while loading)
