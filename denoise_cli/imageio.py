@@ -183,8 +183,9 @@ class ImageData:
 
 
 # What Pillow and its plugins raise on a damaged or unsupported file (RuntimeError: the AVIF
-# decoder's "Failed to decode image").
-UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, Image.DecompressionBombError, UnidentifiedImageError)
+# decoder's "Failed to decode image"; TypeError: a TIFF's "Missing dimensions" while its pages
+# are counted).
+UNREADABLE = (OSError, SyntaxError, ValueError, EOFError, RuntimeError, TypeError, Image.DecompressionBombError, UnidentifiedImageError)
 
 
 def _open_error(path: Path, exc: BaseException) -> DenoiseError:

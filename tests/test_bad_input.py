@@ -335,29 +335,36 @@ def test_recursion_passes_over_hidden_folders_and_names_a_sub_folder_it_cannot_l
     assert plan.problems == [f"{tmp_path / 'card' / 'locked'}: cannot list the folder (Permission denied)."]
 
 
-def _tiff_with_tag_changed(path, tag: int, field: str, value: int) -> None:
-    """A float colour TIFF (written by tifffile) with one IFD entry's type or value replaced."""
+def _tiff_with_tag_changed(path, tag: int, field: str, value: int, pixels=None, page: int = 0) -> None:
+    """A TIFF written by tifffile (a float colour one unless `pixels` says otherwise, its first
+    axis the pages when there are several) with one IFD entry's code, type or value replaced."""
     import struct
 
     import tifffile
 
-    tifffile.imwrite(path, np.zeros((8, 8, 3), np.float32), photometric="rgb", metadata=None)
+    pixels = np.zeros((8, 8, 3), np.float32) if pixels is None else pixels
+    tifffile.imwrite(path, pixels, photometric="rgb" if pixels.shape[-1] == 3 else "minisblack", metadata=None)
     data = bytearray(path.read_bytes())
     ifd = struct.unpack_from("<I", data, 4)[0]
+    for _ in range(page):
+        ifd = struct.unpack_from("<I", data, ifd + 2 + 12 * struct.unpack_from("<H", data, ifd)[0])[0]
     for entry in range(struct.unpack_from("<H", data, ifd)[0]):
         at = ifd + 2 + 12 * entry
         if struct.unpack_from("<H", data, at)[0] == tag:
-            struct.pack_into("<H" if field == "type" else "<I", data, at + (2 if field == "type" else 8), value)
+            offset, form = {"code": (0, "<H"), "type": (2, "<H"), "value": (8, "<I")}[field]
+            struct.pack_into(form, data, at + offset, value)
     path.write_bytes(bytes(data))
 
 
-def test_damaged_float_tiffs_are_one_error_line_each(tmp_path, identity_fixed):
+def test_damaged_tiffs_are_one_error_line_each(tmp_path, identity_fixed):
     """Pillow and tifffile log what they make of a damaged TIFF (at error level) before they
     give up; the user sees our one sentence per file, and nothing else."""
     pytest.importorskip("tifffile")
     _tiff_with_tag_changed(tmp_path / "samples.tif", 277, "value", 300)  # Pillow: "More samples per pixel than can be decoded"
     _tiff_with_tag_changed(tmp_path / "format.tif", 339, "type", 0x3003)  # tifffile: "invalid data type"
-    result = run_cli(str(tmp_path / "samples.tif"), str(tmp_path / "format.tif"), "-m", str(identity_fixed), "-q")
+    # Pillow: TypeError "Missing dimensions", from a second page without a width, as it counts pages
+    _tiff_with_tag_changed(tmp_path / "pages.tif", 256, "code", 65000, pixels=np.zeros((2, 8, 8), np.uint16), page=1)
+    result = run_cli(*(str(tmp_path / name) for name in ("samples.tif", "format.tif", "pages.tif")), "-m", str(identity_fixed), "-q")
     assert_clean_error(result)
     lines = [line for line in result.stderr.splitlines() if not line.startswith(("  failed: ", "0 denoised"))]
-    assert len(lines) == 2 and all(line.startswith("error: ") for line in lines), result.stderr
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines), result.stderr
