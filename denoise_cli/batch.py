@@ -363,6 +363,10 @@ class Pipeline:
             self.reporter.failed(job, f"{job.target}: {exc.strerror or exc}.")
         except MemoryError:  # the batch goes on: the next image may be smaller
             self.reporter.failed(job, f"{job.source}: not enough memory to denoise it (--max-pixels refuses such images up front).")
+        except Stopped:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug (ours or a codec's) on one file: that file fails, the batch goes on
+            self.reporter.failed(job, f"{job.source}: unexpected {type(exc).__name__} ({exc}); this is a bug, please report it with the file.")
         return None
 
     def _progress(self, job: Job) -> Callable[[int, int], None]:

@@ -368,3 +368,27 @@ def test_damaged_tiffs_are_one_error_line_each(tmp_path, identity_fixed):
     assert_clean_error(result)
     lines = [line for line in result.stderr.splitlines() if not line.startswith(("  failed: ", "0 denoised"))]
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines), result.stderr
+
+
+def test_an_unexpected_error_on_one_file_fails_that_file_alone(tmp_path, identity_fixed, monkeypatch, capsys):
+    """A bug that escapes on one file (ours, or a codec's exception of an unforeseen type) is that
+    file's error line; the others are denoised (in-process, the reader made to fail on one)."""
+    from denoise_cli import batch
+    from denoise_cli.api import Denoiser
+
+    _png(tmp_path / "odd.png")
+    _png(tmp_path / "fine.png")
+    load_file = Denoiser.load_file
+
+    def buggy(self, source, *args, **kwargs):
+        if source.name == "odd.png":
+            raise KeyError("no such tag")
+        return load_file(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(Denoiser, "load_file", buggy)
+    options = batch.BatchOptions(inputs=[str(tmp_path / "odd.png"), str(tmp_path / "fine.png")], output=str(tmp_path / "out"),
+                                 model=str(identity_fixed), device="cpu", recursive=False, overwrite=False, suffix="_denoised",
+                                 format=None, threads=None, tile=None, overlap=None, batch_size=None, max_pixels=10**8)
+    assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
+    assert "odd.png: unexpected KeyError ('no such tag'); this is a bug, please report it" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fine.png"]
