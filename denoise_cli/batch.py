@@ -104,6 +104,13 @@ class Reporter:
         self.progress: Progress | None = None
         self._files_task = self._tiles_task = None
         self._warned: dict[str, int] = {}  # a file warning's words after its path -> further files it was said of
+        self._position: dict[int, int] = {}  # id(job) -> its place among the jobs
+        self._positions: list[int] = []  # each record's job's place (-1: no job)
+
+    def order(self, jobs: list[Job]) -> None:
+        """The jobs in the order given: the summary lists files so, not in the order they finished
+        (a file that fails to load is settled before the one ahead of it is written)."""
+        self._position = {id(job): k for k, job in enumerate(jobs)}
 
     # --- progress ---------------------------------------------------------------------------
     def start(self, total_files: int) -> None:
@@ -138,6 +145,7 @@ class Reporter:
     def _record(self, job: Job | None, status: str, **extra) -> None:
         entry = {"source": job.shown_source if job else None, "target": job.shown_target if job else None, "status": status, **extra}
         self.records.append(entry)
+        self._positions.append(self._position.get(id(job), -1) if job else -1)
         if self.progress is not None and self._files_task is not None and job is not None:
             self.progress.advance(self._files_task)
 
@@ -215,6 +223,7 @@ class Reporter:
             if more:
                 self.warn(f"{more} more file{'s' if more > 1 else ''} likewise: {words}")
         counts = self.counts()
+        self.records = [record for _, record in sorted(zip(self._positions, self.records), key=lambda pair: pair[0])]
         # --quiet: a batch that went through says nothing (a cron job's mail stays empty)
         if interrupted or counts["failed"] or self.dry_run or (len(self.records) > 1 and not self.quiet):
             line = f"{counts['ok']} denoised, {counts['skipped']} skipped, {counts['failed']} failed"
@@ -304,6 +313,7 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
         return _refuse(reporter, str(exc))
     stop.check()
     reporter.model, reporter.device, reporter.ensemble = denoiser.description.name, denoiser.device, denoiser.ensemble
+    reporter.order(plan.jobs)
     if options.dry_run:
         _dry_run(plan, options, reporter)
         return 1 if reporter.counts()["failed"] else 0

@@ -152,6 +152,19 @@ def test_json_summary_and_quiet(tmp_path, identity_fixed):
     assert result.stderr == ""
 
 
+def test_json_and_the_summary_list_files_in_the_order_given(tmp_path, identity_fixed):
+    """Not in the order they finished: a file that fails to load is settled while the one before
+    it is still being written."""
+    for name in ("c.png", "a.png"):
+        _write(tmp_path / name)
+    (tmp_path / "b.png").write_text("not an image")
+    (tmp_path / "d.png").write_text("nor this")
+    result = run_cli(*(str(tmp_path / n) for n in ("c.png", "b.png", "a.png", "d.png")), "-m", str(identity_fixed), "-o", str(tmp_path / "out"),
+                     "--json", "-q")
+    assert [Path(f["source"]).name for f in json.loads(result.stdout)["files"]] == ["c.png", "b.png", "a.png", "d.png"]
+    assert [line.split(": ")[1].rsplit("/", 1)[-1] for line in result.stderr.splitlines() if line.startswith("  failed")] == ["b.png", "d.png"]
+
+
 def test_sigma_and_strength_from_the_command_line(tmp_path, level_echo):
     _write(tmp_path / "a.png")
     result = run_cli(str(tmp_path / "a.png"), "-m", str(level_echo), "--sigma", "40", "--strength", "0.5", "--json", "-q")
