@@ -78,7 +78,7 @@ RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", 
 HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by the pillow-heif plugin
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {
-    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "I", "RGB;16", "RGBA;16"},  # 16-bit colour by imagecodecs
+    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "RGB;16", "RGBA;16"},  # 16-bit colour by imagecodecs; I when it fits in 16 bits
     "JPEG": {"L", "RGB", "CMYK"},
     "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "RGB;16", "RGBA;16", "RGB;F", "RGBA;F"},  # float colour by tifffile
     "BMP": {"L", "RGB", "RGBA"},
@@ -103,6 +103,7 @@ LAYOUT_TAGS = {
     515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 700, 33723, 34377, 34675, 37724,
 }
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
+SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
 CHANNEL_MODES = {"L": "L", "RGB": "RGB", "CMYK": "CMYK", "LA": "L", "RGBA": "RGB"}
 
 
@@ -797,12 +798,22 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     that needs a codec not installed (16-bit colour PNG or TIFF: the tiff16 extra)."""
     if image.mode in ("RGB;16", "RGBA;16") and fmt in ("PNG", "TIFF"):
         _sixteen_bit_codec("imagecodecs" if fmt == "PNG" else "tifffile", path, image.mode[:-3])
-    if image.mode not in FORMAT_MODES[fmt]:
+    if image.mode not in FORMAT_MODES[fmt] and not (fmt in SIXTEEN_BIT_GRAY_FORMATS and _fits_16_bits(image)):
         able = ", ".join(format_name(f) for f, modes in FORMAT_MODES.items() if image.mode in modes)
         raise DenoiseError(
             f"{path}: {fmt} cannot store this {_describe(image)} image without loss; "
             f"choose another format ({able})."
         )
+
+
+def _fits_16_bits(image: ImageData) -> bool:
+    """32-bit integer gray on the 16-bit scale (a TIFF of int32 pixels within 0-65535): its output
+    is clipped to that scale, so a 16-bit PNG or PGM holds it without loss."""
+    return image.mode == "I" and image.scale.low >= 0 and image.scale.high <= 65535
+
+
+def _as_16_bits(image: ImageData) -> ImageData:
+    return replace(image, planes=image.planes.astype(np.uint16), mode="I;16", scale=SIXTEEN_BIT) if _fits_16_bits(image) else image
 
 
 def format_name(fmt: str) -> str:
@@ -854,6 +865,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     if image.mode in ("RGB;F", "RGBA;F") or (image.mode == "F" and image.scale.dtype != np.float32):
         _write_float_tiff(image, path, overwrite)
         return
+    if fmt in SIXTEEN_BIT_GRAY_FORMATS:  # Pillow writes no 32-bit integers there (before 12 it clipped them to 16 bits)
+        image = replace(_as_16_bits(image), pages=[_as_16_bits(page) for page in image.pages])
     one_bit = fmt in ONE_BIT_FORMATS and all(_still_one_bit(page) for page in (image, *image.pages))
     pil = to_pillow(image, one_bit)
     options: dict = {}

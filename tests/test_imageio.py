@@ -635,6 +635,23 @@ def test_a_float_colour_tiff_is_denoised_with_its_holes_kept(conv_stack, tmp_pat
     assert np.isnan(out[5, 7, 1]) and np.isfinite(out).sum() == out.size - 1 and not np.allclose(out[:, :, 0], pixels[:, :, 0])
 
 
+def test_32_bit_integer_gray_goes_into_a_16_bit_png_only_when_it_fits(identity, tmp_path):
+    """A TIFF of int32 pixels within 0-65535 (as some scientific cameras write) is on the 16-bit
+    scale, so a 16-bit PNG or PGM holds it exactly; Pillow itself writes no 32-bit PNG (before 12
+    it clipped, now it refuses, after the model has run). Beyond that scale it is refused first."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = _rng(24).integers(0, 65536, size=(20, 30)).astype(np.int32)
+    tifffile.imwrite(tmp_path / "fits.tif", pixels)
+    for name in ("out.png", "out.pgm"):
+        identity.denoise_file(tmp_path / "fits.tif", tmp_path / name)
+        assert np.array_equal(np.asarray(Image.open(tmp_path / name)).astype(np.int64), pixels)
+    assert Image.open(tmp_path / "out.png").mode == "I;16"
+    tifffile.imwrite(tmp_path / "wide.tif", pixels - 1000)  # negative values: a scale of its own
+    for name in ("wide.png", "wide.pgm"):
+        with pytest.raises(DenoiseError, match=rf"{name}: P[NP][GM] cannot store this 32-bit integer grayscale image without loss; choose another format \(tiff\)"):
+            identity.load_file(tmp_path / "wide.tif", tmp_path / name)
+
+
 def test_a_64_bit_float_tiff_beyond_float32s_range_keeps_its_values(identity, tmp_path):
     """Its own range is mapped to [0, 1] in 64-bit floats: in 32-bit ones 1e39 is infinite."""
     tifffile = pytest.importorskip("tifffile")
