@@ -81,7 +81,7 @@ FORMAT_MODES = {
     "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "RGB;16", "RGBA;16"},  # 16-bit colour by imagecodecs; I when it fits in 16 bits
     "JPEG": {"L", "RGB", "CMYK"},
     "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "RGB;16", "RGBA;16", "RGB;F", "RGBA;F"},  # float colour by tifffile
-    "BMP": {"L", "RGB", "RGBA"},
+    "BMP": {"L", "RGB"},  # Pillow writes RGBA as 32-bit BI_RGB, whose fourth byte readers ignore: the alpha would be lost
     "WEBP": {"L", "LA", "RGB", "RGBA"},
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
     "HEIF": {"L", "RGB", "RGBA"},  # so does pillow-heif

@@ -635,6 +635,14 @@ def test_a_float_colour_tiff_is_denoised_with_its_holes_kept(conv_stack, tmp_pat
     assert np.isnan(out[5, 7, 1]) and np.isfinite(out).sum() == out.size - 1 and not np.allclose(out[:, :, 0], pixels[:, :, 0])
 
 
+def test_alpha_is_not_written_into_a_bmp(identity, tmp_path):
+    """Pillow writes RGBA into a BMP's 32-bit BI_RGB pixels, whose fourth byte readers ignore
+    (Pillow itself reads the file back as RGB): the alpha would be lost, so BMP is refused."""
+    Image.fromarray(_rng(26).integers(0, 256, size=(8, 8, 4), dtype=np.uint8), "RGBA").save(tmp_path / "icon.png")
+    with pytest.raises(DenoiseError, match=r"icon.bmp: BMP cannot store this RGB \+ alpha image without loss; choose another format \(png, tiff, webp"):
+        identity.load_file(tmp_path / "icon.png", tmp_path / "icon.bmp")
+
+
 def test_32_bit_integer_gray_goes_into_a_16_bit_png_only_when_it_fits(identity, tmp_path):
     """A TIFF of int32 pixels within 0-65535 (as some scientific cameras write) is on the 16-bit
     scale, so a 16-bit PNG or PGM holds it exactly; Pillow itself writes no 32-bit PNG (before 12
