@@ -283,6 +283,8 @@ def _run_batch(options: BatchOptions, reporter: Reporter, stop: StopFlag) -> int
         plan = plan_jobs(options.inputs, options.output, recursive=options.recursive, suffix=options.suffix, fmt=options.format)
     except DenoiseError as exc:
         return _refuse(reporter, str(exc))
+    except OSError as exc:  # a path the system refuses to look at: a name too long, say
+        return _refuse(reporter, f"{exc.filename}: {exc.strerror or exc}.")
     return _run_plan(plan, options, reporter, stop)
 
 

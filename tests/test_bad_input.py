@@ -392,3 +392,12 @@ def test_an_unexpected_error_on_one_file_fails_that_file_alone(tmp_path, identit
     assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
     assert "odd.png: unexpected KeyError ('no such tag'); this is a bug, please report it" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fine.png"]
+
+
+def test_a_name_longer_than_the_system_allows_is_one_error_line(tmp_path, identity_fixed):
+    _png(tmp_path / "a.png")
+    too_long = str(tmp_path / ("a" * 300 + ".png"))  # over the 255-byte limit of common file systems
+    for args in ([str(tmp_path / "a.png"), "-o", too_long], [too_long]):
+        result = run_cli(*args, "-m", str(identity_fixed))
+        assert_clean_error(result)
+        assert "name too long" in result.stderr.lower() or "no such file" in result.stderr
