@@ -903,7 +903,8 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
         raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
     if overwrite and path.is_symlink():
         path = path.resolve()  # the file the link names gets the picture, as open() would write it; the link stays
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    # named after the target, shortened: a name near the 255-byte limit must not fail for ours
+    tmp = path.parent / f".{os.fsdecode(os.fsencode(path.name)[:64])}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
         with open(tmp, "x+b") as f:
             write(f)

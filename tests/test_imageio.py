@@ -812,3 +812,13 @@ def test_overwrite_through_a_symlink_writes_the_file_it_names(tmp_path):
     write_image(read_image(tmp_path / "new.png"), link, overwrite=True)
     assert link.is_symlink() and Image.open(real).size == (6, 6)
     assert sorted(p.name for p in real.parent.iterdir()) == ["photo.png"]  # no temp file left beside it
+
+
+def test_a_name_near_the_file_systems_limit_is_written(tmp_path):
+    """The temporary file is named after the target, but never longer than the system allows:
+    a 250-byte name (83 three-byte characters, say) is valid, and must not fail for ours."""
+    src = tmp_path / "x.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(src)
+    for name in ("b" * 246 + ".png", "写" * 82 + ".png"):
+        write_image(read_image(src), tmp_path / name)
+        assert Image.open(tmp_path / name).size == (8, 8)
