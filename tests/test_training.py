@@ -431,7 +431,7 @@ def test_bench_refuses_an_unknown_baseline_or_one_whose_library_is_missing(monke
 
 
 @pytest.mark.parametrize("scenario,variant,message", [
-    ("gauss2x", "png8", "unknown benchmark scenario 'gauss2x'"),
+    ("gauss2x", "png8", r"unknown benchmark scenario 'gauss2x' \(expected gaussS, spNN, spjpegNN, cameraXL/L/M/H or clean\)"),
     ("sp", "png8", "unknown benchmark scenario 'sp'"),
     ("cameraXXL", "png8", "unknown camera setting 'cameraXXL'"),
     ("spjpeg", "png8", "unknown benchmark scenario 'spjpeg'"),

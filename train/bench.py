@@ -139,7 +139,10 @@ def check_scenario(scenario: str) -> None:
         if not scenario.removeprefix(COMPRESSED_IMPULSES).isdigit():
             raise DenoiseError(unknown)
     elif scenario.startswith(("gauss", "sp")):
-        protocol_scenario(scenario)
+        try:
+            protocol_scenario(scenario)
+        except DenoiseError:  # its message knows the protocol's two kinds only
+            raise DenoiseError(unknown) from None
     else:
         raise DenoiseError(unknown)
 
