@@ -798,12 +798,16 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     that needs a codec not installed (16-bit colour PNG or TIFF: the tiff16 extra)."""
     if image.mode in ("RGB;16", "RGBA;16") and fmt in ("PNG", "TIFF"):
         _sixteen_bit_codec("imagecodecs" if fmt == "PNG" else "tifffile", path, image.mode[:-3])
-    if image.mode not in FORMAT_MODES[fmt] and not (fmt in SIXTEEN_BIT_GRAY_FORMATS and _fits_16_bits(image)):
-        able = ", ".join(format_name(f) for f, modes in FORMAT_MODES.items() if image.mode in modes)
+    if not _holds(fmt, image):
+        able = ", ".join(format_name(f) for f in FORMAT_MODES if _holds(f, image))
         raise DenoiseError(
             f"{path}: {fmt} cannot store this {_describe(image)} image without loss; "
             f"choose another format ({able})."
         )
+
+
+def _holds(fmt: str, image: ImageData) -> bool:
+    return image.mode in FORMAT_MODES[fmt] or (fmt in SIXTEEN_BIT_GRAY_FORMATS and _fits_16_bits(image))
 
 
 def _fits_16_bits(image: ImageData) -> bool:

@@ -695,6 +695,8 @@ def test_32_bit_integer_gray_goes_into_a_16_bit_png_only_when_it_fits(identity, 
         identity.denoise_file(tmp_path / "fits.tif", tmp_path / name)
         assert np.array_equal(np.asarray(Image.open(tmp_path / name)).astype(np.int64), pixels)
     assert Image.open(tmp_path / "out.png").mode == "I;16"
+    with pytest.raises(DenoiseError, match=r"out.jpg: JPEG cannot store .* choose another format \(png, tiff, pnm\)"):  # the formats that hold it
+        identity.load_file(tmp_path / "fits.tif", tmp_path / "out.jpg")
     tifffile.imwrite(tmp_path / "wide.tif", pixels - 1000)  # negative values: a scale of its own
     for name in ("wide.png", "wide.pgm"):
         with pytest.raises(DenoiseError, match=rf"{name}: P[NP][GM] cannot store this 32-bit integer grayscale image without loss; choose another format \(tiff\)"):
