@@ -455,14 +455,10 @@ def _write_16_bit_ppm(image: ImageData, path: Path, overwrite: bool) -> None:
     write_atomically(path, lambda f: (f.write(header), f.write(pixels.tobytes())), overwrite)
 
 
-def _write_16_bit_colour(image: ImageData, path: Path, overwrite: bool) -> None:
-    _write_with_tifffile(image, path, overwrite, image.mode[:-3])
-
-
-def _write_with_tifffile(image: ImageData, path: Path, overwrite: bool, what: str) -> None:
-    """A TIFF of the planes in their own type (16-bit or float), with alpha, the text tags of
-    EXIF, XMP, ICC profile and DPI."""
-    tifffile = _sixteen_bit_codec("tifffile", path, what)
+def _write_with_tifffile(image: ImageData, path: Path, overwrite: bool) -> None:
+    """A TIFF of the planes in their own type (16-bit colour, float colour, gray floats Pillow
+    does not write), with alpha, the text tags of EXIF, XMP, ICC profile and DPI."""
+    tifffile = _sixteen_bit_codec("tifffile", path, image.mode.split(";")[0])
     pixels = image.planes[0] if len(image.planes) == 1 else np.moveaxis(image.planes, 0, -1)
     if image.alpha is not None:
         pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
@@ -542,11 +538,6 @@ def _tiff_dpi(tags: dict) -> tuple[float, float] | None:
         return xn / xd, yn / yd
     except (KeyError, TypeError, ValueError, ZeroDivisionError):
         return None
-
-
-def _write_float_tiff(image: ImageData, path: Path, overwrite: bool) -> None:
-    """Float colour, or gray float other than 32-bit (which Pillow writes), by tifffile."""
-    _write_with_tifffile(image, path, overwrite, image.mode[:-2] if image.mode.endswith(";F") else "float gray")
 
 
 def _webp_is_lossless(path: Path) -> bool:
@@ -864,10 +855,10 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     for page in (image, *image.pages):
         check_writable_as(page, fmt, path)
     if image.mode in ("RGB;16", "RGBA;16"):
-        {"PPM": _write_16_bit_ppm, "PNG": _write_16_bit_png}.get(fmt, _write_16_bit_colour)(image, path, overwrite)
+        {"PPM": _write_16_bit_ppm, "PNG": _write_16_bit_png}.get(fmt, _write_with_tifffile)(image, path, overwrite)
         return
-    if image.mode in ("RGB;F", "RGBA;F") or (image.mode == "F" and image.scale.dtype != np.float32):
-        _write_float_tiff(image, path, overwrite)
+    if image.mode in ("RGB;F", "RGBA;F") or (image.mode == "F" and image.scale.dtype != np.float32):  # Pillow has no mode for these
+        _write_with_tifffile(image, path, overwrite)
         return
     if fmt in SIXTEEN_BIT_GRAY_FORMATS:  # Pillow writes no 32-bit integers there (before 12 it clipped them to 16 bits)
         image = replace(_as_16_bits(image), pages=[_as_16_bits(page) for page in image.pages])
