@@ -289,26 +289,39 @@ def test_a_model_that_fails_at_run_time_fails_that_image_alone(tmp_path):
     assert result.stderr.count("ONNX Runtime failed on a batch of tiles") >= 2 and "0 denoised, 0 skipped, 2 failed" in result.stderr
 
 
-def test_an_image_that_runs_out_of_memory_fails_alone(tmp_path, identity_fixed, monkeypatch, capsys):
-    """(In-process, with the model made to run out of memory on the larger image.)"""
+def _batch_options(inputs, output, model):
+    """A batch as `denoise INPUTS -o OUTPUT -m MODEL --device cpu` runs it, for in-process tests."""
+    from denoise_cli import batch
+
+    return batch.BatchOptions(inputs=[str(p) for p in inputs], output=str(output), model=str(model), device="cpu", recursive=False,
+                              overwrite=False, suffix="_denoised", format=None, threads=None, tile=None, overlap=None, batch_size=None,
+                              max_pixels=10**8)
+
+
+@pytest.mark.parametrize("method,error,message", [
+    ("denoise_image", MemoryError(), "big.png: not enough memory to denoise it"),
+    # a bug that escapes (ours, or a codec's exception of an unforeseen type) while reading
+    ("load_file", KeyError("no such tag"), "big.png: unexpected KeyError ('no such tag'); this is a bug, please report it with the file"),
+])
+def test_an_image_that_fails_in_an_unforeseen_way_fails_alone(tmp_path, identity_fixed, monkeypatch, capsys, method, error, message):
+    """(In-process, with the model made to run out of memory, or the reader to fail, on the
+    larger image.) That file is one error line; the batch goes on with the others."""
     from denoise_cli import batch
     from denoise_cli.api import Denoiser
 
     _png(tmp_path / "big.png", shape=(60, 60))
     _png(tmp_path / "small.png")
-    denoise_image = Denoiser.denoise_image
+    works = getattr(Denoiser, method)
 
-    def short_of_memory(self, image, progress=None):
-        if image.width == 60:
-            raise MemoryError
-        return denoise_image(self, image, progress)
+    def fails_on_the_big_one(self, first, *args, **kwargs):
+        if getattr(first, "width", None) == 60 or getattr(first, "name", None) == "big.png":
+            raise error
+        return works(self, first, *args, **kwargs)
 
-    monkeypatch.setattr(Denoiser, "denoise_image", short_of_memory)
-    options = batch.BatchOptions(inputs=[str(tmp_path / "big.png"), str(tmp_path / "small.png")], output=str(tmp_path / "out"),
-                                 model=str(identity_fixed), device="cpu", recursive=False, overwrite=False, suffix="_denoised",
-                                 format=None, threads=None, tile=None, overlap=None, batch_size=None, max_pixels=10**8)
+    monkeypatch.setattr(Denoiser, method, fails_on_the_big_one)
+    options = _batch_options([tmp_path / "big.png", tmp_path / "small.png"], tmp_path / "out", identity_fixed)
     assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
-    assert "big.png: not enough memory to denoise it" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.png"]
 
 
@@ -368,30 +381,6 @@ def test_damaged_tiffs_are_one_error_line_each(tmp_path, identity_fixed):
     assert_clean_error(result)
     lines = [line for line in result.stderr.splitlines() if not line.startswith(("  failed: ", "0 denoised"))]
     assert len(lines) == 3 and all(line.startswith("error: ") for line in lines), result.stderr
-
-
-def test_an_unexpected_error_on_one_file_fails_that_file_alone(tmp_path, identity_fixed, monkeypatch, capsys):
-    """A bug that escapes on one file (ours, or a codec's exception of an unforeseen type) is that
-    file's error line; the others are denoised (in-process, the reader made to fail on one)."""
-    from denoise_cli import batch
-    from denoise_cli.api import Denoiser
-
-    _png(tmp_path / "odd.png")
-    _png(tmp_path / "fine.png")
-    load_file = Denoiser.load_file
-
-    def buggy(self, source, *args, **kwargs):
-        if source.name == "odd.png":
-            raise KeyError("no such tag")
-        return load_file(self, source, *args, **kwargs)
-
-    monkeypatch.setattr(Denoiser, "load_file", buggy)
-    options = batch.BatchOptions(inputs=[str(tmp_path / "odd.png"), str(tmp_path / "fine.png")], output=str(tmp_path / "out"),
-                                 model=str(identity_fixed), device="cpu", recursive=False, overwrite=False, suffix="_denoised",
-                                 format=None, threads=None, tile=None, overlap=None, batch_size=None, max_pixels=10**8)
-    assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
-    assert "odd.png: unexpected KeyError ('no such tag'); this is a bug, please report it" in capsys.readouterr().err
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["fine.png"]
 
 
 def test_a_name_longer_than_the_system_allows_is_one_error_line(tmp_path, identity_fixed):
