@@ -437,11 +437,14 @@ class Denoiser:
         quality: int = DEFAULT_QUALITY,
         progress: Progress | None = None,
     ) -> FileResult:
-        """Read `source`, denoise it, write `target` atomically (default: <name>_denoised.<ext>).
+        """Read `source`, denoise it, write `target` atomically (default: <name>_denoised.<ext>;
+        an existing folder: the source's name in it, as `denoise FILE -o FOLDER/` does).
 
         Never replaces an existing file, nor the input, unless `overwrite` is given. quality:
         JPEG, WebP, AVIF and HEIC output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
         """
+        if target is not None and Path(target).is_dir():  # a folder to write into, as -o FOLDER/ for one file
+            target = Path(target) / Path(source).name
         loaded = self.load_file(source, target, overwrite=overwrite, format=format, quality=quality)
         denoised, setting = self.denoise_image(loaded.image, progress)
         return self.save_file(loaded, denoised, setting)

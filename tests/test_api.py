@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from denoise_cli import Denoiser
 from denoise_cli import registry
@@ -494,3 +495,11 @@ def test_a_noisy_fax_loses_its_paired_specks_too():
         out = sp.denoise(_impulses(page, 0.05, seed))
         assert np.count_nonzero(out != page) < 260
         assert np.count_nonzero((out == 255) & (page == 0)) < 0.03 * np.count_nonzero(page == 0)
+
+
+def test_denoise_file_into_a_folder_keeps_the_source_name(tmp_path, identity_fixed):
+    """As `denoise photo.png -o clean/` does; a folder was taken for a file name without extension."""
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "photo.png")
+    (tmp_path / "clean").mkdir()
+    result = Denoiser(identity_fixed, "cpu").denoise_file(tmp_path / "photo.png", tmp_path / "clean")
+    assert result.target == tmp_path / "clean" / "photo.png" and (tmp_path / "clean" / "photo.png").exists()
