@@ -3,9 +3,13 @@ batch goes on with the other files and sums up what failed."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import tempfile
+import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -390,3 +394,23 @@ def test_a_name_longer_than_the_system_allows_is_one_error_line(tmp_path, identi
         result = run_cli(*args, "-m", str(identity_fixed))
         assert_clean_error(result)
         assert "name too long" in result.stderr.lower() or "no such file" in result.stderr
+
+
+def test_damaged_files_of_every_format_are_one_error_each():
+    """A short run of tests/fuzz_readers.py (which runs 300 copies of each): cut or flipped
+    bytes in every format and layout the reader handles give a DenoiseError, nothing else."""
+    import random
+
+    from fuzz_readers import damaged, samples
+
+    from denoise_cli.errors import DenoiseError
+    from denoise_cli.imageio import read_image
+
+    with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
+        warnings.simplefilter("ignore")
+        for name, data in samples().items():
+            rng, path = random.Random(name), Path(folder) / f"damaged.{name.rsplit('.', 1)[-1]}"
+            for copy in range(30):
+                path.write_bytes(damaged(data, copy, rng))
+                with contextlib.suppress(DenoiseError):
+                    read_image(path)
