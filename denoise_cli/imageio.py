@@ -24,6 +24,8 @@ Mode policy (documented in the README):
   the format being that simple; refused otherwise.
 - float TIFFs Pillow cannot open (float colour, RGB;F and RGBA;F, from astronomy stacking or HDR
   merges; gray floats of 16 or 64 bits, as F): read and written by tifffile in their own float type.
+- 16-bit gray with alpha (LA;16), as GIMP and Krita export it: Pillow reads a PNG of it as 8-bit
+  RGBA and cannot open a TIFF of it, so imagecodecs and tifffile read and write it.
 - Netpbm (PBM, PGM, PPM: scanners and image-processing tools write them): a 16-bit PGM is read
   as I;16, whatever its maximum value, and every Netpbm output holds 8 or 16 bits at full scale.
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
@@ -78,9 +80,9 @@ RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", 
 HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by the pillow-heif plugin
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {
-    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "RGB;16", "RGBA;16"},  # 16-bit colour by imagecodecs; I when it fits in 16 bits
+    "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "LA;16", "RGB;16", "RGBA;16"},  # 16-bit alpha or colour by imagecodecs; I when it fits 16 bits
     "JPEG": {"L", "RGB", "CMYK"},
-    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "RGB;16", "RGBA;16", "RGB;F", "RGBA;F"},  # float colour by tifffile
+    "TIFF": {"L", "LA", "RGB", "RGBA", "I;16", "I", "F", "CMYK", "LA;16", "RGB;16", "RGBA;16", "RGB;F", "RGBA;F"},  # by tifffile: ;16 and ;F
     "BMP": {"L", "RGB"},  # Pillow writes RGBA as 32-bit BI_RGB, whose fourth byte readers ignore: the alpha would be lost
     "WEBP": {"L", "LA", "RGB", "RGBA"},
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
@@ -103,6 +105,7 @@ LAYOUT_TAGS = {
     515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 700, 33723, 34377, 34675, 37724,
 }
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
+SIXTEEN_BIT_WITH_CODECS = {"LA;16", "RGB;16", "RGBA;16"}  # Pillow reads them as 8 bits: tifffile, imagecodecs (and our PPM code)
 SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
 CHANNEL_MODES = {"L": "L", "RGB": "RGB", "CMYK": "CMYK", "LA": "L", "RGBA": "RGB"}
 
@@ -271,7 +274,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     except UnidentifiedImageError as exc:
         if not _is_tiff(path):
             raise _open_error(path, exc) from None
-        image = _read_float_tiff(path, max_pixels)  # float colour, or float other than 32-bit: Pillow has no mode for it
+        image = _read_with_tifffile(path, max_pixels)  # float colour, 16-bit gray + alpha, ...: Pillow has no mode for them
     except UNREADABLE as exc:
         raise _open_error(path, exc) from None
     holes = image.planes.size - np.count_nonzero(np.isfinite(image.planes)) if image.planes.dtype.kind == "f" else 0
@@ -375,7 +378,7 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
         pixels = imagecodecs.png_decode(path.read_bytes())
     except Exception as exc:  # noqa: BLE001 - imagecodecs raises its own error types
         raise DenoiseError(f"{path}: cannot read the 16-bit colour PNG ({exc}).") from None
-    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (2, 3, 4):
         raise DenoiseError(f"{path}: colour stored as {pixels.dtype} {pixels.shape}; colour PNGs are read with 8 or 16 bits per channel.")
     exif = img.getexif()
     camera = _unresized_camera(exif, img.size)
@@ -389,9 +392,13 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
 
 
 def _colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:
-    """(H, W, 3 or 4) 16-bit colour -> its mode, its (3, H, W) planes and its alpha plane."""
-    alpha = np.ascontiguousarray(pixels[..., 3]) if pixels.shape[2] == 4 else None
-    return ("RGB;16" if alpha is None else "RGBA;16"), np.ascontiguousarray(np.moveaxis(pixels[..., :3], -1, 0)), alpha
+    """(H, W, 2, 3 or 4) 16-bit gray + alpha or colour -> its mode (";F" in place of ";16" for
+    floats), its (1 or 3, H, W) planes and its alpha plane (GIMP and Krita export 16-bit gray with transparency, which Pillow reads as
+    8-bit RGBA)."""
+    channels = 1 if pixels.shape[2] == 2 else 3
+    alpha = np.ascontiguousarray(pixels[..., channels]) if pixels.shape[2] in (2, 4) else None
+    mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[pixels.shape[2]]
+    return mode, np.ascontiguousarray(np.moveaxis(pixels[..., :channels], -1, 0)), alpha
 
 
 def _write_16_bit_png(image: ImageData, path: Path, overwrite: bool) -> None:
@@ -459,7 +466,7 @@ def _write_with_tifffile(image: ImageData, path: Path, overwrite: bool) -> None:
     """A TIFF of the planes in their own type (16-bit colour, float colour, gray floats Pillow
     does not write), with alpha, the text tags of EXIF, XMP, ICC profile and DPI."""
     tifffile = _sixteen_bit_codec("tifffile", path, image.mode.split(";")[0])
-    pixels = image.planes[0] if len(image.planes) == 1 else np.moveaxis(image.planes, 0, -1)
+    pixels = image.planes[0] if len(image.planes) == 1 and image.alpha is None else np.moveaxis(image.planes, 0, -1)
     if image.alpha is not None:
         pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
     exif = Image.Exif()
@@ -478,9 +485,9 @@ def _write_with_tifffile(image: ImageData, path: Path, overwrite: bool) -> None:
     write_atomically(path, lambda f: tifffile.imwrite(f, np.ascontiguousarray(pixels), **options), overwrite)
 
 
-# --- float TIFFs Pillow cannot open (float colour: astro stacking, HDR merges; 16- or 64-bit float)
-# tifffile reads the pixels and the few tags that describe the picture, and writes them back in
-# the same float type.
+# --- TIFFs Pillow cannot open: float colour (astro stacking, HDR merges), gray floats of 16 or 64
+# bits, 16-bit gray with alpha. tifffile reads the pixels and the few tags that describe the
+# picture, and writes them back in the same type.
 
 def _is_tiff(path: Path) -> bool:
     with contextlib.suppress(OSError), open(path, "rb") as fp:
@@ -488,7 +495,7 @@ def _is_tiff(path: Path) -> bool:
     return False
 
 
-def _read_float_tiff(path: Path, max_pixels: int | None) -> ImageData:
+def _read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     try:
         import tifffile
     except ImportError:
@@ -507,7 +514,8 @@ def _read_float_tiff(path: Path, max_pixels: int | None) -> ImageData:
     if axes.startswith("S"):  # planar: (channel, y, x)
         pixels = np.moveaxis(pixels, 0, -1)
     samples = {2: 1, 3: pixels.shape[-1]}.get(pixels.ndim, 0)
-    if pixels.dtype.kind != "f" or samples not in (1, 3, 4):
+    gray_alpha = pixels.dtype == np.uint16 and samples == 2  # 16-bit gray with transparency (GIMP, Krita)
+    if not gray_alpha and (pixels.dtype.kind != "f" or samples not in (1, 3, 4)):
         layout = f"with {samples} samples per pixel" if samples else f"shaped {pixels.shape}"
         raise DenoiseError(f"{path}: a TIFF of {pixels.dtype} {layout}, which neither Pillow nor denoise reads; "
                            "save it as gray or RGB, with or without alpha, to denoise it.")
@@ -515,15 +523,18 @@ def _read_float_tiff(path: Path, max_pixels: int | None) -> ImageData:
     orientation = tags.get(ORIENTATION_TAG, 1)
     turn = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
     pixels = turn(pixels) if turn is not None else pixels
-    alpha = np.ascontiguousarray(pixels[..., 3]) if samples == 4 else None
-    planes = np.ascontiguousarray(pixels[None] if samples == 1 else np.moveaxis(pixels[..., :3], -1, 0))
-    finite = planes[np.isfinite(planes)]
+    if samples == 1:
+        mode, planes, alpha = "F", np.ascontiguousarray(pixels[None]), None
+    else:
+        mode, planes, alpha = _colour_planes(pixels)
+    mode = mode.replace(";16", ";F") if pixels.dtype.kind == "f" else mode
     text = Image.Exif()
     text.update({tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str)})
     xmp = tags.get(XMP_TAG)
     descriptive = Descriptive(xmp=bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) and xmp else Descriptive()
     icc = tags.get(34675)
-    return ImageData(planes, {1: "F", 3: "RGB;F", 4: "RGBA;F"}[samples], _data_scale(finite, (0.0, 1.0), pixels.dtype), alpha, "TIFF",
+    scale = SIXTEEN_BIT if gray_alpha else _data_scale(planes[np.isfinite(planes)], (0.0, 1.0), pixels.dtype)
+    return ImageData(planes, mode, scale, alpha, "TIFF",
                      text.tobytes() if len(text) else None, icc if isinstance(icc, bytes) and icc else None, _tiff_dpi(tags), warnings,
                      tiff_compression="raw" if tags.get(259, 1) == 1 else None, descriptive=descriptive)
 
@@ -787,7 +798,7 @@ def use_heif_plugin(what: str) -> None:
 def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     """Refuse, before any work, an output format that would lose depth, channels or alpha, or
     that needs a codec not installed (16-bit colour PNG or TIFF: the tiff16 extra)."""
-    if image.mode in ("RGB;16", "RGBA;16") and fmt in ("PNG", "TIFF"):
+    if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt in ("PNG", "TIFF"):
         _sixteen_bit_codec("imagecodecs" if fmt == "PNG" else "tifffile", path, image.mode[:-3])
     if not _holds(fmt, image):
         able = ", ".join(format_name(f) for f in FORMAT_MODES if _holds(f, image))
@@ -840,7 +851,7 @@ def _describe_mode(mode: str) -> str:
     return {
         "I;16": "16-bit grayscale", "I": "32-bit integer grayscale", "F": "32-bit float grayscale",
         "LA": "grayscale + alpha", "RGBA": "RGB + alpha", "CMYK": "CMYK", "L": "8-bit grayscale", "RGB": "RGB",
-        "RGB;16": "16-bit RGB", "RGBA;16": "16-bit RGB + alpha", "RGB;F": "float RGB", "RGBA;F": "float RGB + alpha",
+        "LA;16": "16-bit grayscale + alpha", "RGB;16": "16-bit RGB", "RGBA;16": "16-bit RGB + alpha", "RGB;F": "float RGB", "RGBA;F": "float RGB + alpha",
     }.get(mode, mode)
 
 
@@ -854,7 +865,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     fmt = fmt or output_format(path)
     for page in (image, *image.pages):
         check_writable_as(page, fmt, path)
-    if image.mode in ("RGB;16", "RGBA;16"):
+    if image.mode in SIXTEEN_BIT_WITH_CODECS:
         {"PPM": _write_16_bit_ppm, "PNG": _write_16_bit_png}.get(fmt, _write_with_tifffile)(image, path, overwrite)
         return
     if image.mode in ("RGB;F", "RGBA;F") or (image.mode == "F" and image.scale.dtype != np.float32):  # Pillow has no mode for these

@@ -75,6 +75,10 @@ def samples() -> dict[str, bytes]:
         tifffile.imwrite(buffer, pixels, **options)
         out[name] = buffer.getvalue()
     out["16-bit.png"] = imagecodecs.png_encode(deep)
+    out["gray-alpha.png"] = imagecodecs.png_encode(np.ascontiguousarray(deep[..., :2]))
+    buffer = io.BytesIO()
+    tifffile.imwrite(buffer, np.ascontiguousarray(deep[..., :2]), photometric="minisblack", extrasamples=("unassalpha",))
+    out["gray-alpha.tif"] = buffer.getvalue()
     return out
 
 
@@ -109,7 +113,7 @@ def main() -> int:
                     outcomes[f"UNCAUGHT {type(exc).__name__}"] += 1
                     uncaught += 1
                     print(f"{name} copy {copy}: {type(exc).__name__}: {exc}", file=sys.stderr)
-            print(f"{name:12} " + ", ".join(f"{count} {what}" for what, count in sorted(outcomes.items())))
+            print(f"{name:14} " + ", ".join(f"{count} {what}" for what, count in sorted(outcomes.items())))
     print(f"{uncaught} uncaught")
     return 1 if uncaught else 0
 

@@ -642,7 +642,7 @@ def _image_in_mode(mode: str, rng: np.random.Generator):
     channels = {"L": 1, "LA": 1, "RGB": 3, "RGBA": 3, "CMYK": 4}.get(mode.split(";")[0], 1 if mode in ("I;16", "I", "F") else 3)
     if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
         pixels, scale = rng.integers(0, 256, (channels + 1, 16, 24)).astype(np.uint8), PixelScale(0, 255, np.dtype(np.uint8))
-    elif mode in ("I;16", "RGB;16", "RGBA;16"):
+    elif mode in ("I;16", "LA;16", "RGB;16", "RGBA;16"):
         pixels, scale = rng.integers(0, 65536, (channels + 1, 16, 24)).astype(np.uint16), SIXTEEN_BIT
     elif mode == "I":
         pixels, scale = rng.integers(-100000, 100000, (channels + 1, 16, 24)).astype(np.int32), PixelScale(-100000, 100000, np.dtype(np.int32))
@@ -674,6 +674,27 @@ def test_every_mode_a_format_is_said_to_hold_comes_back_from_it(tmp_path, fmt, m
     assert (back.alpha is None) == (image.alpha is None) and back.planes.dtype == image.planes.dtype
     if fmt not in ("JPEG", "WEBP", "AVIF", "HEIF"):
         assert np.array_equal(back.planes, image.planes) and (image.alpha is None or np.array_equal(back.alpha, image.alpha))
+
+
+@pytest.mark.parametrize("kind", ["png", "tif"])
+def test_16_bit_gray_with_alpha_keeps_its_depth(identity, tmp_path, kind):
+    """GIMP and Krita export 16-bit gray with transparency; Pillow reads such a PNG as 8-bit RGBA
+    (and cannot open such a TIFF): imagecodecs and tifffile read and write it at full depth."""
+    tifffile = pytest.importorskip("tifffile")
+    imagecodecs = pytest.importorskip("imagecodecs")
+    pixels = _rng(28).integers(0, 65536, size=(20, 30, 2)).astype(np.uint16)
+    if kind == "png":
+        (tmp_path / "in.png").write_bytes(imagecodecs.png_encode(pixels))
+    else:
+        tifffile.imwrite(tmp_path / "in.tif", pixels, photometric="minisblack", extrasamples=("unassalpha",))
+    image = read_image(tmp_path / f"in.{kind}")
+    assert image.mode == "LA;16" and image.planes.shape == (1, 20, 30) and np.array_equal(image.alpha, pixels[..., 1])
+    identity.denoise_file(tmp_path / f"in.{kind}", tmp_path / "out.png")
+    identity.denoise_file(tmp_path / f"in.{kind}", tmp_path / "out.tif")
+    assert np.array_equal(imagecodecs.png_decode((tmp_path / "out.png").read_bytes()), pixels)
+    assert np.array_equal(tifffile.imread(tmp_path / "out.tif"), pixels)
+    with pytest.raises(DenoiseError, match=r"out.jpg: JPEG cannot store this 16-bit grayscale \+ alpha image without loss; choose another format \(png, tiff\)"):
+        identity.load_file(tmp_path / f"in.{kind}", tmp_path / "out.jpg")
 
 
 def test_alpha_is_not_written_into_a_bmp(identity, tmp_path):
@@ -719,8 +740,8 @@ def test_a_tiff_pillow_cannot_open_says_what_is_missing_or_wrong(identity, tmp_p
     from denoise_cli.imageio import suffix_of_content
 
     tifffile = pytest.importorskip("tifffile")
-    tifffile.imwrite(tmp_path / "gray-alpha.tif", np.zeros((4, 4, 2), np.uint16), photometric="minisblack", extrasamples=("unassalpha",))
-    with pytest.raises(DenoiseError, match=r"gray-alpha.tif: a TIFF of uint16 with 2 samples per pixel, which neither Pillow nor denoise reads"):
+    tifffile.imwrite(tmp_path / "gray-alpha.tif", np.zeros((4, 4, 2), np.int32), photometric="minisblack", extrasamples=("unassalpha",))
+    with pytest.raises(DenoiseError, match=r"gray-alpha.tif: a TIFF of int32 with 2 samples per pixel, which neither Pillow nor denoise reads"):
         read_image(tmp_path / "gray-alpha.tif")
     tifffile.imwrite(tmp_path / "float.tif", np.zeros((4, 4, 3), np.float32), photometric="rgb")
     assert suffix_of_content(tmp_path / "float.tif", "<stdin>") == ".tif"  # a pipe's bytes are named by their content
