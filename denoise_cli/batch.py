@@ -6,6 +6,8 @@ summary go to stdout, unless stdout carries the image (stdio.py).
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import sys
 import tempfile
@@ -23,7 +25,7 @@ from rich.text import Text
 from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.imageio import DEFAULT_QUALITY, ImageData, output_format, raw_advice
+from denoise_cli.imageio import DEFAULT_QUALITY, QUALITY_FORMATS, ImageData, format_name, output_format, raw_advice
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
 from denoise_cli.session import cpu_cores
 
@@ -45,7 +47,7 @@ class BatchOptions:
     max_pixels: int
     sigma: float | None = None
     strength: float | None = None  # None: automatic (the API's rule)
-    quality: int = DEFAULT_QUALITY  # JPEG, WebP, AVIF and HEIC output
+    quality: int | None = None  # JPEG, WebP, AVIF and HEIC output (None: DEFAULT_QUALITY, and no word on other formats)
     ensemble: bool = False  # average over flips (api.flip_ensemble)
     dry_run: bool = False  # plan, check the model, report; read and write nothing
 
@@ -316,6 +318,8 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
     stop.check()
     reporter.model, reporter.device, reporter.ensemble = denoiser.description.name, denoiser.device, denoiser.ensemble
     reporter.order(plan.jobs)
+    if options.quality is not None:
+        _warn_quality_unused(plan, options, reporter)
     if options.dry_run:
         _dry_run(plan, options, reporter)
         return 1 if reporter.counts()["failed"] else 0
@@ -323,6 +327,20 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
     Pipeline(denoiser, options, reporter, stop, make_folders=plan.make_folders).run(plan.jobs)
     reporter.finish()
     return 1 if reporter.counts()["failed"] else 0
+
+
+def _warn_quality_unused(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
+    """--quality given for outputs that have none (PNG, TIFF, ...): said once, not left to look
+    as if it had compressed them."""
+    unused = set()
+    for job in plan.jobs:
+        with contextlib.suppress(DenoiseError):  # an unknown extension is that job's own error, later
+            fmt = output_format(job.target, options.format)
+            if fmt not in QUALITY_FORMATS:
+                unused.add(format_name(fmt).upper())
+    if unused:
+        reporter.warn(f"--quality {options.quality} applies to JPEG, WebP, AVIF and HEIC outputs; {' and '.join(sorted(unused))} "
+                      f"{'has' if len(unused) == 1 else 'have'} no quality setting, so it changes nothing there.")
 
 
 def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
@@ -361,7 +379,7 @@ class Pipeline:
             except OSError as exc:
                 raise DenoiseError(f"{job.target.parent}: cannot create the folder ({exc.strerror or exc}).") from None
         return self.denoiser.load_file(job.source, job.target, overwrite=self.options.overwrite, format=self.options.format,
-                                       quality=self.options.quality)
+                                       quality=self.options.quality or DEFAULT_QUALITY)
 
     def _settle(self, job: Job, outcome: Callable[[], FileResult]) -> FileResult | None:
         """Run or collect one step, turning its error into the job's report line."""

@@ -64,6 +64,7 @@ from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_op
 Image.MAX_IMAGE_PIXELS = None
 DEFAULT_MAX_PIXELS = 300_000_000
 DEFAULT_QUALITY = 95  # JPEG, WebP, AVIF and HEIC output (`denoise --quality`)
+QUALITY_FORMATS = {"JPEG", "WEBP", "AVIF", "HEIF"}  # the formats that take a quality
 
 FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
@@ -882,7 +883,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["exif"] = image.exif
     if image.dpi and fmt in ("PNG", "JPEG", "TIFF", "BMP"):
         options["dpi"] = image.dpi
-    if fmt in ("JPEG", "WEBP", "AVIF", "HEIF"):
+    if fmt in QUALITY_FORMATS:
         options["quality"] = quality
     if fmt == "JPEG":
         options["progressive"] = image.jpeg_progressive
