@@ -81,7 +81,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 @app.command("run")
 def run(
-    inputs: Annotated[list[str], typer.Argument(metavar="INPUT", help="Image files, folders or glob patterns; - reads one image from standard input.", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(metavar="INPUT", help="Image files, folders or glob patterns (** for any depth); - reads one image from standard input.", show_default=False)],
     output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
     model: ModelOpt = "default",
     device: DeviceOpt = Device.auto,

@@ -5,7 +5,7 @@ Where outputs go when -o is not given:
 - a folder: `scans/` -> a sibling folder `scans_denoised/` (same file names, sub-folders mirrored
   with --recursive), never inside the input folder, so a second run does not pick it up;
 - several files or globs: each beside its input with the suffix; inputs whose name already ends
-  with the suffix are skipped as earlier outputs.
+  with the suffix are skipped as earlier outputs. `**` in a glob matches any depth of folders.
 With -o: a file path for one input file, else a folder (created if missing). `-o` naming the
 input folder itself puts each output over its input: skipped as existing, unless --overwrite
 (in place), or beside it under another --format's extension.
@@ -146,7 +146,8 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
         elif path.is_file():
             files.append(path)
         elif glob.has_magic(text):
-            found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=recursive)) if Path(m).is_file()]
+            # "**" means any depth, as in bash's globstar and zsh, with or without --recursive
+            found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file()]
             matches = [m for m in found if _is_image(m)]
             raw_files += sum(map(_is_raw, found))
             files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern.")

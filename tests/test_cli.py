@@ -132,6 +132,9 @@ def test_globs_and_several_files(tmp_path, identity_fixed):
     again = run_cli("img*.png", "-m", str(identity_fixed), "--json", cwd=tmp_path)  # outputs match the glob now
     summary = json.loads(again.stdout)
     assert summary["counts"] == {"ok": 0, "skipped": 3, "failed": 0}
+    _write(tmp_path / "shots" / "2026" / "11" / "deep.png")
+    deep = run_cli("shots/**/*.png", "-m", str(identity_fixed), cwd=tmp_path)  # any depth, as bash's globstar, without -r
+    assert deep.returncode == 0 and (tmp_path / "shots" / "2026" / "11" / "deep_denoised.png").exists(), deep.stderr
 
 
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path, identity_fixed, box_blur):
