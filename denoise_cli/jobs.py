@@ -84,6 +84,19 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None, problems:
     return sorted(p for p in walk if p.is_file())
 
 
+def _case_hint(pattern: str) -> str:
+    """When a pattern that matched no image would match some with the case of its file-name part
+    ignored (cameras name files IMG_0001.JPG; "*.jpg" misses them): the words that say so."""
+    head, tail = os.path.split(os.path.expanduser(pattern))
+    if "[" in tail:
+        return ""
+    caseless = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in tail)
+    found = [m for m in sorted(glob.glob(os.path.join(head, caseless), recursive=True)) if Path(m).is_file() and _is_image(Path(m))]
+    if not found:
+        return ""
+    return f" (patterns are case-sensitive; {len(found)} match{'es' if len(found) == 1 else ''} with the case ignored, e.g. {Path(found[0]).name})"
+
+
 def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
     """Everything under `folder` but hidden folders (.git, .thumbnails, .Trash-1000: not the
     user's pictures, as hidden files are not); symbolic links to folders are not followed."""
@@ -150,7 +163,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file()]
             matches = [m for m in found if _is_image(m)]
             raw_files += sum(map(_is_raw, found))
-            files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern.")
+            files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern{_case_hint(text)}.")
         else:
             problems.append(f"{text}: no such file or folder.")
 

@@ -192,6 +192,11 @@ def test_no_images_in_folder(tmp_path, identity_fixed):
 def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "*.png"), "-m", str(identity_fixed))
     assert_clean_error(result)
+    assert "no image matches this pattern." in result.stderr
+    _png(tmp_path / "IMG_0001.JPG")  # as cameras name them
+    result = run_cli(str(tmp_path / "*.jpg"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert "no image matches this pattern (patterns are case-sensitive; 1 matches with the case ignored, e.g. IMG_0001.JPG)" in result.stderr
     result = run_cli(str(tmp_path / "x.png"), "--format", "xyz")
     assert result.returncode == 2 and "Traceback" not in result.stderr and "'xyz' is not one of png, jpeg," in result.stderr
 
