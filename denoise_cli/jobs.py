@@ -84,17 +84,33 @@ def _folder_files(folder: Path, recursive: bool, exclude: Path | None, problems:
     return sorted(p for p in walk if p.is_file())
 
 
-def _case_hint(pattern: str) -> str:
-    """When a pattern that matched no image would match some with the case of its file-name part
-    ignored (cameras name files IMG_0001.JPG; "*.jpg" misses them): the words that say so."""
-    head, tail = os.path.split(os.path.expanduser(pattern))
-    if "[" in tail:
+def _caseless_matches(folder: str, name: str, is_pattern: bool) -> list[str]:
+    """The paths in `folder` whose name matches `name` (a glob pattern, or a plain name) with
+    the case of its letters ignored."""
+    letters = name if is_pattern else [glob.escape(c) for c in name]
+    caseless = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in letters)
+    return sorted(glob.glob(os.path.join(folder if is_pattern else glob.escape(folder), caseless), recursive=is_pattern))
+
+
+def _pattern_case_hint(pattern: str) -> str:
+    """Words for a pattern that matched no image but would with the case of its file-name part
+    ignored (cameras name files IMG_0001.JPG; "*.jpg" misses them); else none."""
+    folder, name = os.path.split(os.path.expanduser(pattern))
+    if "[" in name:  # a character class of the user's own
         return ""
-    caseless = "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in tail)
-    found = [m for m in sorted(glob.glob(os.path.join(head, caseless), recursive=True)) if Path(m).is_file() and _is_image(Path(m))]
+    found = [m for m in _caseless_matches(folder, name, True) if Path(m).is_file() and _is_image(Path(m))]
     if not found:
         return ""
     return f" (patterns are case-sensitive; {len(found)} match{'es' if len(found) == 1 else ''} with the case ignored, e.g. {Path(found[0]).name})"
+
+
+def _name_case_hint(text: str) -> str:
+    """Words for a name that names nothing, where one differing only in case exists ("Shots"
+    for "shots"); else none."""
+    typed = text.rstrip("/" + os.sep)
+    folder, name = os.path.split(os.path.expanduser(typed))
+    found = _caseless_matches(folder, name, False) if name else []
+    return f" (names are case-sensitive; did you mean {os.path.join(os.path.split(typed)[0], Path(found[0]).name)}?)" if found else ""
 
 
 def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
@@ -163,9 +179,9 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file()]
             matches = [m for m in found if _is_image(m)]
             raw_files += sum(map(_is_raw, found))
-            files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern{_case_hint(text)}.")
+            files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern{_pattern_case_hint(text)}.")
         else:
-            problems.append(f"{text}: no such file or folder.")
+            problems.append(f"{text}: no such file or folder{_name_case_hint(text)}.")
 
     if len(inputs) == 1 and len(files) == 1 and not folders:
         target = single_target(files[0], output, suffix, fmt)

@@ -197,6 +197,9 @@ def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "*.jpg"), "-m", str(identity_fixed))
     assert_clean_error(result)
     assert "no image matches this pattern (patterns are case-sensitive; 1 matches with the case ignored, e.g. IMG_0001.JPG)" in result.stderr
+    result = run_cli("img_0001.jpg", "-m", str(identity_fixed), cwd=tmp_path)
+    assert_clean_error(result)
+    assert "img_0001.jpg: no such file or folder (names are case-sensitive; did you mean IMG_0001.JPG?)" in result.stderr
     result = run_cli(str(tmp_path / "x.png"), "--format", "xyz")
     assert result.returncode == 2 and "Traceback" not in result.stderr and "'xyz' is not one of png, jpeg," in result.stderr
 
