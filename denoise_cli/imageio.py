@@ -393,12 +393,12 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
 
 
 def _colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:
-    """(H, W, 2, 3 or 4) 16-bit gray + alpha or colour -> its mode (";F" in place of ";16" for
-    floats), its (1 or 3, H, W) planes and its alpha plane (GIMP and Krita export 16-bit gray with transparency, which Pillow reads as
-    8-bit RGBA)."""
+    """(H, W, 2, 3 or 4) gray + alpha or colour, 16-bit or float -> its mode (LA;16, RGB;16,
+    RGBA;16; RGB;F, RGBA;F), its (1 or 3, H, W) planes and its alpha plane. GIMP and Krita export
+    16-bit gray with transparency, which Pillow reads as 8-bit RGBA."""
     channels = 1 if pixels.shape[2] == 2 else 3
     alpha = np.ascontiguousarray(pixels[..., channels]) if pixels.shape[2] in (2, 4) else None
-    mode = {2: "LA;16", 3: "RGB;16", 4: "RGBA;16"}[pixels.shape[2]]
+    mode = {2: "LA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]] + (";F" if pixels.dtype.kind == "f" else ";16")
     return mode, np.ascontiguousarray(np.moveaxis(pixels[..., :channels], -1, 0)), alpha
 
 
@@ -528,7 +528,6 @@ def _read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
         mode, planes, alpha = "F", np.ascontiguousarray(pixels[None]), None
     else:
         mode, planes, alpha = _colour_planes(pixels)
-    mode = mode.replace(";16", ";F") if pixels.dtype.kind == "f" else mode
     text = Image.Exif()
     text.update({tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str)})
     xmp = tags.get(XMP_TAG)
