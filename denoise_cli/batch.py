@@ -7,7 +7,6 @@ summary go to stdout, unless stdout carries the image (stdio.py).
 from __future__ import annotations
 
 import contextlib
-
 import json
 import sys
 import tempfile

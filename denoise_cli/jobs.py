@@ -116,9 +116,12 @@ def _name_case_hint(text: str) -> str:
 def _walk(folder: Path, problems: list[str]) -> Iterator[Path]:
     """Everything under `folder` but hidden folders (.git, .thumbnails, .Trash-1000: not the
     user's pictures, as hidden files are not); symbolic links to folders are not followed."""
-    with os.scandir(folder):  # the folder itself unreadable: an OSError for the caller, as without --recursive
-        pass
-    for root, folders, files in os.walk(folder, onerror=lambda exc: problems.append(_unlisted(exc, folder))):
+    def unlisted(exc: OSError) -> None:
+        if exc.filename is None or Path(exc.filename) == folder:  # the folder itself: the caller's, as without --recursive
+            raise exc
+        problems.append(_unlisted(exc, folder))
+
+    for root, folders, files in os.walk(folder, onerror=unlisted):
         folders[:] = [name for name in folders if not name.startswith(".")]
         yield from (Path(root, name) for name in [*folders, *files])
 
