@@ -167,6 +167,25 @@ def test_a_run_resumed_in_its_folded_epochs_ends_as_an_uninterrupted_one(tiny_da
     assert all(np.allclose(a[name], b[name], atol=1e-6) for name in a)
 
 
+@pytest.mark.parametrize("damage", [b"garbage\n", b""])
+def test_resuming_a_damaged_checkpoint_says_so_in_one_sentence(tiny_data, tmp_path, damage):
+    (tmp_path / "checkpoint.pt").write_bytes(damage)
+    recipe = override(get_recipe("mnist-conv-bn"), epochs=1, batch_size=16)
+    with pytest.raises(DenoiseError, match="not a checkpoint denoise-train can read"):
+        train(recipe, tiny_data, tmp_path, resume=True, show_progress=False, log=lambda *_: None)
+
+
+def test_resuming_with_a_different_network_says_so_in_one_sentence(tiny_data, tmp_path):
+    recipe = override(get_recipe("photo"), data="folder:photos", epochs=1, batch_size=4, steps_per_epoch=1, holdout_images=4,
+                      patch_size=20, batch_norm_recalibration=1, folded_epochs=0,
+                      network_args={**get_recipe("photo").network_args, "channels": 8, "depth": 3})
+    train(recipe, tiny_data, tmp_path, show_progress=False, log=lambda *_: None)
+    wider = override(recipe, epochs=2, network_args={**recipe.network_args, "channels": 12})
+    with pytest.raises(DenoiseError, match="holds a different network") as caught:
+        train(wider, tiny_data, tmp_path, resume=True, show_progress=False, log=lambda *_: None)
+    assert "\n" not in str(caught.value)
+
+
 def test_unknown_loss_is_refused_before_training(tiny_data, tmp_path):
     with pytest.raises(DenoiseError, match="unknown loss"):
         train(override(get_recipe("mnist-conv-bn"), loss="l3"), tiny_data, tmp_path, show_progress=False, log=lambda *_: None)

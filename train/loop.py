@@ -162,6 +162,24 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
+def _read_checkpoint(path: Path, recipe: Recipe) -> dict:
+    """The checkpoint's contents, or one sentence on why they cannot be resumed: a file damaged
+    (a full disk, a copy cut short) or not written by this loop would otherwise end the run in a
+    pickle traceback."""
+    try:
+        state = torch.load(path, weights_only=False)
+        keys = {"recipe", "model", "optimizer", "epoch", "history"}
+        if not isinstance(state, dict) or not keys <= state.keys():
+            raise ValueError("not a denoise-train checkpoint")
+        name = state["recipe"]["name"]
+    except Exception:  # torch.load raises whatever unpickling or unzipping hit, none of it telling
+        raise DenoiseError(f"{path} is not a checkpoint denoise-train can read (damaged, cut short, or "
+                           "another program's); remove it to start again, or train without --resume.") from None
+    if name != recipe.name:
+        raise DenoiseError(f"{path} belongs to recipe {name}, not {recipe.name}.")
+    return state
+
+
 def train(
     recipe: Recipe,
     data_dir: str | os.PathLike | None,
@@ -191,14 +209,16 @@ def train(
     start_epoch, folded = 1, False
     checkpoint = out / CHECKPOINT
     if resume and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        if state["recipe"]["name"] != recipe.name:
-            raise DenoiseError(f"{checkpoint} belongs to recipe {state['recipe']['name']}, not {recipe.name}.")
+        state = _read_checkpoint(checkpoint, recipe)
         folded = state.get("folded", False)
         if folded:  # the checkpoint holds the folded network and its optimizer
             model, optimizer = _folded(model, recipe)
-        model.net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        try:
+            model.net.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError):  # torch's own message lists every tensor
+            raise DenoiseError(f"{checkpoint} holds a different network from recipe {recipe.name}'s as given now; "
+                               "resume with the options it was trained with, or train without --resume.") from None
         history, start_epoch = state["history"], state["epoch"] + 1
         log(f"resuming {recipe.name} after epoch {state['epoch']}")
 
