@@ -209,6 +209,12 @@ def test_train_cli_bad_recipe_and_missing_data_are_clean_errors(tmp_path):
         assert result.returncode == 1 and "error:" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("lr", ["0", "-0.001"])
+def test_train_cli_refuses_a_learning_rate_that_learns_nothing(tmp_path, lr):
+    result = run_train_cli("--recipe", "mnist-dense", "--data-dir", str(tmp_path), "--lr", lr)
+    assert result.returncode == 2 and "is not above 0" in result.stderr
+
+
 def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_path):
     source = tmp_path / "clean.png"
     Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(source)

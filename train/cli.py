@@ -54,6 +54,13 @@ def list_recipes() -> None:
     print_table_or_blocks(table, blocks, "denoise-train --recipe NAME --data-dir DIR trains one")
 
 
+def _positive(value: Optional[float]) -> Optional[float]:
+    """A learning rate of 0 (or below) would run every epoch and learn nothing."""
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"{value} is not above 0.")
+    return value
+
+
 @app.command("train")
 def train_command(
     recipe: Annotated[str, typer.Option("--recipe", "-r", metavar="NAME", help="Recipe name (see `denoise-train recipes`).")],
@@ -61,11 +68,11 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", "-o", metavar="PATH", help="Output folder; the run goes to OUT/RECIPE/.")] = Path("runs"),
     epochs: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Epochs (default: the recipe's).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Batch size (default: the recipe's).")] = None,
-    lr: Annotated[Optional[float], typer.Option(metavar="FLOAT", min=0.0, help="Adam learning rate (default: the recipe's).")] = None,
+    lr: Annotated[Optional[float], typer.Option(metavar="FLOAT", callback=_positive, help="Adam learning rate (default: the recipe's).")] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="N", help="Random seed (default: the recipe's).")] = None,
     threads: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Torch threads (default: torch's).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/RECIPE/checkpoint.pt.")] = False,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar (default: when on a terminal).")] = sys.stderr.isatty(),
+    progress: Annotated[bool, typer.Option(show_default=False, help="Show a progress bar (default: when on a terminal).")] = sys.stderr.isatty(),
 ) -> None:
     """Train a recipe; writes a checkpoint every epoch, then the ONNX model, figures and metrics."""
     from denoise_cli.train.loop import train
