@@ -7,7 +7,12 @@ import gzip
 import io
 import json
 import pickle
+import re
+import signal
+import subprocess
+import sys
 import tarfile
+import time
 
 import numpy as np
 import typer
@@ -16,7 +21,7 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from conftest import camera_exif, level_echo_model, run_cli, run_train_cli  # noqa: E402
+from conftest import camera_exif, cli_env, level_echo_model, run_cli, run_train_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.estimate import estimate_noise_levels  # noqa: E402
 from denoise_cli.imageio import PixelScale  # noqa: E402
@@ -184,6 +189,23 @@ def test_resuming_with_a_different_network_says_so_in_one_sentence(tiny_data, tm
     with pytest.raises(DenoiseError, match="holds a different network") as caught:
         train(wider, tiny_data, tmp_path, resume=True, show_progress=False, log=lambda *_: None)
     assert "\n" not in str(caught.value)
+
+
+def test_ctrl_c_says_which_epoch_the_checkpoint_holds_and_resume_goes_on(tiny_data, tmp_path):
+    command = ["--recipe", "mnist-dense", "--data-dir", str(tiny_data), "--out", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "denoise_cli.train.cli", *command, "--epochs", "100000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    checkpoint = tmp_path / "mnist-dense" / "checkpoint.pt"
+    deadline = time.time() + 60
+    while time.time() < deadline and not checkpoint.exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    epoch = int(re.search(r"holds epoch (\d+): the same command with --resume", stderr).group(1))
+    resumed = run_train_cli(*command, "--epochs", str(epoch + 1), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming mnist-dense after epoch {epoch}" in resumed.stdout
 
 
 def test_unknown_loss_is_refused_before_training(tiny_data, tmp_path):

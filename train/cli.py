@@ -80,8 +80,24 @@ def train_command(
 
     with user_errors():
         chosen = override(get_recipe(recipe), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
-        result = train(chosen, data_dir, out / chosen.name, resume=resume, threads=threads, show_progress=progress)
+        try:
+            result = train(chosen, data_dir, out / chosen.name, resume=resume, threads=threads, show_progress=progress)
+        except KeyboardInterrupt:
+            err.print(_where_to_resume(chosen, out / chosen.name), highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
     typer.echo(str(result.onnx_path))
+
+
+def _where_to_resume(recipe, run_dir: Path) -> str:
+    """What a Ctrl-C leaves: the epoch the checkpoint holds, and the command that goes on from it."""
+    from denoise_cli.train.loop import CHECKPOINT, read_checkpoint
+
+    checkpoint = run_dir / CHECKPOINT
+    try:
+        epoch = read_checkpoint(checkpoint, recipe)["epoch"]
+    except (DenoiseError, OSError):
+        return "interrupted before the first epoch ended; nothing to resume from."
+    return f"interrupted; {checkpoint} holds epoch {epoch}: the same command with --resume goes on from there."
 
 
 @app.command("ship")

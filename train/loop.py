@@ -162,7 +162,7 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def _read_checkpoint(path: Path, recipe: Recipe) -> dict:
+def read_checkpoint(path: Path, recipe: Recipe) -> dict:
     """The checkpoint's contents, or one sentence on why they cannot be resumed: a file damaged
     (a full disk, a copy cut short) or not written by this loop would otherwise end the run in a
     pickle traceback."""
@@ -209,7 +209,7 @@ def train(
     start_epoch, folded = 1, False
     checkpoint = out / CHECKPOINT
     if resume and checkpoint.exists():
-        state = _read_checkpoint(checkpoint, recipe)
+        state = read_checkpoint(checkpoint, recipe)
         folded = state.get("folded", False)
         if folded:  # the checkpoint holds the folded network and its optimizer
             model, optimizer = _folded(model, recipe)
