@@ -237,6 +237,20 @@ def test_train_cli_refuses_a_learning_rate_that_learns_nothing(tmp_path, lr):
     assert result.returncode == 2 and "is not above 0" in result.stderr
 
 
+def test_make_scan_writes_as_denoise_does_and_never_replaces_a_file_unasked(tmp_path):
+    scan = tmp_path / "scan.tif"
+    assert run_train_cli("make-scan", str(scan), "--width", "40", "--height", "30", "--bits", "16").returncode == 0
+    with Image.open(scan) as written:
+        assert (written.mode, written.size, written.info["compression"]) == ("I;16", (40, 30), "raw")
+    kept = scan.read_bytes()
+    again = run_train_cli("make-scan", str(scan), "--width", "20", "--height", "20")
+    assert again.returncode == 1 and "exists already" in again.stderr and scan.read_bytes() == kept
+    for target, bits in ((tmp_path / "x.png", "12"), (tmp_path / "no-such-folder" / "x.png", "8")):
+        result = run_train_cli("make-scan", str(target), "--width", "8", "--height", "8", "--bits", bits)
+        assert result.returncode == 1 and "error:" in result.stderr and "Traceback" not in result.stderr
+        assert not target.exists()
+
+
 def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_path):
     source = tmp_path / "clean.png"
     Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(source)

@@ -355,11 +355,13 @@ def make_scan_command(
     width: Annotated[int, typer.Option(metavar="N", min=1)] = 16000,
     height: Annotated[int, typer.Option(metavar="N", min=1)] = 16000,
     bits: Annotated[int, typer.Option(metavar="N", help="8 or 16.")] = 8,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """Write a large scan-like test image, for memory and speed measurements."""
     from denoise_cli.train.speed import make_scan
 
-    make_scan(out, width, height, bits)
+    with user_errors():
+        make_scan(out, width, height, bits, overwrite=overwrite)
 
 
 def main() -> None:
