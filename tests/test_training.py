@@ -21,7 +21,7 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from conftest import camera_exif, cli_env, level_echo_model, run_cli, run_train_cli  # noqa: E402
+from conftest import camera_exif, cli_env, conv_stack_model, level_echo_model, run_cli, run_train_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.estimate import estimate_noise_levels  # noqa: E402
 from denoise_cli.imageio import PixelScale  # noqa: E402
@@ -249,6 +249,22 @@ def test_make_scan_writes_as_denoise_does_and_never_replaces_a_file_unasked(tmp_
         result = run_train_cli("make-scan", str(target), "--width", "8", "--height", "8", "--bits", bits)
         assert result.returncode == 1 and "error:" in result.stderr and "Traceback" not in result.stderr
         assert not target.exists()
+
+
+def test_ship_registers_a_model_and_a_refused_ship_leaves_the_weights_folder_as_it_was(conv_stack, tmp_path):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    shipped = run_train_cli("ship", str(conv_stack), "--weights", str(weights), "--alias", "cs", "--default")
+    assert shipped.returncode == 0, shipped.stderr
+    manifest = json.loads((weights / "manifest.json").read_text())
+    name = manifest["default"]
+    assert manifest["aliases"] == {"cs": name} and (weights / manifest["models"][name]["file"]).read_bytes() == conv_stack.read_bytes()
+    before = {p.name: p.read_bytes() for p in weights.iterdir()}
+    (tmp_path / "new").mkdir()
+    retrained = conv_stack_model(tmp_path / "new" / conv_stack.name, seed=1)  # the same name, new weights
+    refused = run_train_cli("ship", str(retrained), "--weights", str(weights), "--alias", name)
+    assert refused.returncode == 1 and "is a model name already" in refused.stderr
+    assert {p.name: p.read_bytes() for p in weights.iterdir()} == before
 
 
 def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_path):
