@@ -767,7 +767,7 @@ def test_write_is_atomic_and_never_replaces_without_overwrite(tmp_path):
 
 
 def test_an_encoder_that_refuses_is_one_error_and_leaves_nothing(tmp_path):
-    from denoise_cli.imageio import write_atomically
+    from denoise_cli.atomic import write_atomically
 
     def refuse(stream):
         stream.write(b"half an image")

@@ -139,7 +139,7 @@ def bench_command(
     pairs: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does, or noisy/NAME beside mean/NAME (or clean/, gt/, reference/).")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
-    from denoise_cli.imageio import write_atomically
+    from denoise_cli.atomic import write_atomically
     from denoise_cli.train.bench import benchmark, load_rows, per_image_csv, target_lines, to_markdown
     from denoise_cli.train.data import resolve_data_dir
 
@@ -179,7 +179,7 @@ def sweep_command(
     """Each picture at a range of fixed strengths, with its noise readings: which pictures the
     automatic strength damages, and what a texture guard gives on them (a table)."""
     from denoise_cli.api import Denoiser
-    from denoise_cli.imageio import write_atomically
+    from denoise_cli.atomic import write_atomically
     from denoise_cli.train.data import resolve_data_dir
     from denoise_cli.train.sweep import guard_rows, load_sweep, sweep, to_markdown
 

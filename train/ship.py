@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import write_atomically
+from denoise_cli.atomic import write_atomically
 from denoise_cli.registry import MANIFEST
 from denoise_cli.session import open_session, read_description
 

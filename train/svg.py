@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 
-from denoise_cli.imageio import write_atomically
+from denoise_cli.atomic import write_atomically
 
 SVG_NS = "http://www.w3.org/2000/svg"
 LABEL_HEIGHT = 18  # screen pixels above each panel for its label

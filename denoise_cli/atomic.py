@@ -1,0 +1,80 @@
+"""Writing a file whole or not at all: a temporary file in the target folder, flushed and
+synced, then linked or renamed into place. Every file denoise-cli writes goes through here: an
+output image, a piped result, a figure, a shipped model and its manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+import struct
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from denoise_cli.errors import DenoiseError, OutputExistsError
+
+
+def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: bool = False) -> None:
+    """Call `write` on a temporary file in `path`'s folder, fsync, then link or rename it into
+    place: a reader never sees a half-written file, and without `overwrite` an existing file is
+    never replaced; with it, the replaced file's permissions are kept and a symbolic link is
+    written through. File-system errors become one-sentence DenoiseErrors. Opened for reading
+    too: a multi-page TIFF writer reads back what it wrote."""
+    if not overwrite and path.exists():
+        raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
+    if overwrite and path.is_symlink():
+        path = path.resolve()  # the file the link names gets the picture, as open() would write it; the link stays
+    # named after the target, shortened: a name near the 255-byte limit must not fail for ours
+    tmp = path.parent / f".{os.fsdecode(os.fsencode(path.name)[:64])}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    try:
+        with open(tmp, "x+b") as f:
+            write(f)
+            f.flush()
+            if overwrite:
+                _keep_permissions(tmp, path)
+            os.fsync(f.fileno())
+        _move_into_place(tmp, path, overwrite)
+    except FileNotFoundError:
+        raise DenoiseError(f"{path}: the output folder does not exist.") from None
+    except PermissionError:
+        raise DenoiseError(f"{path}: permission denied.") from None
+    except FileExistsError:
+        raise OutputExistsError(f"{path}: exists already (another process wrote it meanwhile); pass --overwrite to replace it.") from None
+    except OSError as exc:
+        raise DenoiseError(f"{path}: cannot write ({exc.strerror or exc}).") from None
+    except (ValueError, TypeError, RuntimeError, struct.error) as exc:  # an encoder refusing what it was given
+        raise DenoiseError(f"{path}: the encoder refused it ({exc}).") from None
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _keep_permissions(tmp: Path, path: Path) -> None:
+    """Give the replacement the mode (and, where allowed, the group) of the file it replaces: a
+    private photo (0600) must not come back readable by everyone."""
+    try:
+        old = os.stat(path)
+    except OSError:  # nothing there to replace
+        return
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))
+    if hasattr(os, "chown"):  # not on Windows
+        with contextlib.suppress(OSError):  # only the owner's own groups are allowed, or root's
+            os.chown(tmp, -1, old.st_gid)
+
+
+def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic create-if-absent
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if path.exists():  # no hard links on this file system: best effort
+            raise FileExistsError(path) from None
+        os.replace(tmp, path)
