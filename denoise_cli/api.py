@@ -24,10 +24,11 @@ from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.extremes import impulse_guard
 from denoise_cli.holes import fill_holes
-from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, ImageData, PixelScale, check_writable_as, from_pillow, metadata_lost,
-                                  output_format, read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
+from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, check_writable_as, from_pillow, metadata_lost, output_format,
+                                  read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
 from denoise_cli.jobs import DEFAULT_SUFFIX, default_output  # noqa: F401 - DEFAULT_SUFFIX: part of the API
 from denoise_cli.model import LoadedModel, load_model
+from denoise_cli.pixels import ImageData, PixelScale
 from denoise_cli.session import read_metadata
 from denoise_cli.tiling import TilePlan, denoise_plane, plan_tiles
 

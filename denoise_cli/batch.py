@@ -24,8 +24,9 @@ from rich.text import Text
 from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.imageio import DEFAULT_QUALITY, QUALITY_FORMATS, ImageData, format_name, output_format, raw_advice
+from denoise_cli.imageio import DEFAULT_QUALITY, QUALITY_FORMATS, format_name, output_format, raw_advice
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
+from denoise_cli.pixels import ImageData
 from denoise_cli.session import cpu_cores
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from denoise_cli.description import LEVEL_READINGS
-from denoise_cli.imageio import PixelScale
+from denoise_cli.pixels import PixelScale
 
 BLOCK = 64
 MAX_BLOCKS = 1024

@@ -45,7 +45,7 @@ import contextlib
 import os
 import struct
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -56,6 +56,7 @@ from denoise_cli import formats
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
+from denoise_cli.pixels import SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale, pixel_count
 
 # Pillow's own limit guards against decompression bombs by raising on large images; we check
 # the declared size ourselves against a limit the user can raise (--max-pixels).
@@ -107,82 +108,6 @@ SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 SIXTEEN_BIT_WITH_CODECS = {"LA;16", "RGB;16", "RGBA;16"}  # Pillow reads them as 8 bits: tifffile, imagecodecs (and our PPM code)
 SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
 CHANNEL_MODES = {"L": "L", "RGB": "RGB", "CMYK": "CMYK", "LA": "L", "RGBA": "RGB"}
-
-
-@dataclass(frozen=True)
-class PixelScale:
-    """Maps stored values to the [0, 1] scale the models work in, and back."""
-
-    low: float
-    high: float
-    dtype: np.dtype
-
-    def to_unit(self, values: np.ndarray) -> np.ndarray:
-        if values.dtype == np.float64:  # a 64-bit float file's own range may lie beyond float32's
-            with np.errstate(all="ignore"):  # infinities are holes, filled before the model (holes.py)
-                return ((values - self.low) / (self.high - self.low)).astype(np.float32)
-        unit = values.astype(np.float32)
-        if self.low != 0.0:
-            unit -= np.float32(self.low)
-        if self.high - self.low != 1.0:
-            unit *= np.float32(1.0 / (self.high - self.low))
-        return unit
-
-    def from_unit(self, unit: np.ndarray) -> np.ndarray:
-        """Clip to the range and round to the storage type (a new array)."""
-        if self.dtype == np.float64:
-            return np.clip(unit, 0.0, 1.0).astype(np.float64) * (self.high - self.low) + self.low
-        values = np.clip(unit, 0.0, 1.0) * np.float32(self.high - self.low) + np.float32(self.low)
-        if np.issubdtype(self.dtype, np.integer):
-            return np.round(values).astype(self.dtype)
-        return values.astype(self.dtype)
-
-
-SIXTEEN_BIT = PixelScale(0.0, 65535.0, np.dtype(np.uint16))  # what 16-bit pixels are stored on
-
-
-@dataclass
-class ImageData:
-    """Pixels to denoise (C, H, W) in their stored dtype, plus what must survive the round trip."""
-
-    planes: np.ndarray
-    mode: str
-    """Pillow mode to write back (L, I;16, I, F, RGB, RGBA, LA, CMYK)."""
-    scale: PixelScale
-    alpha: np.ndarray | None = None
-    source_format: str | None = None
-    exif: bytes | None = None
-    icc_profile: bytes | None = None
-    dpi: tuple[float, float] | None = None
-    warnings: list[str] = field(default_factory=list)
-    camera: str | None = None
-    """The camera named in EXIF when the pixels are its own, unresized (see the module docstring)."""
-    jpeg_subsampling: int | None = None
-    """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
-    jpeg_progressive: bool = False
-    """The source is a progressive JPEG (as on the web): a JPEG output is written so too."""
-    tiff_compression: str | None = None
-    """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
-    lossless_webp: bool = False
-    """The source is a lossless WebP: a WebP output is written lossless too."""
-    one_bit: bool = False
-    """The source stored 1 bit per pixel (a fax, a 1-bit scan), read as 8-bit black and white: an
-    output still only black and white is written as 1 bit again where its format can."""
-    descriptive: Descriptive = field(default_factory=Descriptive)
-    """XMP, IPTC, comments, PNG text: carried into the output where its format holds them."""
-    pages: list[ImageData] = field(default_factory=list)
-    """A multi-page TIFF's further pages, each with its own planes and mode, written after this one."""
-
-    @property
-    def height(self) -> int:
-        return self.planes.shape[1]
-
-    @property
-    def width(self) -> int:
-        return self.planes.shape[2]
-
-    def with_planes(self, planes: np.ndarray) -> ImageData:
-        return replace(self, planes=planes)
 
 
 # What Pillow and its plugins raise on a damaged or unsupported file (RuntimeError: the AVIF
@@ -251,7 +176,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     try:
         with _open_image(path) as img:
             width, height = img.size
-            _check_size(path, width, height, max_pixels)
+            check_size(path, width, height, max_pixels)
             warnings = []
             if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
                 warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
@@ -282,20 +207,6 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     return image
 
 
-def _check_size(path: Path, width: int, height: int, max_pixels: int | None) -> None:
-    """Refuse an empty image, or one over the pixel limit, before its pixels are decoded."""
-    if width < 1 or height < 1:
-        raise DenoiseError(f"{path}: the image is empty ({width}x{height}).")
-    if max_pixels is not None and width * height > max_pixels:
-        raise DenoiseError(f"{path}: {width}x{height} is {_pixels(width * height)}, over the limit of "
-                           f"{_pixels(max_pixels)}; pass --max-pixels {width * height} to allow it.")
-
-
-def _pixels(count: int) -> str:
-    """'25.2 megapixels', or '5,120 pixels' below one megapixel (where '0 megapixels' said nothing)."""
-    return f"{count / 1e6:.3g} megapixels" if count >= 1e6 else f"{count:,} pixels"
-
-
 def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | None) -> list[ImageData]:
     """A multi-page TIFF's pages after the first; --max-pixels counts them all together."""
     pages = []
@@ -303,7 +214,7 @@ def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | 
         img.seek(index)
         pixels += img.size[0] * img.size[1]
         if max_pixels is not None and pixels > max_pixels:
-            raise DenoiseError(f"{path}: its {img.n_frames} pages hold over {_pixels(max_pixels)}, the limit; "
+            raise DenoiseError(f"{path}: its {img.n_frames} pages hold over {pixel_count(max_pixels)}, the limit; "
                                f"pass a larger --max-pixels to allow them.")
         if _sixteen_bit_colour(img):
             raise DenoiseError(f"{path}: page {index + 1} is colour with 16 bits per channel, which is read from a TIFF's first page only.")
@@ -503,7 +414,7 @@ def _read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
-            _check_size(path, page.imagewidth, page.imagelength, max_pixels)
+            check_size(path, page.imagewidth, page.imagelength, max_pixels)
             pixels, axes, tags = page.asarray(), page.axes, {tag.code: tag.value for tag in page.tags}
             pages = len(tif.pages)
     except DenoiseError:
@@ -531,7 +442,7 @@ def _read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     xmp = tags.get(XMP_TAG)
     descriptive = Descriptive(xmp=bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) and xmp else Descriptive()
     icc = tags.get(34675)
-    scale = SIXTEEN_BIT if gray_alpha else _data_scale(planes[np.isfinite(planes)], (0.0, 1.0), pixels.dtype)
+    scale = SIXTEEN_BIT if gray_alpha else data_scale(planes[np.isfinite(planes)], (0.0, 1.0), pixels.dtype)
     return ImageData(planes, mode, scale, alpha, "TIFF",
                      text.tobytes() if len(text) else None, icc if isinstance(icc, bytes) and icc else None, _tiff_dpi(tags), warnings,
                      tiff_compression="raw" if tags.get(259, 1) == 1 else None, descriptive=descriptive)
@@ -643,10 +554,10 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         mode, scale = "I;16", SIXTEEN_BIT
     elif img.mode == "I":
         planes = np.asarray(img, dtype=np.int32)[None]
-        mode, scale = "I", _data_scale(planes, (0.0, 65535.0), np.int32)
+        mode, scale = "I", data_scale(planes, (0.0, 65535.0), np.int32)
     elif img.mode == "F":
         planes = np.asarray(img, dtype=np.float32)[None]
-        mode, scale = "F", _data_scale(planes[np.isfinite(planes)], (0.0, 1.0), np.float32)
+        mode, scale = "F", data_scale(planes[np.isfinite(planes)], (0.0, 1.0), np.float32)
     else:
         img = _to_channel_mode(img)
         mode, scale = img.mode, PixelScale(0.0, 255.0, np.dtype(np.uint8))
@@ -715,16 +626,6 @@ def _to_channel_mode(img: Image.Image) -> Image.Image:
 def _gray_palette(img: Image.Image) -> bool:
     palette = img.getpalette("RGB") or []
     return bool(palette) and all(palette[k] == palette[k + 1] == palette[k + 2] for k in range(0, len(palette), 3))
-
-
-def _data_scale(planes: np.ndarray, usual: tuple[float, float], dtype) -> PixelScale:
-    """The usual range when the data fit in it, else the data's own min-max (e.g. raw floats)."""
-    if planes.size == 0:  # nothing but NaN
-        return PixelScale(usual[0], usual[1], np.dtype(dtype))
-    low, high = float(planes.min()), float(planes.max())
-    if usual[0] <= low and high <= usual[1]:
-        return PixelScale(usual[0], usual[1], np.dtype(dtype))
-    return PixelScale(low, high if high > low else low + 1.0, np.dtype(dtype))
 
 
 def read_gray(path: str | os.PathLike) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import PixelScale
+from denoise_cli.pixels import PixelScale
 
 Infer = Callable[[np.ndarray], np.ndarray]  # (N, 1, th, tw) float32 in [0, 1] -> same shape
 BAND_PIXELS = 1 << 24  # cap on a band's accumulator size (pixels), whatever the batch size

@@ -20,7 +20,8 @@ import numpy as np
 from denoise_cli.api import Denoiser, texture_strength
 from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels, uniformity
-from denoise_cli.imageio import PixelScale, read_gray
+from denoise_cli.imageio import read_gray
+from denoise_cli.pixels import PixelScale
 from denoise_cli.train.bench import check_scenarios, enlarge, scenario_noise, set_paths
 from denoise_cli.train.scoring import psnr, quantize
 
