@@ -68,7 +68,7 @@ class ModelDescription:
     camera_strength: float = 0.0
     """With a noise-level input: the strength used, when the user sets neither strength nor
     sigma, on a camera's own unresized photo (its EXIF names the camera and records the pixel
-    size; imageio.py). Such photos are smooth at the pixel scale, where the estimator reads their
+    size; exif.py). Such photos are smooth at the pixel scale, where the estimator reads their
     noise low. 0: always 1."""
     camera_ramp: list[float] = field(default_factory=list)
     """With a camera strength: [start, end], the strongest reading (0-1 scale) from which it

@@ -31,12 +31,6 @@ Mode policy (documented in the README):
 - EXIF orientation is applied to the pixels, and the written EXIF says "upright".
 - A JPEG written from a JPEG keeps its chroma subsampling (4:4:4, 4:2:2 or 4:2:0): Pillow would
   otherwise write 4:2:0 and halve the colour resolution of a camera's 4:2:2 or 4:4:4 file.
-
-A photo is marked as a camera's own (`ImageData.camera`) when its EXIF names the camera (Make or
-Model) and records a pixel size (ExifImageWidth / ExifImageHeight) equal to the file's, and that
-size is a sensor's (at least CAMERA_MIN_PIXELS): not resized since it left the camera, so as smooth
-at the pixel scale as the camera made it. The size floor is there because editors that export a
-smaller copy (for the web, say) rewrite the recorded size and keep Make and Model.
 """
 
 from __future__ import annotations
@@ -47,7 +41,6 @@ import struct
 import zlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
@@ -55,6 +48,7 @@ from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
 from denoise_cli import formats
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
+from denoise_cli.exif import EXIF_IFD, LAYOUT_TAGS, ORIENTATIONS, ORIENTATION_TAG, TIFF_TEXT_TAGS, TRANSPOSES, exif_bytes, unresized_camera
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
 from denoise_cli.pixels import SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale, pixel_count
 
@@ -92,18 +86,6 @@ FORMAT_MODES = {
 }
 # The formats that hold a photo's EXIF, ICC profile and XMP (metadata.py writes the XMP).
 METADATA_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"}
-ORIENTATION_TAG = 0x0112
-MAKE_TAG, MODEL_TAG = 0x010F, 0x0110
-EXIF_IFD = 0x8769
-EXIF_WIDTH_TAG, EXIF_HEIGHT_TAG = 0xA002, 0xA003
-CAMERA_MIN_PIXELS = 5_000_000  # phones and cameras record 8-50 MP; web exports are 1-4 MP
-# TIFF tags that describe a file's pixel layout, not the picture: a TIFF's getexif() includes
-# them, and copying them into another file would corrupt it.
-LAYOUT_TAGS = {
-    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 282, 283, 284, 288, 289,
-    290, 291, 296, 317, 318, 319, 320, 321, 322, 323, 324, 325, 338, 339, 340, 341, 347, 512, 513, 514,
-    515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 700, 33723, 34377, 34675, 37724,
-}
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 SIXTEEN_BIT_WITH_CODECS = {"LA;16", "RGB;16", "RGBA;16"}  # Pillow reads them as 8 bits: tifffile, imagecodecs (and our PPM code)
 SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
@@ -227,14 +209,6 @@ def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | 
 # Pillow reads it as 8 bits per channel, so tifffile reads and writes the pixels; Pillow still
 # reads the header (EXIF, ICC profile, DPI).
 
-ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {  # EXIF orientation -> upright (H, W, C)
-    2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-    5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
-    8: lambda a: np.rot90(a, 1),
-}
-TIFF_TEXT_TAGS = (271, 272, 305, 306, 315, 33432)  # make, model, software, date, artist, copyright
-
-
 def _sixteen_bit_codec(name: str, path: Path, mode: str):
     """tifffile or imagecodecs (the optional `tiff16` extra), or one sentence saying to install it."""
     try:
@@ -265,7 +239,7 @@ def _read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Im
     if axes.startswith("S"):  # planar: (channel, y, x)
         pixels = np.moveaxis(pixels, 0, -1)
     exif = img.getexif()
-    camera = _unresized_camera(exif, img.size)
+    camera = unresized_camera(exif, img.size)
     turn = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1))
     pixels = turn(pixels) if turn is not None else pixels
     descriptive = read_descriptive(img, turned_upright=turn is not None)
@@ -291,13 +265,13 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
     if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (2, 3, 4):
         raise DenoiseError(f"{path}: colour stored as {pixels.dtype} {pixels.shape}; colour PNGs are read with 8 or 16 bits per channel.")
     exif = img.getexif()
-    camera = _unresized_camera(exif, img.size)
+    camera = unresized_camera(exif, img.size)
     turn = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1))
     if turn is not None:
         pixels = turn(pixels)
         exif[ORIENTATION_TAG] = 1
     mode, planes, alpha = _colour_planes(pixels)
-    return ImageData(planes, mode, SIXTEEN_BIT, alpha, "PNG", _exif_bytes(exif, warnings, str(path)),
+    return ImageData(planes, mode, SIXTEEN_BIT, alpha, "PNG", exif_bytes(exif, warnings, str(path)),
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, descriptive=read_descriptive(img, turned_upright=turn is not None))
 
 
@@ -521,12 +495,6 @@ def from_pillow(img: Image.Image) -> ImageData:
     return _to_image_data(img, [], "the image", upright=False)
 
 
-# EXIF orientation -> the transpose that makes a Pillow image upright (ImageOps.exif_transpose's,
-# without its rewriting of the EXIF, which raises on damaged EXIF that Pillow could read).
-TRANSPOSES = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
-
-
 def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bool = True) -> ImageData:
     source_format = img.format
     compression = img.info.get("compression") if source_format == "TIFF" else None
@@ -534,7 +502,7 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
     icc = img.info.get("icc_profile")
     dpi = img.info.get("dpi")
     exif = img.getexif()
-    camera = _unresized_camera(exif, img.size)
+    camera = unresized_camera(exif, img.size)
     turn = TRANSPOSES.get(exif.get(ORIENTATION_TAG, 1)) if upright else None
     descriptive = read_descriptive(img, turned_upright=turn is not None)
     if turn is not None:
@@ -542,7 +510,7 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         exif[ORIENTATION_TAG] = 1
     for tag in LAYOUT_TAGS & set(exif):
         del exif[tag]
-    keep = {"exif": _exif_bytes(exif, warnings, name), "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
+    keep = {"exif": exif_bytes(exif, warnings, name), "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
             "jpeg_subsampling": subsampling if subsampling >= 0 else None, "jpeg_progressive": bool(img.info.get("progressive")),
             "tiff_compression": compression, "descriptive": descriptive, "one_bit": img.mode == "1"}
 
@@ -571,41 +539,14 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
     return ImageData(planes, mode, scale, None, source_format, **keep)
 
 
-def _exif_bytes(exif: Image.Exif, warnings: list[str], name: str) -> bytes | None:
-    """The EXIF to write back, or None (none, or damaged beyond writing: said in `warnings`)."""
-    try:
-        return exif.tobytes() if len(exif) else None
-    except Exception:  # noqa: BLE001 - Pillow raises many types on damaged EXIF it could read but cannot write back
-        warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
-        return None
-
-
 def camera_of(path: str | os.PathLike) -> str | None:
     """`ImageData.camera` of a file, from its header alone (no pixels decoded)."""
     path = Path(path)
     try:
         with _open_image(path) as img:
-            return _unresized_camera(img.getexif(), img.size)
+            return unresized_camera(img.getexif(), img.size)
     except UNREADABLE as exc:
         raise _open_error(path, exc) from None
-
-
-def _unresized_camera(exif: Image.Exif, size: tuple[int, int]) -> str | None:
-    """"Make Model" when the EXIF names a camera and records `size` (the stored pixel size, before
-    any orientation is applied) as the picture's, at a sensor's size; else None. Malformed EXIF
-    counts as none."""
-    if size[0] * size[1] < CAMERA_MIN_PIXELS:
-        return None
-    try:
-        make, model = (str(exif.get(tag) or "").strip(" \x00") for tag in (MAKE_TAG, MODEL_TAG))
-        recorded = exif.get_ifd(EXIF_IFD)
-        recorded_size = (recorded.get(EXIF_WIDTH_TAG), recorded.get(EXIF_HEIGHT_TAG))
-    except Exception:  # noqa: BLE001 - Pillow raises many types on broken EXIF; it only loses the hint
-        return None
-    if not (make or model) or tuple(recorded_size) != tuple(size):
-        return None
-    brand = make.split()[0].lower() if make else ""
-    return model if model.lower().startswith(brand) else f"{make} {model}".strip()  # "Canon EOS 80D", not "Canon Canon EOS 80D"
 
 
 def _to_channel_mode(img: Image.Image) -> Image.Image:

@@ -3,7 +3,7 @@
 This is what photographers and archives write about a picture: captions, keywords, ratings,
 copyright, a scanner's notes, the settings an image was made with. Pillow reads it but drops it
 on saving a new image, so a denoised photo lost its keywords. EXIF, ICC profile and DPI, which
-describe the pixels, are handled in imageio.py; this module handles the rest:
+describe the pixels, are handled in imageio.py and exif.py; this module handles the rest:
 
 - XMP: into every output format that holds it (JPEG, PNG, TIFF, WebP, AVIF, HEIC), except an
   XMP packet over 64 KB into a JPEG, which holds at most that in one marker (so does a comment).
