@@ -2,7 +2,7 @@
 exception (which would reach the user as a traceback, or as a batch's "unexpected" line).
 
 Not a test (pytest collects test_*.py only): it takes a minute or two. Run it after touching
-imageio.py, or after a Pillow, tifffile or imagecodecs upgrade:
+imageio.py or highdepth.py, or after a Pillow, tifffile or imagecodecs upgrade:
 
     python tests/fuzz_readers.py            # 300 damaged copies of each sample file
     python tests/fuzz_readers.py --copies 50
