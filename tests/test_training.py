@@ -191,7 +191,9 @@ def test_resuming_with_a_different_network_says_so_in_one_sentence(tiny_data, tm
     assert "\n" not in str(caught.value)
 
 
-def test_ctrl_c_says_which_epoch_the_checkpoint_holds_and_resume_goes_on(tiny_data, tmp_path):
+@pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_a_stopped_run_says_which_epoch_the_checkpoint_holds_and_resume_goes_on(tiny_data, tmp_path, sig, code, word):
+    """Ctrl-C, or `kill` on a run left in the background with nohup."""
     command = ["--recipe", "mnist-dense", "--data-dir", str(tiny_data), "--out", str(tmp_path)]
     proc = subprocess.Popen([sys.executable, "-m", "denoise_cli.train.cli", *command, "--epochs", "100000"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
@@ -199,10 +201,10 @@ def test_ctrl_c_says_which_epoch_the_checkpoint_holds_and_resume_goes_on(tiny_da
     deadline = time.time() + 60
     while time.time() < deadline and not checkpoint.exists():
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "Traceback" not in stderr
-    epoch = int(re.search(r"holds epoch (\d+): the same command with --resume", stderr).group(1))
+    assert proc.returncode == code and "Traceback" not in stderr
+    epoch = int(re.search(rf"{word}; .* holds epoch (\d+): the same command with --resume", stderr).group(1))
     resumed = run_train_cli(*command, "--epochs", str(epoch + 1), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming mnist-dense after epoch {epoch}" in resumed.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,24 +81,34 @@ def train_command(
 
     with user_errors():
         chosen = override(get_recipe(recipe), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+        signal.signal(signal.SIGTERM, _raise_terminated)  # `kill` on a nohup run: said, as a Ctrl-C is
         try:
             result = train(chosen, data_dir, out / chosen.name, resume=resume, threads=threads, show_progress=progress)
-        except KeyboardInterrupt:
-            err.print(_where_to_resume(chosen, out / chosen.name), highlight=False, soft_wrap=True)
-            raise typer.Exit(130) from None
+        except (KeyboardInterrupt, _Terminated) as stop:
+            word, code = ("terminated", 143) if isinstance(stop, _Terminated) else ("interrupted", 130)
+            err.print(f"{word}{_where_to_resume(chosen, out / chosen.name)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code) from None
     typer.echo(str(result.onnx_path))
 
 
+class _Terminated(Exception):
+    """SIGTERM, raised where training is, so that it stops as a Ctrl-C does."""
+
+
+def _raise_terminated(*_) -> None:
+    raise _Terminated
+
+
 def _where_to_resume(recipe, run_dir: Path) -> str:
-    """What a Ctrl-C leaves: the epoch the checkpoint holds, and the command that goes on from it."""
+    """What a stopped run leaves: the epoch the checkpoint holds, and the command that goes on from it."""
     from denoise_cli.train.loop import CHECKPOINT, read_checkpoint
 
     checkpoint = run_dir / CHECKPOINT
     try:
         epoch = read_checkpoint(checkpoint, recipe)["epoch"]
     except (DenoiseError, OSError):
-        return "interrupted before the first epoch ended; nothing to resume from."
-    return f"interrupted; {checkpoint} holds epoch {epoch}: the same command with --resume goes on from there."
+        return " before the first epoch ended; nothing to resume from."
+    return f"; {checkpoint} holds epoch {epoch}: the same command with --resume goes on from there."
 
 
 @app.command("ship")
