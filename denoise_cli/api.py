@@ -26,7 +26,7 @@ from denoise_cli.extremes import impulse_guard
 from denoise_cli.holes import fill_holes
 from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, check_writable_as, from_pillow, metadata_lost, output_format,
                                   read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
-from denoise_cli.jobs import DEFAULT_SUFFIX, default_output  # noqa: F401 - DEFAULT_SUFFIX: part of the API
+from denoise_cli.jobs import DEFAULT_SUFFIX, default_output, with_format  # noqa: F401 - DEFAULT_SUFFIX: part of the API
 from denoise_cli.model import LoadedModel, load_model
 from denoise_cli.pixels import ImageData, PixelScale
 from denoise_cli.session import read_metadata
@@ -393,6 +393,7 @@ class Denoiser:
         source = Path(source)
         target = Path(target) if target is not None else default_output(source)
         try:
+            target = with_format(target, format)  # as `denoise -f`: the name follows the format
             fmt = output_format(target, format)
         except DenoiseError:
             if format is None:  # notes.txt -> notes_denoised.txt: say first that notes.txt is no image
@@ -439,7 +440,8 @@ class Denoiser:
         progress: Progress | None = None,
     ) -> FileResult:
         """Read `source`, denoise it, write `target` atomically (default: <name>_denoised.<ext>;
-        an existing folder: the source's name in it, as `denoise FILE -o FOLDER/` does).
+        an existing folder: the source's name in it, as `denoise FILE -o FOLDER/` does; under the
+        extension of `format` when the target's names another, as `denoise -f` does).
 
         Never replaces an existing file, nor the input, unless `overwrite` is given. quality:
         JPEG, WebP, AVIF and HEIC output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
@@ -464,7 +466,7 @@ class Denoiser:
                 source = source.rename(source.with_suffix(suffix_of_content(source, "<bytes>")))
                 if format is None and (why := unwritten_format(source.suffix)):
                     raise DenoiseError(f"<bytes>: {why}: pass format= (png, jpeg, tiff, ...).")
-                target = Path(folder) / f"output{source.suffix}"
+                target = with_format(Path(folder) / f"output{source.suffix}", format)
                 self.denoise_file(source, target, format=format, quality=quality, progress=progress)
                 return target.read_bytes()
             except DenoiseError as exc:

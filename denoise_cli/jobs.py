@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import IMAGE_SUFFIXES, RAW_SUFFIXES, SUFFIX_BY_FORMAT, output_format
+from denoise_cli.imageio import FORMAT_BY_SUFFIX, IMAGE_SUFFIXES, RAW_SUFFIXES, SUFFIX_BY_FORMAT, output_format
 
 
 DEFAULT_SUFFIX = "_denoised"
@@ -130,8 +130,14 @@ def _unlisted(exc: OSError, folder: Path) -> str:
     return f"{exc.filename or folder}: cannot list the folder ({exc.strerror or exc})."
 
 
-def _with_format(target: Path, fmt: str | None) -> Path:
-    return target.with_suffix(SUFFIX_BY_FORMAT[output_format(target, fmt)]) if fmt else target
+def with_format(target: Path, fmt: str | None) -> Path:
+    """The target under the extension of the format `fmt` asks for (-o clean.jpg -f png writes
+    clean.png: a file's name must not say JPEG over PNG bytes); an extension that names that
+    format already is the user's and stays (clean.jpeg, scan.tiff)."""
+    if not fmt:
+        return target
+    chosen = output_format(target, fmt)
+    return target if FORMAT_BY_SUFFIX.get(target.suffix.lower()) == chosen else target.with_suffix(SUFFIX_BY_FORMAT[chosen])
 
 
 def _sibling(folder: Path, suffix: str) -> Path:
@@ -157,7 +163,7 @@ def single_target(source: Path, output: str | os.PathLike | None, suffix: str, f
         target = Path(output) / source.name
     else:
         target = Path(output)
-    return _with_format(target, fmt)
+    return with_format(target, fmt)
 
 
 def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive: bool = False, suffix: str = DEFAULT_SUFFIX, fmt: str | None = None) -> JobPlan:
@@ -208,7 +214,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             continue
         raw_files += sum(map(_is_raw, found))
         for source in filter(_is_image, found):
-            jobs.append(Job(source, _with_format(out_root / source.relative_to(folder), fmt)))
+            jobs.append(Job(source, with_format(out_root / source.relative_to(folder), fmt)))
     for source in files:
         if output is None:
             if source.stem.endswith(suffix):
@@ -217,7 +223,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             target = default_output(source, suffix)
         else:
             target = output / source.name
-        jobs.append(Job(source, _with_format(target, fmt)))
+        jobs.append(Job(source, with_format(target, fmt)))
 
     seen: dict[Path, Path] = {}
     unique: list[Job] = []

@@ -436,6 +436,19 @@ def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(denoiser.denoise_bytes(pgm.getvalue())))), pixels)  # a scanner's PGM, as PGM
 
 
+def test_denoise_file_names_its_output_after_the_format_asked_for(identity_fixed, tmp_path):
+    """As `denoise -f`: format="png" with a target named .jpg writes target.png, and says so."""
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(2).integers(0, 256, size=(12, 14), dtype=np.uint8)).save(tmp_path / "in.png")
+    denoiser = Denoiser(identity_fixed)
+    result = denoiser.denoise_file(tmp_path / "in.png", tmp_path / "out.jpg", format="png")
+    assert result.target == tmp_path / "out.png" and Image.open(result.target).format == "PNG"
+    assert not (tmp_path / "out.jpg").exists()
+    assert denoiser.denoise_file(tmp_path / "in.png", tmp_path / "out.jpeg", format="jpg").target == tmp_path / "out.jpeg"
+    assert denoiser.denoise_file(tmp_path / "in.png", format="tiff").target == tmp_path / "in_denoised.tif"
+
+
 def test_a_gray_picture_stored_as_rgb_is_denoised_once(conv_stack, monkeypatch):
     """Scans and screenshots are often gray pixels in an RGB file: identical planes (and levels)
     give identical outputs, so the network runs on one and the others are copied. Bit for bit

@@ -57,6 +57,17 @@ def test_single_file_explicit_output_and_format(tmp_path, identity_fixed):
     assert Image.open(tmp_path / "small.jpg").quantization == Image.open(reference).quantization
 
 
+def test_format_renames_only_an_extension_of_another_format(tmp_path, identity_fixed):
+    """-f sets the extension when the one given names another format (clean.jpg -f png: clean.png),
+    and keeps the user's own spelling of the same format (clean.jpeg -f jpg, scan.tiff -f tiff)."""
+    _write(tmp_path / "in.png")
+    for given, fmt, written in (("clean.jpg", "png", "clean.png"), ("clean.jpeg", "jpg", "clean.jpeg"), ("scan.tiff", "tiff", "scan.tiff")):
+        result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / given), "-f", fmt, "-m", str(identity_fixed))
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / written).exists() and Image.open(tmp_path / written).format == {"png": "PNG", "jpg": "JPEG", "tiff": "TIFF"}[fmt]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.jpeg", "clean.png", "in.png", "scan.tiff"]
+
+
 def test_one_file_into_a_folder_named_with_a_slash_creates_it(tmp_path, identity_fixed):
     pixels = _write(tmp_path / "in.png")
     result = run_cli("in.png", "-o", "clean/", "-m", str(identity_fixed), cwd=tmp_path)  # Path() would drop the slash
