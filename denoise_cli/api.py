@@ -196,8 +196,9 @@ class Denoiser:
         strength: float | None = None,
         ensemble: bool = False,
     ):
-        if batch_size is not None and batch_size < 1:
-            raise DenoiseError(f"--batch-size must be at least 1 (got {batch_size}).")
+        for option, value in (("--batch-size", batch_size), ("--threads", threads), ("--max-pixels", max_pixels)):
+            if value is not None and value < 1:  # as the command line refuses them
+                raise DenoiseError(f"{option} must be at least 1 (got {value}).")
         if sigma is not None and not 0 <= sigma <= 255:
             raise DenoiseError(f"--sigma must be between 0 and 255 (got {sigma:g}).")
         if strength is not None and not 0 <= strength <= MAX_STRENGTH:

@@ -57,6 +57,15 @@ def test_denoise_array_shapes_and_dtypes(identity_fixed):
         d.denoise("photo.png")  # a path where an array goes: numpy would read it as a 0-d array
 
 
+@pytest.mark.parametrize("keyword", ["threads", "max_pixels", "batch_size"])
+def test_counts_below_one_are_refused_when_the_denoiser_is_made(identity_fixed, keyword):
+    """As the command line refuses them: max_pixels=0 refused every picture later, one by one,
+    and threads=-1 went to ONNX Runtime as it was."""
+    for value in (0, -1):
+        with pytest.raises(DenoiseError, match=f"--{keyword.replace('_', '-')} must be at least 1"):
+            Denoiser(identity_fixed, "cpu", **{keyword: value})
+
+
 def test_float_and_integer_arrays_on_a_scale_of_their_own_keep_it(identity_fixed, box_blur):
     """A float array is taken on [0, 1], noisy values a little outside it too (clipped); values
     far beyond (the 0-255 floats of `img.astype(float)`) keep their scale: clipping them to
