@@ -458,6 +458,8 @@ class Denoiser:
         receives and sends files. The output is in the input's format unless `format` names
         another, and keeps what `denoise_file` keeps (depth, metadata, a JPEG's subsampling);
         both pass through a private temporary folder. Messages call them <bytes> and <output>."""
+        if not isinstance(data, (bytes, bytearray, memoryview)):  # a path, say, where the file's bytes go
+            raise DenoiseError(f"denoise_bytes() takes a file's bytes, not {type(data).__name__}; for a file use denoise_file(path).")
         if not data:
             raise DenoiseError("<bytes>: empty: no image in them.")
         with tempfile.TemporaryDirectory(prefix="denoise-") as folder:

@@ -440,6 +440,8 @@ def test_an_image_file_s_bytes_come_back_denoised_in_their_format(identity_fixed
             denoiser.denoise_bytes(data)
         assert str(refused.value).startswith("<bytes>: ") and "denoise-" not in str(refused.value)
     assert Image.open(io.BytesIO(denoiser.denoise_bytes(tga.getvalue(), format="png"))).format == "PNG"
+    with pytest.raises(DenoiseError, match=r"takes a file's bytes, not str; for a file use denoise_file\(path\)"):
+        denoiser.denoise_bytes("photo.png")
     pgm = io.BytesIO()
     Image.fromarray(pixels).save(pgm, format="PPM")
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(denoiser.denoise_bytes(pgm.getvalue())))), pixels)  # a scanner's PGM, as PGM
