@@ -13,7 +13,7 @@ import tempfile
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -50,6 +50,7 @@ class BatchOptions:
     quality: int | None = None  # JPEG, WebP, AVIF and HEIC output (None: DEFAULT_QUALITY, and no word on other formats)
     ensemble: bool = False  # average over flips (api.flip_ensemble)
     dry_run: bool = False  # plan, check the model, report; read and write nothing
+    from_environment: list[str] = field(default_factory=list)  # "DENOISE_MODEL=x": options the environment set
 
 
 EXIT_CODES = {"interrupted": 130, "terminated": 143}
@@ -314,7 +315,9 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
             ensemble=options.ensemble,
         )
     except DenoiseError as exc:
-        return _refuse(reporter, str(exc))
+        told = [setting for setting in options.from_environment if setting.split("=", 1)[1] in str(exc)]  # the ones it names
+        where = f" {' and '.join(told)} {'is' if len(told) == 1 else 'are'} set in the environment." if told else ""
+        return _refuse(reporter, f"{exc}{where}")
     stop.check()
     reporter.model, reporter.device, reporter.ensemble = denoiser.description.name, denoiser.device, denoiser.ensemble
     reporter.order(plan.jobs)

@@ -81,6 +81,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable 
 
 @app.command("run")
 def run(
+    ctx: typer.Context,
     inputs: Annotated[list[str], typer.Argument(metavar="INPUT", help="Image files, folders or glob patterns (** for any depth); - reads one image from standard input.", show_default=False)],
     output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Output file (one input) or folder; - is standard output. Default: NAME_denoised.EXT beside a file, FOLDER_denoised/ beside a folder, standard output for standard input.")] = None,
     model: ModelOpt = "default",
@@ -113,7 +114,7 @@ def run(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format, threads=threads, tile=tile, overlap=overlap,
         batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality, ensemble=ensemble,
-        dry_run=dry_run,
+        dry_run=dry_run, from_environment=_from_environment(ctx, model=model, device=device.value),
     )
     reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)
     try:
@@ -122,6 +123,14 @@ def run(
         reporter.interrupted("interrupted")
         code = EXIT_INTERRUPTED
     raise typer.Exit(code)
+
+
+def _from_environment(ctx: typer.Context, **values: str) -> list[str]:
+    """NAME=VALUE of the options that the environment set (DENOISE_MODEL, ...), not the command
+    line: an error they cause must say where they came from, or it names an option never typed."""
+    envvars = {param.name: param.envvar for param in ctx.command.params}
+    return [f"{envvars[name]}={value}" for name, value in values.items()
+            if getattr(ctx.get_parameter_source(name), "name", None) == "ENVIRONMENT"]  # click's enum, or typer's own copy of it
 
 
 @app.command("models")

@@ -530,6 +530,12 @@ def test_environment_variables_set_the_model_device_and_threads(tmp_path, identi
     assert json.loads(run_cli("a.png", "--json", "-n", "-m", "sp", cwd=tmp_path, env=env).stdout)["model"] == "salt-and-pepper"
     for name, bad in (("DENOISE_THREADS", "0"), ("DENOISE_DEVICE", "gpu")):  # read, and checked as the options are
         assert name in run_cli("a.png", "-n", cwd=tmp_path, env={**env, name: bad}).stderr
+    stale = run_cli("a.png", "-n", cwd=tmp_path, env={**env, "DENOISE_MODEL": "old-model"})  # a model no longer there
+    assert stale.returncode == 1 and "unknown model 'old-model'" in stale.stderr
+    assert "DENOISE_MODEL=old-model is set in the environment." in stale.stderr  # else it names a model never typed
+    assert "DENOISE_DEVICE" not in stale.stderr
+    typed = run_cli("a.png", "-n", "-m", "old-model", cwd=tmp_path, env=env)
+    assert "unknown model 'old-model'" in typed.stderr and "environment" not in typed.stderr
 
 
 
