@@ -145,6 +145,8 @@ def models(
     from denoise_cli import catalog
     from denoise_cli.errors import DenoiseError
 
+    if json_summary and markdown:
+        raise typer.BadParameter("--json and --markdown are two ways to print the same list; give one.", param_hint="'--markdown'")
     try:
         code = catalog.print_models(json_summary, markdown, name)
     except DenoiseError as exc:  # an unknown name, an unusable file

@@ -268,6 +268,8 @@ def test_models_lists_the_shipped_models():
         assert "error" not in model
         assert model["description"]["params"] > 0
     assert "bsd68: " in result.stdout and "set12: " not in result.stdout  # one test set in the overview, all in `models NAME`
+    both = run_cli("models", "--json", "--markdown")  # Markdown was printed, the --json dropped without a word
+    assert both.returncode == 2 and "give one" in both.stderr and not both.stdout
 
 
 def test_models_reads_on_an_80_column_terminal_default_first():
