@@ -51,7 +51,8 @@ class ImageData:
 
     planes: np.ndarray
     mode: str
-    """Pillow mode to write back (L, I;16, I, F, RGB, RGBA, LA, CMYK)."""
+    """Pillow mode to write back (L, I;16, I, F, RGB, RGBA, LA, CMYK; LA;16, RGB;16, RGBA;16, RGB;F and
+    RGBA;F, which Pillow has not, for highdepth.py)."""
     scale: PixelScale
     alpha: np.ndarray | None = None
     source_format: str | None = None
@@ -60,7 +61,7 @@ class ImageData:
     dpi: tuple[float, float] | None = None
     warnings: list[str] = field(default_factory=list)
     camera: str | None = None
-    """The camera named in EXIF when the pixels are its own, unresized (see the module docstring)."""
+    """The camera named in EXIF when the pixels are its own, unresized (the rule: exif.py)."""
     jpeg_subsampling: int | None = None
     """A JPEG source's chroma subsampling in Pillow's terms (0 4:4:4, 1 4:2:2, 2 4:2:0)."""
     jpeg_progressive: bool = False
