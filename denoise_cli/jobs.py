@@ -130,6 +130,11 @@ def _unlisted(exc: OSError, folder: Path) -> str:
     return f"{exc.filename or folder}: cannot list the folder ({exc.strerror or exc})."
 
 
+def not_a_file(text: str) -> str:
+    """A path that exists but is no file: a named pipe, a device, bash's <(...)."""
+    return f"{text}: not a regular file (a pipe or a device); send its bytes to standard input instead: denoise - < {text}"
+
+
 def with_format(target: Path, fmt: str | None) -> Path:
     """The target under the extension of the format `fmt` asks for (-o clean.jpg -f png writes
     clean.png: a file's name must not say JPEG over PNG bytes); an extension that names that
@@ -189,9 +194,13 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             matches = [m for m in found if _is_image(m)]
             raw_files += sum(map(_is_raw, found))
             files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern{_pattern_case_hint(text)}.")
+        elif path.exists():  # a named pipe, a device, <(...) in bash: bytes to read once, no file to write beside
+            problems.append(not_a_file(text))
         else:
             problems.append(f"{text}: no such file or folder{_name_case_hint(text)}.")
 
+    if len(inputs) == 1 and not files and not folders:  # its one problem says it all; -o is not the matter
+        return JobPlan([], problems, [], raw_files=raw_files)
     if len(inputs) == 1 and len(files) == 1 and not folders:
         target = single_target(files[0], output, suffix, fmt)
         return JobPlan([Job(files[0], target)], problems, [], make_folders=output is not None and names_folder(output))

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import suffix_of_content, unwritten_format
-from denoise_cli.jobs import Job, JobPlan, names_folder, single_target
+from denoise_cli.jobs import Job, JobPlan, names_folder, not_a_file, single_target
 
 PIPE = "-"
 STDIN, STDOUT = "<stdin>", "<stdout>"
@@ -49,8 +49,10 @@ def plan_piped_job(inputs: list[str], output: str | None, fmt: str | None, folde
         source, source_name = spool(stdin if stdin is not None else sys.stdin.buffer, folder), STDIN
     else:
         source, source_name = Path(inputs[0]).expanduser(), None
+        if source.is_dir():
+            raise DenoiseError(f"{inputs[0]}: a folder; -o - takes one image file.")
         if not source.is_file():
-            raise DenoiseError(f"{inputs[0]}: {'a folder; -o - takes one image file' if source.is_dir() else 'no such file'}.")
+            raise DenoiseError(not_a_file(inputs[0]) if source.exists() else f"{inputs[0]}: no such file.")
     if to_stdout and fmt is None and (why := unwritten_format(source.suffix)):
         raise DenoiseError(f"{source_name or inputs[0]}: {why}: choose a --format for standard output (png, jpeg, tiff, ...).")
     if to_stdout:

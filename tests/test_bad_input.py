@@ -189,6 +189,20 @@ def test_no_images_in_folder(tmp_path, identity_fixed):
     assert "no images" in result.stderr
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_pipe_or_a_device_given_as_a_file_is_one_sentence(tmp_path, identity_fixed):
+    """A named pipe (or bash's <(...), or /dev/zero) is bytes to read once, with nothing to write
+    beside it: one sentence that points at standard input, whatever -o is, and no hang. With -o
+    out.png it said that -o must name a folder, as if several inputs had been given."""
+    os.mkfifo(tmp_path / "fifo.png")
+    for args in ([str(tmp_path / "fifo.png"), "-o", str(tmp_path / "out.png")], [str(tmp_path / "fifo.png"), "-o", "-"], [os.devnull]):
+        result = run_cli(*args, "-m", str(identity_fixed), timeout=60)
+        assert_clean_error(result)
+        assert f"{args[0]}: not a regular file (a pipe or a device); send its bytes to standard input instead: denoise - < {args[0]}" in result.stderr
+        assert "several inputs" not in result.stderr
+    assert not (tmp_path / "out.png").exists()
+
+
 def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "*.png"), "-m", str(identity_fixed))
     assert_clean_error(result)
