@@ -20,6 +20,7 @@ from PIL import Image
 
 from denoise_cli import registry
 from denoise_cli.description import METADATA_KEY, ModelDescription
+from denoise_cli.atomic import check_replaceable
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.extremes import impulse_guard
@@ -402,6 +403,7 @@ class Denoiser:
             raise
         if not overwrite and target.exists():
             raise OutputExistsError(f"{target}: exists already; pass --overwrite to replace it.")
+        check_replaceable(target)  # before the work, not after it (a link to a pipe counts as the pipe)
         if not target.parent.is_dir():
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
         image = read_image(source, self.max_pixels)

@@ -26,6 +26,7 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
         raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
     if overwrite and path.is_symlink():
         path = path.resolve()  # the file the link names gets the picture, as open() would write it; the link stays
+    check_replaceable(path)
     # named after the target, shortened: a name near the 255-byte limit must not fail for ours
     tmp = path.parent / f".{os.fsdecode(os.fsencode(path.name)[:64])}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
@@ -49,6 +50,14 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse a target that exists and is no regular file: renaming over a named pipe or a device
+    (/dev/null, as root) would replace the node itself with our file."""
+    if path.exists() and not path.is_file() and not path.is_dir():  # a folder fails on its own, as it should
+        raise DenoiseError(f"{path}: not a regular file (a pipe or a device), which denoise does not replace; "
+                           "-o - writes to standard output.")
 
 
 def _keep_permissions(tmp: Path, path: Path) -> None:

@@ -203,6 +203,26 @@ def test_a_pipe_or_a_device_given_as_a_file_is_one_sentence(tmp_path, identity_f
     assert not (tmp_path / "out.png").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_overwrite_never_replaces_a_pipe_or_a_device(tmp_path, identity_fixed):
+    """--overwrite renamed the output over a named pipe (as root, it would have replaced /dev/null
+    itself); now refused before any work, through a symbolic link too, and by the writer itself."""
+    from denoise_cli.atomic import write_atomically
+    from denoise_cli.errors import DenoiseError
+
+    _png(tmp_path / "in.png")
+    os.mkfifo(tmp_path / "pipe.png")
+    (tmp_path / "link.png").symlink_to("pipe.png")
+    for target in ("pipe.png", "link.png"):
+        result = run_cli(str(tmp_path / "in.png"), "-o", str(tmp_path / target), "--overwrite", "-m", str(identity_fixed))
+        assert_clean_error(result)
+        assert f"{target}: not a regular file (a pipe or a device), which denoise does not replace" in result.stderr
+    with pytest.raises(DenoiseError, match="not a regular file"):
+        write_atomically(tmp_path / "pipe.png", lambda f: f.write(b"x"), overwrite=True)
+    assert (tmp_path / "pipe.png").is_fifo() and (tmp_path / "link.png").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "link.png", "pipe.png"]  # no temporary file left
+
+
 def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
     result = run_cli(str(tmp_path / "*.png"), "-m", str(identity_fixed))
     assert_clean_error(result)
