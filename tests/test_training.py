@@ -269,6 +269,15 @@ def test_ship_registers_a_model_and_a_refused_ship_leaves_the_weights_folder_as_
     assert {p.name: p.read_bytes() for p in weights.iterdir()} == before
 
 
+def test_score_from_rows_on_a_file_that_is_no_model_or_without_rows_is_one_sentence(tmp_path, conv_stack):
+    (tmp_path / "rows.json").write_text("[]")
+    (tmp_path / "bad.onnx").write_text("no model")
+    bad = run_train_cli("score", str(tmp_path / "bad.onnx"), "--rows", str(tmp_path / "rows.json"))
+    assert bad.returncode == 1 and "bad.onnx: not an ONNX model" in bad.stderr and "Traceback" not in bad.stderr
+    empty = run_train_cli("score", str(conv_stack), "--rows", str(tmp_path / "rows.json"))
+    assert empty.returncode == 1 and f"no benchmark rows for conv-stack in {tmp_path / 'rows.json'}." in empty.stderr
+
+
 def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_path):
     source = tmp_path / "clean.png"
     Image.fromarray(np.full((40, 50, 3), 128, np.uint8)).save(source)

@@ -246,7 +246,7 @@ def score_command(
         def add_scores(description):
             mine = blind_rows(description.name)
             if not mine:
-                raise DenoiseError(f"no benchmark rows for {description.name} in {rows}.")
+                raise DenoiseError(f"no benchmark rows for {description.name} in {', '.join(map(str, rows))}.")
             return description.with_scores(scores_for_metadata(mine, mine[0].method))
 
         rewrite_description(model, add_scores)

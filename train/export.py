@@ -81,7 +81,10 @@ def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.
 
 def rewrite_description(path: Path, change) -> ModelDescription:
     """Replace the description in an exported model's metadata (e.g. to add measured scores)."""
-    proto = onnx.load(str(path))
+    try:
+        proto = onnx.load(str(path))
+    except Exception:  # protobuf's DecodeError, or whatever else a file that is no model gives
+        raise DenoiseError(f"{path}: not an ONNX model (export one with denoise-train).") from None
     entries = {p.key: p.value for p in proto.metadata_props}
     description = change(ModelDescription.from_metadata(entries, path.name))
     entries.update(description.to_metadata())
