@@ -1,6 +1,8 @@
 """Writing a file whole or not at all: a temporary file in the target folder, flushed and
-synced, then linked or renamed into place. Every file denoise-cli writes goes through here: an
-output image, a piped result, a figure, a shipped model and its manifest."""
+synced, then linked or renamed into place. `denoise`'s outputs go through here, and so do the
+files `denoise-train` writes where a user asked (a shipped model and its manifest, a test image,
+a figure, a bench table); a training run's own checkpoint and export do the same in loop.py and
+export.py, where torch and onnx write the temporary file."""
 
 from __future__ import annotations
 
