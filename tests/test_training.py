@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import pickle
 import re
 import signal
@@ -208,6 +209,23 @@ def test_a_stopped_run_says_which_epoch_the_checkpoint_holds_and_resume_goes_on(
     resumed = run_train_cli(*command, "--epochs", str(epoch + 1), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming mnist-dense after epoch {epoch}" in resumed.stdout
+
+
+def test_a_full_disk_during_training_is_one_sentence_and_leaves_no_partial_file(tiny_data, tmp_path):
+    """Every epoch writes a checkpoint of megabytes; a disk that fills up under a long run must
+    end it in one sentence, with the last whole checkpoint (if any) still there to resume from."""
+    import resource
+
+    def small_files_only():  # files over 1 MB cannot be written: the kernel's EFBIG, as a full disk's ENOSPC
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    command = ["--recipe", "mnist-dense", "--data-dir", str(tiny_data), "--out", str(tmp_path), "--epochs", "1"]
+    proc = subprocess.run([sys.executable, "-m", "denoise_cli.train.cli", *command], capture_output=True, text=True,
+                          env=cli_env(), timeout=120, preexec_fn=small_files_only)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "checkpoint.pt: cannot write (File too large)." in proc.stderr
+    assert os.listdir(tmp_path / "mnist-dense") == []
 
 
 def test_unknown_loss_is_refused_before_training(tiny_data, tmp_path):

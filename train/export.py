@@ -4,6 +4,7 @@ the metadata, and a parity check against PyTorch that fails the export when they
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -13,6 +14,7 @@ import onnx
 import torch
 from torch import nn
 
+from denoise_cli.atomic import write_atomically
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.session import open_session
@@ -56,26 +58,22 @@ def export_onnx(model: nn.Module, description: ModelDescription, path: str | os.
         axes = {"input": {0: "batch", 2: "height", 3: "width"}, "output": {0: "batch", 2: "height", 3: "width"}}
     if description.noise_level_input:
         axes["sigma"] = {0: "batch"}
-    tmp = path.with_suffix(".tmp.onnx")
+    buffer = io.BytesIO()  # in memory until whole and checked: a full disk leaves no half model behind
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
-            exported, tuple(inputs.values()), str(tmp), input_names=list(inputs), output_names=["output"],
+            exported, tuple(inputs.values()), buffer, input_names=list(inputs), output_names=["output"],
             dynamic_axes=axes, opset_version=OPSET, dynamo=False,
         )
-    proto = onnx.load(str(tmp))
+    proto = onnx.load_from_string(buffer.getvalue())
     for key, value in description.to_metadata().items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     proto.producer_name = "denoise-cli"
     onnx.checker.check_model(proto)
-    onnx.save(proto, str(tmp))
-    try:
-        check_parity(model, tmp, inputs)
-    except DenoiseError:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
+    serialized = proto.SerializeToString()
+    check_parity(model, serialized, inputs, name=path.name)
+    write_atomically(path, lambda f: f.write(serialized), overwrite=True)
     return path
 
 
@@ -92,22 +90,23 @@ def rewrite_description(path: Path, change) -> ModelDescription:
     for key, value in entries.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    tmp = path.with_suffix(".tmp.onnx")
-    onnx.save(proto, str(tmp))
-    os.replace(tmp, path)
+    serialized = proto.SerializeToString()
+    write_atomically(path, lambda f: f.write(serialized), overwrite=True)
     return description
 
 
-def check_parity(model: nn.Module, onnx_path: Path, inputs: dict[str, torch.Tensor]) -> float:
-    """Max abs difference of ONNX Runtime vs PyTorch on the same inputs; raises over tolerance."""
+def check_parity(model: nn.Module, onnx_model: Path | bytes, inputs: dict[str, torch.Tensor], name: str | None = None) -> float:
+    """Max abs difference of ONNX Runtime vs PyTorch on the same inputs; raises over tolerance.
+    `onnx_model` is a file or its bytes (`name` then names it in the error)."""
+    name = name or Path(onnx_model).name
     with torch.no_grad():
         expected = model(*inputs.values()).numpy()
-    session = open_session(onnx_path, device="cpu", threads=1)
+    session = open_session(onnx_model, device="cpu", threads=1, name=name)
     got = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
     diff = float(np.max(np.abs(got - expected))) if got.shape == expected.shape else float("inf")
     if not diff <= PARITY_TOLERANCE:
         raise DenoiseError(
-            f"export parity check failed for {onnx_path.name}: ONNX Runtime and PyTorch differ by {diff:.3g} "
+            f"export parity check failed for {name}: ONNX Runtime and PyTorch differ by {diff:.3g} "
             f"(tolerance {PARITY_TOLERANCE:g})."
         )
     return diff

@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from denoise_cli.atomic import write_atomically  # noqa: E402
+
 
 def plot_losses(history: list[dict], path: Path, title: str, loss_name: str) -> None:
     epochs = [h["epoch"] for h in history]
@@ -26,8 +28,10 @@ def plot_losses(history: list[dict], path: Path, title: str, loss_name: str) -> 
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        write_atomically(path, lambda f: fig.savefig(f, format="png"), overwrite=True)
+    finally:
+        plt.close(fig)
 
 
 def plot_samples(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> None:
@@ -43,8 +47,10 @@ def plot_samples(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> 
         axes[r][0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    try:
+        write_atomically(path, lambda f: fig.savefig(f, format="png"), overwrite=True)
+    finally:
+        plt.close(fig)
 
 
 def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0, enlarge: float = 1.0, noisy_path: Path | None = None) -> list:

@@ -4,6 +4,7 @@ the end the ONNX export, the figures and a metrics JSON next to the model.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from denoise_cli.atomic import write_atomically
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels_batch
@@ -157,9 +159,11 @@ def evaluate(model: Denoising, noisy: np.ndarray, levels: np.ndarray | None = No
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    """Written whole or not at all, from memory: torch.save straight into a file on a full disk
+    raises a RuntimeError that hides the OSError, and leaves the partial file behind."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomically(path, lambda f: f.write(buffer.getbuffer()), overwrite=True)
 
 
 def read_checkpoint(path: Path, recipe: Recipe) -> dict:
@@ -404,7 +408,8 @@ def _finish(model: Denoising, recipe: Recipe, data: Data, history: list[dict], o
         "train_seconds": round(sum(h["seconds"] for h in history), 1),
     }
     metrics_path = out / "metrics.json"
-    metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    text = json.dumps(metrics, indent=2) + "\n"
+    write_atomically(metrics_path, lambda f: f.write(text.encode()), overwrite=True)
     log(f"wrote {onnx_path}, {metrics_path}, loss_curves.png, samples.png")
     return RunResult(onnx_path, metrics_path, metrics)
 
