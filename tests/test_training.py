@@ -497,6 +497,17 @@ def test_bench_pairs_scores_real_shots_against_their_references(tmp_path, box_bl
     assert rows["box-blur", "reference"].images == 2
 
 
+def test_bench_log_lines_stay_whole_in_a_narrow_or_redirected_stderr(tmp_path, box_blur):
+    """Each measured row is logged as one line of JSON: a log file of a long run (nohup, 80
+    columns) must hold rows a script can read back, not rows cut where the terminal would wrap."""
+    folder = _pair_folder(tmp_path / "pairs", noisy_suffix="_Noisy", reference_suffix="_gt")
+    result = run_cli("bench", "--pairs", str(folder), "--baselines", "noisy", "--models", str(box_blur),
+                     module="denoise_cli.train.cli", env={"COLUMNS": "40"})
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert {(row["method"], row["scenario"]) for row in rows} >= {("noisy", "real"), ("box-blur", "real")}
+
+
 def test_bench_says_whether_the_default_model_s_targets_hold(tmp_path, box_blur, identity_fixed):
     """After the table, one line per model where the rows can tell: on real photos, the gain over
     the noisy shots against +1.5 dB and against the 3x3 median; on gauss2, the pictures that lose

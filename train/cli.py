@@ -36,6 +36,11 @@ def user_errors():
         raise typer.Exit(1) from None
 
 
+def _log(line: str) -> None:
+    """A progress line on stderr, whole: a row of JSON is not cut at 80 columns in a log file."""
+    err.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
 DataDir = Annotated[Optional[Path], typer.Option("--data-dir", metavar="PATH", help="Folder with mnist/, cifar10/, train400/ ... (default: $DENOISE_DATA_DIR).")]
 
 
@@ -161,12 +166,12 @@ def bench_command(
                 raise DenoiseError(f"{path}: the output folder does not exist.")
         rows = load_rows(merge) if merge else benchmark(
             resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
-            log=lambda line: err.print(line, highlight=False), sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge, camera_photo=camera_photo, ensemble=ensemble,
+            log=_log, sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge, camera_photo=camera_photo, ensemble=ensemble,
         )
         table = to_markdown(rows)
         typer.echo(table)
         for line in target_lines(rows):  # the default model's targets, where these rows can tell
-            err.print(line, highlight=False, markup=False, soft_wrap=True)
+            _log(line)
         written = {per_image: per_image_csv(rows)} if per_image is not None else {}
         if out is not None:
             written |= {out.with_suffix(".md"): table, out.with_suffix(".json"): json.dumps([r.__dict__ for r in rows], indent=2) + "\n"}
@@ -213,7 +218,7 @@ def sweep_command(
 
             def log(line: str) -> None:
                 lines.append(line)
-                err.print(line, highlight=False)
+                _log(line)
 
             pictures = sweep(resolve_data_dir(data_dir), _split(sets), _split(scenarios), model, [float(v) for v in _split(strengths)], every, enlarge, log)
             if out is not None:
@@ -241,7 +246,7 @@ def score_command(
         if rows:
             measured = load_rows(rows)
         else:
-            measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(ALL_SCENARIOS), list(VARIANTS), [], [str(model)], None, log=lambda line: err.print(line, highlight=False))
+            measured = benchmark(resolve_data_dir(data_dir), _split(sets), list(ALL_SCENARIOS), list(VARIANTS), [], [str(model)], None, log=_log)
 
         def add_scores(description):
             mine = blind_rows(description.name)
@@ -268,7 +273,7 @@ def speed_command(
     for name in names:
         with user_errors():
             rows.append(measure(name, threads, repeats))
-        err.print(json.dumps(rows[-1].__dict__), highlight=False)
+        _log(json.dumps(rows[-1].__dict__))
     typer.echo(to_markdown(rows))
 
 
@@ -288,7 +293,7 @@ def folder_speed_command(
     for name in _split(models) if models else ["default", "sp"]:
         with user_errors():
             rows.append(measure_folder(name, images, width, height, threads))
-        err.print(json.dumps(rows[-1].__dict__), highlight=False)
+        _log(json.dumps(rows[-1].__dict__))
     typer.echo(folder_markdown(rows))
 
 
@@ -306,7 +311,7 @@ def report_command(
         rows = []
         for name in _split(recipes) if recipes else REFERENCE:
             rows.append(measure_recipe(name, root))
-            err.print(json.dumps(rows[-1]), highlight=False)
+            _log(json.dumps(rows[-1]))
     typer.echo(to_markdown(rows))
 
 
