@@ -75,6 +75,12 @@ def _keep_permissions(tmp: Path, path: Path) -> None:
             os.chown(tmp, -1, old.st_gid)
 
 
+# what link() says where a file system has no hard links: FAT and exFAT on Linux (EPERM) and
+# macOS (ENOTSUP), FUSE and tape file systems (ENOSYS), Windows' "Incorrect function" on exFAT and
+# FAT32 USB drives (WinError 1, which Python gives errno EINVAL), another device (EXDEV)
+NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, errno.EXDEV)
+
+
 def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, path)
@@ -84,7 +90,7 @@ def _move_into_place(tmp: Path, path: Path, overwrite: bool) -> None:
     except FileExistsError:
         raise
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        if exc.errno not in NO_HARD_LINKS:
             raise
         if path.exists():  # no hard links on this file system: best effort
             raise FileExistsError(path) from None

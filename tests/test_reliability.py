@@ -81,6 +81,28 @@ def test_two_processes_share_an_output_folder(many_images, identity_fixed, tmp_p
     _assert_outputs_whole(out, many_images)
 
 
+@pytest.mark.parametrize("refusal", ["EPERM", "ENOTSUP", "ENOSYS", "EINVAL"])
+def test_outputs_are_written_on_a_file_system_without_hard_links(tmp_path, conv_stack, monkeypatch, refusal):
+    """A USB stick in FAT or exFAT has no hard links, by which a new output is put in place
+    without replacing a file; link() then fails with the system's own word for it (Windows
+    says "Incorrect function", errno EINVAL), and the output must still be written, once."""
+    import errno
+    import os
+
+    def no_hard_links(*_):
+        raise OSError(getattr(errno, refusal), os.strerror(getattr(errno, refusal)))
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    source = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 50), np.uint8)).save(source)
+    denoiser = Denoiser(str(conv_stack), device="cpu")
+    denoiser.denoise_file(source, tmp_path / "out.png")
+    assert read_image(tmp_path / "out.png").planes.shape == (1, 40, 50)
+    with pytest.raises(DenoiseError, match="exists already"):
+        denoiser.denoise_file(source, tmp_path / "out.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "out.png"]
+
+
 def test_same_input_same_model_gives_identical_bytes(tmp_path, conv_stack):
     src = tmp_path / "a.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 256, size=(150, 170), dtype=np.uint8)).save(src)
