@@ -16,10 +16,13 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from denoise_cli.metadata import JPEG_MARKER_LIMIT
+
 ORIENTATION_TAG = 0x0112
 MAKE_TAG, MODEL_TAG = 0x010F, 0x0110
 EXIF_IFD = 0x8769
 EXIF_WIDTH_TAG, EXIF_HEIGHT_TAG = 0xA002, 0xA003
+BULKY_TAGS = {0x927C: "the camera maker's notes", 0x9286: "the user comment"}  # what a big EXIF is big with
 CAMERA_MIN_PIXELS = 5_000_000  # phones and cameras record 8-50 MP; web exports are 1-4 MP
 # TIFF tags that describe a file's pixel layout, not the picture: a TIFF's getexif() includes
 # them, and copying them into another file would corrupt it.
@@ -47,6 +50,29 @@ def exif_bytes(exif: Image.Exif, warnings: list[str], name: str) -> bytes | None
     except Exception:  # noqa: BLE001 - Pillow raises many types on damaged EXIF it could read but cannot write back
         warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
         return None
+
+
+def fit_in_jpeg(data: bytes) -> tuple[bytes | None, str | None]:
+    """The EXIF a JPEG can hold, and what was left out to fit it (None: nothing). A JPEG holds
+    EXIF in one marker segment, at most 64 KB, where a TIFF or PNG holds any size (a raw
+    converter's copy of the camera maker's notes, say), and Pillow refuses the whole file past
+    it. The maker's private notes and the user comment go first; if that is not enough, all."""
+    if len(data) <= JPEG_MARKER_LIMIT:
+        return data, None
+    removed: list[str] = []
+    try:
+        exif = Image.Exif()
+        exif.load(data)
+        for tags in (exif, exif.get_ifd(EXIF_IFD)):
+            for tag, name in BULKY_TAGS.items():
+                if tags.pop(tag, None) is not None:
+                    removed.append(name)
+        smaller = exif.tobytes()
+    except Exception:  # noqa: BLE001 - Pillow raises many types on EXIF it cannot rewrite
+        smaller = b""
+    if removed and 0 < len(smaller) <= JPEG_MARKER_LIMIT:  # "Exif\0\0" included, as Pillow counts
+        return smaller, " and ".join(removed)
+    return None, "the EXIF"
 
 
 def unresized_camera(exif: Image.Exif, size: tuple[int, int]) -> str | None:

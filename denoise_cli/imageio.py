@@ -46,10 +46,10 @@ from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
 from denoise_cli import formats
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
-from denoise_cli.exif import LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, exif_bytes, unresized_camera
+from denoise_cli.exif import LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, exif_bytes, fit_in_jpeg, unresized_camera
 from denoise_cli.highdepth import (is_tiff, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_png,
                                     write_16_bit_ppm, write_with_tifffile)
-from denoise_cli.metadata import read_descriptive, save_options
+from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, read_descriptive, save_options
 from denoise_cli.pixels import SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale, pixel_count
 
 # Pillow's own limit guards against decompression bombs by raising on large images; we check
@@ -450,6 +450,24 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
     what = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
     return (f"a {format_name(fmt)} file holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
             f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
+
+
+def fit_metadata(image: ImageData, fmt: str) -> list[str]:
+    """Cut what a JPEG cannot hold for size, saying so in sentence ends: EXIF, XMP and a comment
+    each fit one 64 KB marker there, while a TIFF or PNG holds any size, and Pillow refuses the
+    whole file on an EXIF too long (metadata.save_options leaves too long an XMP or comment out)."""
+    if fmt != "JPEG":
+        return []
+    cuts = []
+    if image.exif and len(image.exif) > JPEG_MARKER_LIMIT:
+        size = len(image.exif)
+        image.exif, left_out = fit_in_jpeg(image.exif)
+        cuts.append(f"the picture's EXIF ({size // 1024} KB) is more than a JPEG holds (64 KB): the output leaves out {left_out} "
+                    "(a TIFF, PNG or WebP output keeps it whole).")
+    for what, value, limit in (("XMP", image.descriptive.xmp, JPEG_XMP_LIMIT), ("comment", image.descriptive.comment, JPEG_MARKER_LIMIT)):
+        if value and len(value) > limit:
+            cuts.append(f"the picture's {what} ({len(value) // 1024} KB) is more than a JPEG holds (64 KB): the output leaves it out.")
+    return cuts
 
 
 def _describe(image: ImageData) -> str:

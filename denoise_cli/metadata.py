@@ -6,7 +6,8 @@ on saving a new image, so a denoised photo lost its keywords. EXIF, ICC profile 
 describe the pixels, are handled in imageio.py and exif.py; this module handles the rest:
 
 - XMP: into every output format that holds it (JPEG, PNG, TIFF, WebP, AVIF, HEIC), except an
-  XMP packet over 64 KB into a JPEG, which holds at most that in one marker (so does a comment).
+  XMP packet over 64 KB into a JPEG, which holds at most that in one marker (so does a comment;
+  imageio.fit_metadata says what is left out, and cuts an EXIF too large for a JPEG).
   When the pixels were turned upright, its tiff:Orientation is set to 1, as EXIF's is.
 - IPTC (a JPEG's Photoshop APP13 segment): from a JPEG into a JPEG, copied as it is.
 - A JPEG's or GIF's comment: into a JPEG or GIF output.

@@ -300,19 +300,46 @@ def test_a_jpeg_is_written_with_fitted_huffman_tables_and_stays_progressive(iden
 
 
 def test_metadata_a_jpeg_cannot_hold_is_left_out_not_fatal(identity, tmp_path):
-    """A GIF's comment and a PNG's XMP have no size limit; one JPEG marker holds 64 KB."""
+    """A GIF's comment, a PNG's XMP and a TIFF's or PNG's EXIF have no size limit; one JPEG
+    marker holds 64 KB. What does not fit is left out, and said; the picture is written."""
     from PIL import PngImagePlugin
 
     Image.fromarray(_rng(16).integers(0, 256, size=(20, 30), dtype=np.uint8)).save(tmp_path / "long.gif", comment=b"x" * 70_000)
-    identity.denoise_file(tmp_path / "long.gif", tmp_path / "long.jpg")
+    said = identity.denoise_file(tmp_path / "long.gif", tmp_path / "long.jpg").warnings
     assert "comment" not in Image.open(tmp_path / "long.jpg").info
+    assert said == [f"{tmp_path / 'long.jpg'}: the picture's comment (68 KB) is more than a JPEG holds (64 KB): the output leaves it out."]
     chunks = PngImagePlugin.PngInfo()
     chunks.add_itxt("XML:com.adobe.xmp", "<x:xmpmeta>" + "y" * 70_000 + "</x:xmpmeta>")
     Image.fromarray(_rng(17).integers(0, 256, size=(20, 30), dtype=np.uint8)).save(tmp_path / "big-xmp.png", pnginfo=chunks)
-    identity.denoise_file(tmp_path / "big-xmp.png", tmp_path / "big-xmp.jpg")
+    said = identity.denoise_file(tmp_path / "big-xmp.png", tmp_path / "big-xmp.jpg").warnings
     assert "xmp" not in Image.open(tmp_path / "big-xmp.jpg").info
+    assert said == [f"{tmp_path / 'big-xmp.jpg'}: the picture's XMP (68 KB) is more than a JPEG holds (64 KB): the output leaves it out."]
     identity.denoise_file(tmp_path / "big-xmp.png", tmp_path / "big-xmp.tif")
     assert len(_xmp_of(Image.open(tmp_path / "big-xmp.tif"))) > 70_000  # a TIFF holds it
+
+
+@pytest.mark.parametrize("bulk,kept", [("maker notes", True), ("description", False)])
+def test_an_exif_too_large_for_a_jpeg_loses_its_bulk_or_is_left_out(identity, tmp_path, bulk, kept):
+    """A raw converter's TIFF can carry the camera maker's notes whole, past the 64 KB a JPEG's
+    EXIF holds, where Pillow refused to write the file at all. The maker's notes go first, and
+    the camera's name and settings stay; EXIF that is large with anything else is left out."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Canon", "EOS 80D"
+    settings = exif.get_ifd(0x8769)
+    settings[0x829A] = 1 / 100  # exposure time
+    if bulk == "maker notes":
+        settings[0x927C] = b"m" * 70_000
+    else:
+        exif[0x010E] = "d" * 70_000
+    Image.fromarray(_rng(20).integers(0, 256, size=(20, 30), dtype=np.uint8)).save(tmp_path / "shot.tif", exif=exif.tobytes())
+    said = identity.denoise_file(tmp_path / "shot.tif", tmp_path / "shot.jpg").warnings
+    left_out = "the camera maker's notes" if kept else "the EXIF"
+    assert said == [f"{tmp_path / 'shot.jpg'}: the picture's EXIF (68 KB) is more than a JPEG holds (64 KB): the output leaves out "
+                    f"{left_out} (a TIFF, PNG or WebP output keeps it whole)."]
+    written = Image.open(tmp_path / "shot.jpg").getexif()
+    assert (written.get(0x0110), float(written.get_ifd(0x8769).get(0x829A, 0))) == (("EOS 80D", 0.01) if kept else (None, 0.0))
+    assert identity.denoise_file(tmp_path / "shot.tif", tmp_path / "shot.png").warnings == []
+    assert len(Image.open(tmp_path / "shot.png").info["exif"]) > 70_000  # a PNG holds it whole
 
 
 def test_a_format_that_holds_no_exif_or_icc_profile_says_they_are_left_out(identity, tmp_path):
