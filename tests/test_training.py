@@ -196,8 +196,11 @@ def test_resuming_with_a_different_network_says_so_in_one_sentence(tiny_data, tm
 def test_a_stopped_run_says_which_epoch_the_checkpoint_holds_and_resume_goes_on(tiny_data, tmp_path, sig, code, word):
     """Ctrl-C, or `kill` on a run left in the background with nohup."""
     command = ["--recipe", "mnist-dense", "--data-dir", str(tiny_data), "--out", str(tmp_path)]
+    # a suite run in the background (nohup ... &) hands its children SIGINT ignored, as Unix does for
+    # background jobs, and Python then installs no KeyboardInterrupt: the run stands for a foreground one
     proc = subprocess.Popen([sys.executable, "-m", "denoise_cli.train.cli", *command, "--epochs", "100000"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env(),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     checkpoint = tmp_path / "mnist-dense" / "checkpoint.pt"
     deadline = time.time() + 60
     while time.time() < deadline and not checkpoint.exists():
