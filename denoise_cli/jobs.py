@@ -234,14 +234,17 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             target = output / source.name
         jobs.append(Job(source, with_format(target, fmt)))
 
-    seen: dict[Path, Path] = {}
+    seen: dict[Path, Job] = {}  # resolved target -> the first job writing it
     unique: list[Job] = []
     for job in jobs:
         key = job.target.resolve()
         if key in seen:
-            if seen[key] != job.source.resolve():
-                problems.append(f"{job.source}: its output {job.target} would collide with the output of {seen[key]}; skipped.")
+            first = seen[key].source
+            if first.resolve() != job.source.resolve():  # the same file named twice is done once, silently
+                advice = ("files of one name from two folders: give each folder its own -o" if first.name == job.source.name
+                          else "pictures that differ only by extension: leave out -f, or give each its own -o")
+                problems.append(f"{job.source}: not denoised: its output {job.target} is already that of {first} ({advice}).")
             continue
-        seen[key] = job.source.resolve()
+        seen[key] = job
         unique.append(job)
     return JobPlan(unique, problems, skipped, raw_files=raw_files)

@@ -148,6 +148,23 @@ def test_globs_and_several_files(tmp_path, identity_fixed):
     assert deep.returncode == 0 and (tmp_path / "shots" / "2026" / "11" / "deep_denoised.png").exists(), deep.stderr
 
 
+def test_two_inputs_with_one_output_name_write_it_once_and_say_how_to_keep_both(tmp_path, identity_fixed):
+    """Into one folder, scan.png and scan.jpg with -f png, or two folders' a.png, would write the
+    same file: the first is denoised, the other fails with what to do, and nothing is replaced."""
+    _write(tmp_path / "scan.png", seed=1)
+    Image.open(tmp_path / "scan.png").save(tmp_path / "scan.jpg")
+    _write(tmp_path / "x" / "a.png", seed=2)
+    _write(tmp_path / "y" / "a.png", seed=3)
+    result = run_cli("scan.png", "scan.jpg", "x/a.png", "y/a.png", "x/a.png", "-f", "png", "-o", "out/", "-m", str(identity_fixed), "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["counts"] == {"ok": 2, "skipped": 0, "failed": 2}  # x/a.png named twice: done once, no failure
+    assert ("scan.jpg: not denoised: its output out/scan.png is already that of scan.png (pictures that differ only by extension: "
+            "leave out -f, or give each its own -o).") in result.stderr
+    assert ("y/a.png: not denoised: its output out/a.png is already that of x/a.png (files of one name from two folders: "
+            "give each folder its own -o).") in result.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "a.png")), np.asarray(Image.open(tmp_path / "x" / "a.png")))
+
+
 def test_existing_outputs_are_kept_unless_overwrite(tmp_path, identity_fixed, box_blur):
     _write(tmp_path / "a.png")
     (tmp_path / "a_denoised.png").write_bytes(b"precious")
