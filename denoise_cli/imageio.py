@@ -37,11 +37,12 @@ Mode policy (documented in the README):
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
+from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError, features
 
 from denoise_cli import formats
 from denoise_cli.atomic import write_atomically
@@ -406,9 +407,16 @@ def use_heif_plugin(what: str) -> None:
         pillow_heif.register_heif_opener()
 
 
+# the longest side each format's encoder writes: libjpeg's JPEG_MAX_DIMENSION, libwebp's
+# WEBP_MAX_DIMENSION, GIF's 16-bit sizes (Pillow raised OverflowError past it). HEIC's and AVIF's
+# encoders refuse some sizes too, by rules of their own: they say so when writing.
+MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535}
+
+
 def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
-    """Refuse, before any work, an output format that would lose depth, channels or alpha, or
-    that needs a codec not installed (16-bit colour PNG or TIFF: the tiff16 extra)."""
+    """Refuse, before any work, an output format that would lose depth, channels or alpha, that
+    cannot hold the picture's size, or that needs a codec not installed (16-bit colour PNG or
+    TIFF: the tiff16 extra)."""
     if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt in ("PNG", "TIFF"):
         sixteen_bit_codec("imagecodecs" if fmt == "PNG" else "tifffile", path, image.mode[:-3])
     if not _holds(fmt, image):
@@ -417,6 +425,11 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
             f"{path}: {fmt} cannot store this {_describe(image)} image without loss; "
             f"choose another format ({able})."
         )
+    height, width = image.planes.shape[-2:]
+    if max(width, height) > MAX_SIDE.get(fmt, max(width, height)):
+        able = ", ".join(format_name(f) for f in FORMAT_MODES if _holds(f, image) and f not in (*MAX_SIDE, "HEIF", "AVIF"))
+        raise DenoiseError(f"{path}: a {format_name(fmt)} file holds pictures of at most {MAX_SIDE[fmt]:,} pixels a side, and this one "
+                           f"is {width}x{height}; choose another format ({able}).")
 
 
 def _holds(fmt: str, image: ImageData) -> bool:
@@ -525,4 +538,27 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     save_options(image.descriptive, fmt, options)
     if image.pages and fmt == "TIFF":
         options.update(save_all=True, append_images=[to_pillow(page, one_bit) for page in image.pages])
-    write_atomically(path, lambda f: pil.save(f, format=fmt, **options), overwrite)
+    save = _save_jpeg if fmt == "JPEG" else Image.Image.save
+    write_atomically(path, lambda f: save(pil, f, format=fmt, **options), overwrite)
+
+
+_JPEG_BUFFER = threading.Lock()
+
+
+def _save_jpeg(pil: Image.Image, f, **options) -> None:
+    """Pillow writes an optimized or progressive JPEG into a buffer it sizes by quality alone, at
+    1-2 bytes a pixel, and libjpeg fails ("Suspension not allowed here") on a picture that needs
+    more: a grainy colour one at 4:4:4, at quality 90 or 100. ImageFile.MAXBLOCK, the buffer's
+    floor, is raised for this save to twice the picture's raw size padded to whole 16-pixel
+    blocks (random noise at quality 100 takes 1.6 times) plus its metadata. Untouched, the
+    buffer's pages cost no memory."""
+    width, height = pil.size
+    padded = -(-width // 16) * 16 * -(-height // 16) * 16 * len(pil.getbands())
+    metadata = sum(len(options.get(key) or b"") for key in ("exif", "icc_profile", "comment", "xmp"))
+    with _JPEG_BUFFER:
+        floor = ImageFile.MAXBLOCK
+        ImageFile.MAXBLOCK = max(floor, 2 * padded + metadata + 65536)
+        try:
+            pil.save(f, **options)
+        finally:
+            ImageFile.MAXBLOCK = floor

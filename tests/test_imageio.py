@@ -512,6 +512,26 @@ def test_a_jpeg_keeps_its_chroma_subsampling(identity, tmp_path, subsampling):
     assert JpegImagePlugin.get_sampling(out) == {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}[subsampling]
 
 
+@pytest.mark.parametrize("quality,progressive", [(90, False), (100, False), (90, True)])
+def test_a_grainy_colour_jpeg_is_written_at_any_quality(identity, tmp_path, quality, progressive):
+    """Pillow sizes the buffer of an optimized or progressive JPEG at 1-2 bytes a pixel; grain
+    that a model leaves (a low --strength, -m sp on camera noise) in a 4:4:4 colour photo needs
+    more, and libjpeg failed the file after the work: 'broken data stream'."""
+    from PIL import ImageFile
+
+    grain = _rng(21).integers(0, 256, size=(256, 256, 3), dtype=np.uint8)
+    with pytest.MonkeyPatch.context() as patch:  # Pillow itself needs the larger buffer to write the source
+        patch.setattr(ImageFile, "MAXBLOCK", 1 << 22)
+        Image.fromarray(grain).save(tmp_path / "grain.jpg", quality=100, subsampling=0, progressive=progressive)
+    identity.denoise_file(tmp_path / "grain.jpg", tmp_path / "out.jpg", quality=quality)
+    written = Image.open(tmp_path / "out.jpg")
+    assert written.size == (256, 256) and JpegImagePlugin.get_sampling(written) == 0
+    assert bool(written.info.get("progressive")) == progressive
+    reference = io.BytesIO()
+    Image.open(tmp_path / "grain.jpg").save(reference, format="JPEG", quality=quality, subsampling=0)  # unoptimized: no buffer
+    assert np.array_equal(np.asarray(written), np.asarray(Image.open(reference)))  # the same picture
+
+
 def test_jpeg_quality_is_the_callers(identity, tmp_path):
     src = tmp_path / "grain.png"
     Image.fromarray(_rng(15).integers(0, 256, size=(64, 64), dtype=np.uint8)).save(src)
@@ -531,6 +551,21 @@ def test_lossy_format_choice_is_refused_before_work(identity, tmp_path):
     with pytest.raises(DenoiseError, match="JPEG cannot store this 16-bit grayscale image"):
         identity.denoise_file(src, tmp_path / "deep.jpg")
     assert not (tmp_path / "deep.jpg").exists()
+
+
+@pytest.mark.parametrize("fmt,side", [("webp", 16383), ("jpg", 65500), ("gif", 65535)])
+def test_a_picture_wider_than_a_format_holds_is_refused_before_work(identity, tmp_path, fmt, side):
+    """A stitched panorama or a long scan past a format's longest side failed only when written,
+    after the work (WebP, JPEG), or as 'unexpected OverflowError' (GIF)."""
+    src = tmp_path / "panorama.png"
+    Image.fromarray(_rng(14).integers(0, 256, size=(2, side + 1), dtype=np.uint8)).save(src)
+    with pytest.raises(DenoiseError, match=rf"panorama.{fmt}: a {'jpeg' if fmt == 'jpg' else fmt} file holds pictures of at most "
+                                           rf"{side:,} pixels a side, and this one is {side + 1}x2; choose another format \(png, tiff, bmp, pnm\)\.$"):
+        identity.denoise_file(src, tmp_path / f"panorama.{fmt}")
+    assert not (tmp_path / f"panorama.{fmt}").exists()
+    Image.fromarray(_rng(15).integers(0, 256, size=(2, side), dtype=np.uint8)).save(src)
+    identity.denoise_file(src, tmp_path / f"panorama.{fmt}")  # the longest side it holds
+    assert Image.open(tmp_path / f"panorama.{fmt}").size == (side, 2)
 
 
 def _png_16_bit_colour(path, pixels: np.ndarray, exif: Image.Exif | None = None, icc: bytes | None = None) -> None:
