@@ -407,10 +407,12 @@ def use_heif_plugin(what: str) -> None:
         pillow_heif.register_heif_opener()
 
 
-# the longest side each format's encoder writes: libjpeg's JPEG_MAX_DIMENSION, libwebp's
-# WEBP_MAX_DIMENSION, GIF's 16-bit sizes (Pillow raised OverflowError past it). HEIC's and AVIF's
-# encoders refuse some sizes too, by rules of their own: they say so when writing.
-MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535}
+# the longest side each format is written with: libjpeg's JPEG_MAX_DIMENSION, libwebp's
+# WEBP_MAX_DIMENSION, GIF's 16-bit sizes (Pillow raised OverflowError past it), and what libavif
+# reads by default (it writes up to 65,536, but Pillow, as other readers, then cannot open the
+# file). HEIC's encoder (x265) refuses some sizes too, by rules of its own (17000x20,
+# 12000x12000): it says so when writing.
+MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "AVIF": 32768}
 
 
 def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:

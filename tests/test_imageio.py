@@ -553,7 +553,8 @@ def test_lossy_format_choice_is_refused_before_work(identity, tmp_path):
     assert not (tmp_path / "deep.jpg").exists()
 
 
-@pytest.mark.parametrize("fmt,side", [("webp", 16383), ("jpg", 65500), ("gif", 65535)])
+@pytest.mark.parametrize("fmt,side", [("webp", 16383), ("jpg", 65500), ("gif", 65535),
+                                      pytest.param("avif", 32768, marks=pytest.mark.skipif(not features.check("avif"), reason="no AVIF in this Pillow"))])
 def test_a_picture_wider_than_a_format_holds_is_refused_before_work(identity, tmp_path, fmt, side):
     """A stitched panorama or a long scan past a format's longest side failed only when written,
     after the work (WebP, JPEG), or as 'unexpected OverflowError' (GIF)."""
