@@ -380,6 +380,9 @@ def output_format(path: Path, requested: str | None = None) -> str:
             raise DenoiseError(f"unknown output format {requested!r}; choose one of {', '.join(formats.PILLOW_NAMES)}.")
         return _available(formats.PILLOW_NAMES[name])
     fmt = FORMAT_BY_SUFFIX.get(path.suffix.lower())
+    if fmt is None and not path.suffix:
+        raise DenoiseError(f"{path}: no extension to tell the image format; name it {path.name}.png (or .jpg, .tif, ...), choose a "
+                           "--format, or end it with / for a folder.")
     if fmt is None:
         raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic, .gif, "
                            ".pgm, .ppm or .pbm, or choose a --format.")

@@ -82,6 +82,12 @@ def test_a_file_without_an_image_extension(corpus, identity_fixed):
     assert result.returncode == 0, result.stderr
     assert (corpus / "scan_denoised.png").exists()
 
+    result = run_cli(str(corpus / "good.png"), "-o", str(corpus / "clean"), "-m", str(identity_fixed))  # a file or a folder?
+    assert_clean_error(result)
+    assert (f"{corpus / 'clean'}: no extension to tell the image format; name it clean.png (or .jpg, .tif, ...), choose a --format, "
+            "or end it with / for a folder.") in result.stderr
+    assert not (corpus / "clean").exists()
+
 
 def test_camera_raw_files_are_named_not_misread(tmp_path, identity_fixed):
     """Pillow opens some raw files (TIFF inside) and would read their small preview: a raw file
