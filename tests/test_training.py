@@ -86,6 +86,21 @@ def test_folder_loader_and_patches(tiny_data):
     assert len(images) == 20 and patches.shape == (10, 1, 24, 24)
 
 
+def test_a_training_folder_with_an_image_smaller_than_the_patches_is_one_sentence(tiny_data, tmp_path):
+    """A user's own folder of pictures may hold a thumbnail: cropping a 64 px patch from it
+    ended the run in numpy's 'high <= 0' traceback, after the folder had been read."""
+    import shutil
+
+    folder = tmp_path / "data" / "photos"
+    shutil.copytree(tiny_data / "photos", folder)
+    Image.fromarray(np.zeros((30, 50), np.uint8)).save(folder / "thumb.png")
+    recipe = override(get_recipe("photo"), data="folder:photos", epochs=1, steps_per_epoch=1, holdout_images=4, patch_size=40,
+                      network_args={**get_recipe("photo").network_args, "channels": 8, "depth": 3})
+    with pytest.raises(DenoiseError) as caught:
+        train(recipe, tmp_path / "data", tmp_path / "run", show_progress=False, log=lambda *_: None)
+    assert str(caught.value) == f"{folder / 'thumb.png'} is 50x30, smaller than the 40 px patches it would be cropped to: remove such images from the folder."
+
+
 def test_missing_data_says_what_is_expected(tmp_path, monkeypatch):
     with pytest.raises(DenoiseError, match="train-images-idx3-ubyte.gz"):
         datasets.load_mnist(tmp_path, "train")

@@ -149,14 +149,22 @@ def load_cifar10_gray(data_dir: Path, split: str) -> Split:
 # --- a folder of images ----------------------------------------------------------------------
 
 
-def load_folder(folder: Path) -> list[np.ndarray]:
-    """Every image of a folder (sorted by name) as float32 grayscale in [0, 1]."""
+def load_folder(folder: Path, min_side: int = 1) -> list[np.ndarray]:
+    """Every image of a folder (sorted by name) as float32 grayscale in [0, 1]; each must have
+    sides of at least `min_side`, the training patch it is cropped to."""
     if not folder.is_dir():
         raise DenoiseError(f"image folder {folder} does not exist.")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
         raise DenoiseError(f"image folder {folder} holds no images.")
-    return [read_gray(p) for p in paths]
+    images = [read_gray(p) for p in paths]
+    small = [(path, image.shape) for path, image in zip(paths, images) if min(image.shape) < min_side]
+    if small:
+        (path, (height, width)), more = small[0], len(small) - 1
+        others = f" (and {more} more image{'s' if more > 1 else ''})" if more else ""
+        raise DenoiseError(f"{path} is {width}x{height}{others}, smaller than the {min_side} px patches it would be cropped to: "
+                           "remove such images from the folder.")
+    return images
 
 
 def random_patches(images: list[np.ndarray], count: int, size: int, rng: np.random.Generator) -> np.ndarray:

@@ -89,7 +89,7 @@ def load_data(recipe: Recipe, data_dir: Path, with_levels: bool = False) -> Data
     elif recipe.data == "cifar10-gray":
         train, test = datasets.load_cifar10_gray(data_dir, "train"), datasets.load_cifar10_gray(data_dir, "test")
     elif recipe.data.startswith("folder:"):
-        images = datasets.load_folder(data_dir / recipe.data.split(":", 1)[1])
+        images = datasets.load_folder(data_dir / recipe.data.split(":", 1)[1], min_side=recipe.patch_size)
         holdout = recipe.holdout_images
         if len(images) <= holdout:
             raise DenoiseError(f"recipe {recipe.name}: the image folder needs more than {holdout} images.")
