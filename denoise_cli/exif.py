@@ -31,6 +31,7 @@ LAYOUT_TAGS = {
     290, 291, 296, 317, 318, 319, 320, 321, 322, 323, 324, 325, 338, 339, 340, 341, 347, 512, 513, 514,
     515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 700, 33723, 34377, 34675, 37724,
 }
+IMAGE_DESCRIPTION_TAG = 270
 ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {  # EXIF orientation -> upright (H, W, C)
     2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
     5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
@@ -50,6 +51,14 @@ def exif_bytes(exif: Image.Exif, warnings: list[str], name: str) -> bytes | None
     except Exception:  # noqa: BLE001 - Pillow raises many types on damaged EXIF it could read but cannot write back
         warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
         return None
+
+
+def describes_layout(description: object) -> bool:
+    """Whether a TIFF's ImageDescription is a program's record of the file's layout, not a caption:
+    tifffile's JSON shape, ImageJ's hyperstack header, OME-XML. Carried into the output, whose
+    layout differs (planar RGB comes out interleaved), it would misguide those programs."""
+    text = description.decode("latin-1", "replace") if isinstance(description, bytes) else description
+    return isinstance(text, str) and (text.lstrip().startswith(('{"shape"', "ImageJ=")) or "<OME" in text[:1000])
 
 
 def fit_in_jpeg(data: bytes) -> tuple[bytes | None, str | None]:

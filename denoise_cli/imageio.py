@@ -47,7 +47,8 @@ from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError, featu
 from denoise_cli import formats
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
-from denoise_cli.exif import LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, exif_bytes, fit_in_jpeg, unresized_camera
+from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, describes_layout, exif_bytes, fit_in_jpeg,
+                              unresized_camera)
 from denoise_cli.highdepth import (is_tiff, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_png,
                                     write_16_bit_ppm, write_with_tifffile)
 from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, read_descriptive, save_options
@@ -173,6 +174,10 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 return read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
             img.load()
             image = _to_image_data(img, warnings, str(path))
+            samples, kept = img.tag_v2.get(SAMPLES_PER_PIXEL_TAG, 1) if img.format == "TIFF" else 0, len(image.planes) + (image.alpha is not None)
+            if samples > kept:  # Pillow reads RGB and 2 extra samples (a multispectral scan's) as RGB, say
+                image.warnings.append(f"{path}: has {samples} channels, and Pillow reads {kept} of them ({_describe(image)}): the output "
+                                      "holds no more.")
             image.lossless_webp = img.format == "WEBP" and _webp_is_lossless(path)
             if img.format == "TIFF" and pages > 1:
                 image.pages = _further_pages(img, path, width * height, max_pixels)
@@ -282,6 +287,8 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         exif[ORIENTATION_TAG] = 1
     for tag in LAYOUT_TAGS & set(exif):
         del exif[tag]
+    if describes_layout(exif.get(IMAGE_DESCRIPTION_TAG)):
+        del exif[IMAGE_DESCRIPTION_TAG]
     keep = {"exif": exif_bytes(exif, warnings, name), "icc_profile": icc, "dpi": dpi, "warnings": warnings, "camera": camera,
             "jpeg_subsampling": subsampling if subsampling >= 0 else None, "jpeg_progressive": bool(img.info.get("progressive")),
             "tiff_compression": compression, "descriptive": descriptive, "one_bit": img.mode == "1"}
@@ -409,6 +416,8 @@ def use_heif_plugin(what: str) -> None:
     if "HEIF" not in Image.OPEN:
         pillow_heif.register_heif_opener()
 
+
+SAMPLES_PER_PIXEL_TAG = 277  # TIFF
 
 # the longest side each format is written with: libjpeg's JPEG_MAX_DIMENSION, libwebp's
 # WEBP_MAX_DIMENSION, GIF's 16-bit sizes (Pillow raised OverflowError past it), and what libavif

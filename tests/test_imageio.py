@@ -616,6 +616,25 @@ def test_a_48_bit_png_without_imagecodecs_names_what_to_install(identity, tmp_pa
         identity.load_file(tmp_path / "deep.ppm", tmp_path / "deep.png")  # before the model runs, not after
 
 
+def test_a_tiff_written_by_a_program_keeps_its_caption_not_its_layout_record(identity, tmp_path):
+    """tifffile (a Python pipeline's, a microscope's) and ImageJ record the file's layout in the
+    ImageDescription; carried into an output of another layout, it misguides them. A caption
+    stays. Channels that Pillow does not read (a multispectral scan's extra ones) are said."""
+    tifffile = pytest.importorskip("tifffile")
+    planar = _rng(22).integers(0, 256, size=(3, 20, 30), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "planar.tif", planar, photometric="rgb", planarconfig="separate")  # description {"shape": [3, 20, 30]}
+    assert identity.denoise_file(tmp_path / "planar.tif", tmp_path / "out.tif").warnings == []
+    with tifffile.TiffFile(tmp_path / "out.tif") as written:
+        assert written.pages[0].description == "" and written.series[0].shape == (20, 30, 3)
+    assert np.array_equal(tifffile.imread(tmp_path / "out.tif"), planar.transpose(1, 2, 0))
+    tifffile.imwrite(tmp_path / "caption.tif", planar[0], description="Harbour at dawn")
+    identity.denoise_file(tmp_path / "caption.tif", tmp_path / "caption.jpg")
+    assert Image.open(tmp_path / "caption.jpg").getexif().get(270) == "Harbour at dawn"
+    tifffile.imwrite(tmp_path / "five.tif", _rng(23).integers(0, 256, size=(20, 30, 5), dtype=np.uint8), photometric="rgb", extrasamples=[0, 0])
+    said = identity.denoise_file(tmp_path / "five.tif", tmp_path / "five_out.tif").warnings
+    assert said == [f"{tmp_path / 'five.tif'}: has 5 channels, and Pillow reads 3 of them (RGB): the output holds no more."]
+
+
 @pytest.mark.parametrize("layout", ["RGB", "RGB planar", "RGBA"])
 def test_a_48_bit_tiff_keeps_its_depth_alpha_and_header(identity, tmp_path, layout):
     """A raw converter's or a film scanner's 16-bit colour TIFF, read and written with tifffile:
