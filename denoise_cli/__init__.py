@@ -3,7 +3,14 @@
 `import denoise_cli` is cheap: numpy and onnxruntime load only when a name below is used.
 """
 
+from typing import TYPE_CHECKING
+
 from denoise_cli._version import __version__
+
+if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports on first use
+    from denoise_cli.api import Denoiser
+    from denoise_cli.description import ModelDescription
+    from denoise_cli.errors import DenoiseError
 
 __all__ = ["Denoiser", "DenoiseError", "ModelDescription", "__version__"]
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import overload
 
 import numpy as np
 from PIL import Image
@@ -332,6 +333,11 @@ class Denoiser:
             if (levels is None or levels[earlier] == levels[index]) and np.array_equal(image.planes[earlier], image.planes[index], equal_nan=True):
                 return earlier
         return None
+
+    @overload
+    def denoise(self, array: np.ndarray, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray: ...
+    @overload
+    def denoise(self, array: Image.Image, progress: Progress | None = None, *, camera: str | None = None) -> Image.Image: ...
 
     def denoise(self, array: np.ndarray | Image.Image, progress: Progress | None = None, *, camera: str | None = None) -> np.ndarray | Image.Image:
         """Denoise a numpy image: (H, W) or (H, W, C), each channel on its own.

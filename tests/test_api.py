@@ -527,3 +527,28 @@ def test_denoise_file_into_a_folder_keeps_the_source_name(tmp_path, identity_fix
     (tmp_path / "clean").mkdir()
     result = Denoiser(identity_fixed, "cpu").denoise_file(tmp_path / "photo.png", tmp_path / "clean")
     assert result.target == tmp_path / "clean" / "photo.png" and (tmp_path / "clean" / "photo.png").exists()
+
+
+def test_a_type_checker_sees_the_api_s_own_types(tmp_path, monkeypatch):
+    """`from denoise_cli import Denoiser` is imported lazily at run time; an editor or mypy must
+    still see the real class, and `denoise` must say that an array gives an array and a Pillow
+    image an image, so that user code needs no casts (the wheel marks the package typed)."""
+    from pathlib import Path
+
+    mypy = pytest.importorskip("mypy.api")
+    script = tmp_path / "user.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from PIL import Image\n"
+        "from denoise_cli import Denoiser, DenoiseError\n"
+        "denoiser = Denoiser('sp', device='cpu')\n"
+        "reveal_type(denoiser)\n"
+        "shape = denoiser.denoise(np.zeros((8, 8), np.uint8)).shape\n"
+        "denoiser.denoise(Image.new('L', (8, 8))).save('x.png')\n"
+        "seconds: float = denoiser.denoise_file('a.png', 'b.png').seconds\n"
+        "error: type[Exception] = DenoiseError\n"
+    )
+    monkeypatch.setenv("MYPYPATH", str(Path(__file__).resolve().parent.parent))
+    out, err, status = mypy.run(["--strict", "--follow-imports=silent", "--cache-dir", str(tmp_path / "cache"), str(script)])
+    assert status == 0, out + err
+    assert 'Revealed type is "denoise_cli.api.Denoiser"' in out

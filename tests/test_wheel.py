@@ -25,6 +25,7 @@ def test_wheel_contains_every_shipped_model(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     manifest = json.loads((ROOT / "weights" / "manifest.json").read_text())
     assert "denoise_cli/weights/manifest.json" in names
+    assert "denoise_cli/py.typed" in names  # PEP 561: type checkers read the API's hints
     for info in manifest["models"].values():
         assert f"denoise_cli/weights/{info['file']}" in names
 
