@@ -755,3 +755,16 @@ def test_train_help_names_every_options_value():
         page = CliRunner().invoke(app, [command, "-h"], env={"COLUMNS": "200"}).output
         options = [line for line in page.splitlines() if line.lstrip().startswith("-")]
         assert options and not [line for line in options if "<" in line.lstrip().split("  ")[0]], page
+
+
+@pytest.mark.parametrize("module,named", [("torch", "PyTorch"), ("skimage", "scikit-image")])
+def test_denoise_train_without_the_training_extra_says_what_to_install(tmp_path, module, named):
+    """`pip install denoise-cli` installs the denoise-train command but not what it trains
+    with; running it ended in a ModuleNotFoundError traceback."""
+    blocked = f"import sys; sys.modules[{module!r}] = None; from denoise_cli.train.cli import main; main()"
+    args = ["--recipe", "mnist-conv-bn", "--data-dir", str(tmp_path)] if module == "torch" else ["score", str(tmp_path / "m.onnx")]
+    (tmp_path / "m.onnx").write_bytes(b"")
+    result = subprocess.run([sys.executable, "-c", blocked, *args], capture_output=True, text=True, env=cli_env(), timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"error: {named} is not installed, and denoise-train needs the training extra: install the PyTorch build "
+                                     'you want (pip install torch), then pip install "denoise-cli[train]".')

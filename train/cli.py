@@ -380,8 +380,21 @@ def make_scan_command(
         make_scan(out, width, height, bits, overwrite=overwrite)
 
 
+# what the training extra installs, as imported (scikit-image is `skimage`)
+TRAINING_EXTRA = {"torch": "PyTorch", "onnx": "onnx", "matplotlib": "matplotlib", "skimage": "scikit-image"}
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except ModuleNotFoundError as exc:  # `pip install denoise-cli` alone installs the command, not what it trains with
+        missing = (exc.name or "").split(".")[0]
+        if missing not in TRAINING_EXTRA:
+            raise
+        advice = (f"{TRAINING_EXTRA[missing]} is not installed, and denoise-train needs the training extra: install the PyTorch build "
+                  'you want (pip install torch), then pip install "denoise-cli[train]".')
+        err.print(f"[red]error:[/red] {escape(advice)}", highlight=False, soft_wrap=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
