@@ -21,10 +21,15 @@ class PixelScale:
     high: float
     dtype: np.dtype
 
+    @property
+    def _wide(self) -> bool:
+        """A span float32 cannot hold: a 64-bit float file's own, or a 32-bit one's from -1e38 to 1e38."""
+        return self.dtype == np.float64 or abs(self.high - self.low) > float(np.finfo(np.float32).max)
+
     def to_unit(self, values: np.ndarray) -> np.ndarray:
-        if values.dtype == np.float64:  # a 64-bit float file's own range may lie beyond float32's
+        if self._wide:
             with np.errstate(all="ignore"):  # infinities are holes, filled before the model (holes.py)
-                return ((values - self.low) / (self.high - self.low)).astype(np.float32)
+                return ((np.asarray(values, dtype=np.float64) - self.low) / (self.high - self.low)).astype(np.float32)
         unit = values.astype(np.float32)
         if self.low != 0.0:
             unit -= np.float32(self.low)
@@ -34,8 +39,8 @@ class PixelScale:
 
     def from_unit(self, unit: np.ndarray) -> np.ndarray:
         """Clip to the range and round to the storage type (a new array)."""
-        if self.dtype == np.float64:
-            return np.clip(unit, 0.0, 1.0).astype(np.float64) * (self.high - self.low) + self.low
+        if self._wide:
+            return (np.clip(unit, 0.0, 1.0).astype(np.float64) * (self.high - self.low) + self.low).astype(self.dtype)
         values = np.clip(unit, 0.0, 1.0) * np.float32(self.high - self.low) + np.float32(self.low)
         if np.issubdtype(self.dtype, np.integer):
             return np.round(values).astype(self.dtype)

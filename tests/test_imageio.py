@@ -64,6 +64,16 @@ def test_float_outside_unit_range_keeps_its_range(identity, tmp_path):
     assert np.allclose(np.asarray(out), pixels, atol=1e-3)
 
 
+def test_a_float_range_wider_than_float32_spans_is_kept_not_turned_to_nan(identity, tmp_path):
+    """Values from -1e38 to 3e38 fit float32, but their span does not: scaled in float32 the
+    picture came back all NaN, with numpy's overflow warnings."""
+    pixels = (_rng(4).random((20, 30)) * 4e38 - 1e38).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow on the way
+        _, out = _round_trip(identity, tmp_path, Image.fromarray(pixels), "wide.tif")
+    assert np.allclose(np.asarray(out), pixels, rtol=1e-5, atol=1e33)
+
+
 def test_nan_and_infinite_pixels_are_left_so_and_the_others_denoised(conv_stack, tmp_path):
     """Missing data in a float image: the holes keep their values; elsewhere the output is finite,
     and beyond the receptive field (7 px) of any hole it is what the image without holes gives."""
