@@ -43,6 +43,7 @@ def report() -> dict:
         cuda = "in this ONNX Runtime, but no CUDA session starts (no NVIDIA GPU, or its CUDA and cuDNN libraries are missing)"
     optional = {  # format: how to get it, when it is missing
         "AVIF": None if features.check("avif") else "pip install --upgrade pillow",
+        "JPEG 2000": None if features.check("jpg_2000") else "Pillow's own wheels have it (pip install --force-reinstall pillow)",
         "HEIC": None if _installed("pillow_heif") else 'pip install "denoise-cli[heif]"',
         "16-bit colour TIFF and PNG, float colour TIFF": None if _installed("tifffile", "imagecodecs") else 'pip install "denoise-cli[tiff16]"',
     }

@@ -64,11 +64,12 @@ QUALITY_FORMATS = {"JPEG", "WEBP", "AVIF", "HEIF"}  # the formats that take a qu
 FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
     ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
+    ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".jpf": "JPEG2000", ".jpx": "JPEG2000",  # archives' and libraries' scans
     ".pbm": "PPM", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",  # Pillow calls all of Netpbm "PPM"
 }
 IMAGE_SUFFIXES = set(FORMAT_BY_SUFFIX)
 SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif",
-                    "PPM": ".pnm"}
+                    "JPEG2000": ".jp2", "PPM": ".pnm"}
 # Camera raw files: sensor data for a raw developer, not a picture. Several are TIFFs inside,
 # which Pillow may open, reading the small preview they embed.
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
@@ -84,13 +85,14 @@ FORMAT_MODES = {
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
     "HEIF": {"L", "RGB", "RGBA"},  # so does pillow-heif
     "GIF": {"L"},
+    "JPEG2000": {"L", "LA", "RGB", "RGBA", "I;16"},  # written losslessly (OpenJPEG's reversible wavelet)
     "PPM": {"L", "RGB", "I;16", "RGB;16"},  # 16-bit colour by our own writer
 }
 # The formats that hold a photo's EXIF, ICC profile and XMP (metadata.py writes the XMP).
 METADATA_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"}
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 SIXTEEN_BIT_WITH_CODECS = {"LA;16", "RGB;16", "RGBA;16"}  # Pillow reads them as 8 bits: tifffile, imagecodecs (and our PPM code)
-SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
+SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM", "JPEG2000"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
 CHANNEL_MODES = {"L": "L", "RGB": "RGB", "CMYK": "CMYK", "LA": "L", "RGBA": "RGB"}
 
 
@@ -211,6 +213,18 @@ def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | 
     return pages
 
 
+def _jpeg2000_bits(path: str | os.PathLike) -> int:
+    """The most bits per channel a JPEG 2000 codestream declares: its SIZ marker segment, right
+    after the start of the codestream, gives each component's precision (Ssiz + 1, in its low 7
+    bits) after 38 bytes of sizes and offsets and the component count (Csiz)."""
+    with open(path, "rb") as fp:
+        head = fp.read(1 << 16)
+    at = head.find(b"\xff\x4f\xff\x51")  # SOC, then SIZ
+    components = int.from_bytes(head[at + 40 : at + 42], "big") if at >= 0 else 0
+    precisions = [(head[k] & 0x7F) + 1 for k in range(at + 42, min(at + 42 + 3 * components, len(head)), 3)]
+    return max(precisions, default=8)
+
+
 def _webp_is_lossless(path: Path) -> bool:
     """Whether a WebP file's image data is a lossless ("VP8L") chunk: its RIFF chunks, read up to
     the first image chunk (Pillow does not say)."""
@@ -260,6 +274,8 @@ def _bits_per_channel(img: Image.Image) -> int:
     if img.format == "TIFF":
         bits = img.tag_v2.get(258, 8)
         return max(bits) if isinstance(bits, tuple) else int(bits)
+    if img.format == "JPEG2000":
+        return _jpeg2000_bits(img.filename)
     args = img.tile[0][3] if img.tile else ""  # (decoder, extents, offset, args); a plain tuple before Pillow 11
     if img.format == "PPM" and isinstance(args, tuple):  # (raw mode, maximum value): rescaled by Pillow
         return 16 if args[-1] > 255 else 8
@@ -392,7 +408,7 @@ def output_format(path: Path, requested: str | None = None) -> str:
                            "--format, or end it with / for a folder.")
     if fmt is None:
         raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic, .gif, "
-                           ".pgm, .ppm or .pbm, or choose a --format.")
+                           ".jp2, .pgm, .ppm or .pbm, or choose a --format.")
     return _available(fmt)
 
 
@@ -401,6 +417,8 @@ def _available(fmt: str) -> str:
     HEIF the pillow-heif plugin)."""
     if fmt == "AVIF" and not features.check("avif"):
         raise DenoiseError("this Pillow cannot write AVIF; a recent one can (pip install --upgrade pillow).")
+    if fmt == "JPEG2000" and not features.check("jpg_2000"):
+        raise DenoiseError("this Pillow cannot write JPEG 2000 (it was built without OpenJPEG); Pillow's own wheels can.")
     if fmt == "HEIF":
         use_heif_plugin("HEIC output")
     return fmt
@@ -547,6 +565,8 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
             options["subsampling"] = image.jpeg_subsampling
     if fmt == "WEBP" and image.lossless_webp:
         options["lossless"] = True
+    if fmt == "JPEG2000":  # lossless, Pillow's default; a .j2k file holds the bare codestream, without JP2's boxes
+        options["no_jp2"] = path.suffix.lower() == ".j2k"
     if fmt == "TIFF":
         options["compression"] = tiff_compression(image, one_bit)
     save_options(image.descriptive, fmt, options)

@@ -563,6 +563,41 @@ def test_lossy_format_choice_is_refused_before_work(identity, tmp_path):
     assert not (tmp_path / "deep.jpg").exists()
 
 
+@pytest.mark.skipif(not features.check("jpg_2000"), reason="this Pillow has no JPEG 2000 support")
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA", "I;16"])
+def test_a_jpeg_2000_scan_comes_back_as_one_losslessly(identity, tmp_path, mode):
+    """Archives and digital libraries keep their scans as JPEG 2000: it is read, and written
+    back losslessly in its own depth and channels (a .j2k as a bare codestream)."""
+    shape, dtype = {"L": ((20, 30), np.uint8), "LA": ((20, 30, 2), np.uint8), "RGB": ((20, 30, 3), np.uint8),
+                    "RGBA": ((20, 30, 4), np.uint8), "I;16": ((20, 30), np.uint16)}[mode]
+    pixels = _rng(25).integers(0, np.iinfo(dtype).max + 1, size=shape, dtype=dtype)
+    Image.fromarray(pixels, None if mode == "I;16" else mode).save(tmp_path / "scan.jp2")
+    identity.denoise_file(tmp_path / "scan.jp2", tmp_path / "out.jp2")
+    identity.denoise_file(tmp_path / "scan.jp2", tmp_path / "out.j2k")
+    for name, box in (("out.jp2", b"jP  "), ("out.j2k", b"\xff\x4f\xff\x51")):
+        written = Image.open(tmp_path / name)
+        assert written.mode == mode and np.array_equal(np.asarray(written), pixels)
+        assert box in (tmp_path / name).read_bytes()[:12]
+
+
+@pytest.mark.skipif(not features.check("jpg_2000"), reason="this Pillow has no JPEG 2000 support")
+def test_a_jpeg_2000_output_says_what_metadata_it_cannot_hold_and_deep_colour_is_refused(identity, tmp_path):
+    """Pillow writes no EXIF into JPEG 2000, and reads colour of more than 8 bits per channel
+    as 8: the first is said, the second refused before it silently halves the depth."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    Image.fromarray(_rng(26).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)).save(tmp_path / "shot.jpg", exif=camera_exif("Canon", "EOS", (30, 20)))
+    said = identity.denoise_file(tmp_path / "shot.jpg", tmp_path / "shot.jp2").warnings
+    assert said == [f"{tmp_path / 'shot.jp2'}: a jp2 file holds no EXIF, so the picture's EXIF is left out (png, jpeg, tiff, webp, avif and heic keep it)."]
+    deep = _rng(27).integers(0, 65536, size=(20, 30, 3), dtype=np.uint16)
+    (tmp_path / "deep.jp2").write_bytes(imagecodecs.jpeg2k_encode(deep, level=0, codecformat="jp2"))
+    with pytest.raises(DenoiseError, match=r"deep.jp2: RGB with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit RGB TIFF or PNG"):
+        identity.denoise_file(tmp_path / "deep.jp2", tmp_path / "deep_out.jp2")
+    twelve = _rng(28).integers(0, 4096, size=(20, 30), dtype=np.uint16)
+    (tmp_path / "twelve.jp2").write_bytes(imagecodecs.jpeg2k_encode(twelve, level=0, bitspersample=12, codecformat="jp2"))
+    identity.denoise_file(tmp_path / "twelve.jp2", tmp_path / "twelve_out.jp2")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "twelve_out.jp2")), twelve << 4)  # on the 16-bit scale, as Pillow reads it
+
+
 @pytest.mark.parametrize("fmt,side", [("webp", 16383), ("jpg", 65500), ("gif", 65535),
                                       pytest.param("avif", 32768, marks=pytest.mark.skipif(not features.check("avif"), reason="no AVIF in this Pillow"))])
 def test_a_picture_wider_than_a_format_holds_is_refused_before_work(identity, tmp_path, fmt, side):
@@ -571,7 +606,7 @@ def test_a_picture_wider_than_a_format_holds_is_refused_before_work(identity, tm
     src = tmp_path / "panorama.png"
     Image.fromarray(_rng(14).integers(0, 256, size=(2, side + 1), dtype=np.uint8)).save(src)
     with pytest.raises(DenoiseError, match=rf"panorama.{fmt}: a {'jpeg' if fmt == 'jpg' else fmt} file holds pictures of at most "
-                                           rf"{side:,} pixels a side, and this one is {side + 1}x2; choose another format \(png, tiff, bmp, pnm\)\.$"):
+                                           rf"{side:,} pixels a side, and this one is {side + 1}x2; choose another format \(png, tiff, bmp, jp2, pnm\)\.$"):
         identity.denoise_file(src, tmp_path / f"panorama.{fmt}")
     assert not (tmp_path / f"panorama.{fmt}").exists()
     Image.fromarray(_rng(15).integers(0, 256, size=(2, side), dtype=np.uint8)).save(src)
@@ -804,11 +839,11 @@ def test_32_bit_integer_gray_goes_into_a_16_bit_png_only_when_it_fits(identity, 
     tifffile = pytest.importorskip("tifffile")
     pixels = _rng(24).integers(0, 65536, size=(20, 30)).astype(np.int32)
     tifffile.imwrite(tmp_path / "fits.tif", pixels)
-    for name in ("out.png", "out.pgm"):
+    for name in ("out.png", "out.pgm", "out.jp2"):
         identity.denoise_file(tmp_path / "fits.tif", tmp_path / name)
         assert np.array_equal(np.asarray(Image.open(tmp_path / name)).astype(np.int64), pixels)
     assert Image.open(tmp_path / "out.png").mode == "I;16"
-    with pytest.raises(DenoiseError, match=r"out.jpg: JPEG cannot store .* choose another format \(png, tiff, pnm\)"):  # the formats that hold it
+    with pytest.raises(DenoiseError, match=r"out.jpg: JPEG cannot store .* choose another format \(png, tiff, jp2, pnm\)"):  # the formats that hold it
         identity.load_file(tmp_path / "fits.tif", tmp_path / "out.jpg")
     tifffile.imwrite(tmp_path / "wide.tif", pixels - 1000)  # negative values: a scale of its own
     for name in ("wide.png", "wide.pgm"):
