@@ -55,6 +55,9 @@ def samples() -> dict[str, bytes]:
     }
     if features.check("avif"):
         out["avif"] = pillow(Image.fromarray(rgb), "AVIF", exif=exif.tobytes())
+    if features.check("jpg_2000"):
+        out["jp2"] = pillow(Image.fromarray(rgb), "JPEG2000")
+        out["j2k"] = pillow(Image.fromarray(rgb[..., 0]), "JPEG2000", no_jp2=True)
     try:
         use_heif_plugin("fuzz")
         out["heic"] = pillow(Image.fromarray(rgb), "HEIF", exif=exif.tobytes())
