@@ -152,6 +152,31 @@ def _sibling(folder: Path, suffix: str) -> Path:
     return folder.parent / f"{folder.name}{suffix}"
 
 
+def _one_job_per_output(jobs: list[Job], problems: list[str]) -> tuple[list[Job], list[str]]:
+    """Each output written by one job: the first to claim it, unless another denoises that very
+    file in place (a folder into itself with --overwrite -f png, holding a.jpg and a.png: a.png's
+    own result goes there, and a.jpg's must not replace it). The same file named twice is done
+    once, silently; the other jobs that claim an output fail, saying how to keep both."""
+    owner: dict[Path, Job] = {}  # resolved target -> the job that writes it
+    displaced: list[tuple[Job, Job]] = []  # (a job not done, the one that writes its output)
+    for job in jobs:
+        key = job.target.resolve()
+        first = owner.setdefault(key, job)
+        if first is job or first.source.resolve() == job.source.resolve():
+            continue
+        if job.source.resolve() == key:  # denoised in place: it keeps its own file
+            owner[key], first, job = job, job, first
+        displaced.append((job, first))
+    for job, winner in displaced:
+        advice = ("files of one name from two folders: give each folder its own -o" if winner.source.name == job.source.name
+                  else "pictures that differ only by extension: leave out -f, or give each its own -o")
+        whose = (f"{winner.source} itself, which is denoised in place" if winner.source.resolve() == job.target.resolve()
+                 else f"already that of {winner.source}")
+        problems.append(f"{job.source}: not denoised: its output {job.target} is {whose} ({advice}).")
+    kept = {id(job) for job in owner.values()}
+    return [job for job in jobs if id(job) in kept], problems
+
+
 def names_folder(output: str | os.PathLike) -> bool:
     """-o names a folder for one input file: an existing folder, or a path ending with a slash
     (which Path() would drop, so it is read from the text the user gave)."""
@@ -234,17 +259,5 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             target = output / source.name
         jobs.append(Job(source, with_format(target, fmt)))
 
-    seen: dict[Path, Job] = {}  # resolved target -> the first job writing it
-    unique: list[Job] = []
-    for job in jobs:
-        key = job.target.resolve()
-        if key in seen:
-            first = seen[key].source
-            if first.resolve() != job.source.resolve():  # the same file named twice is done once, silently
-                advice = ("files of one name from two folders: give each folder its own -o" if first.name == job.source.name
-                          else "pictures that differ only by extension: leave out -f, or give each its own -o")
-                problems.append(f"{job.source}: not denoised: its output {job.target} is already that of {first} ({advice}).")
-            continue
-        seen[key] = job
-        unique.append(job)
+    unique, problems = _one_job_per_output(jobs, problems)
     return JobPlan(unique, problems, skipped, raw_files=raw_files)

@@ -119,6 +119,14 @@ def test_a_folder_into_itself_is_denoised_in_place_only_with_overwrite(tmp_path,
     replaced = run_cli(str(tmp_path / "in"), "-o", str(tmp_path / "in"), "--overwrite", "-m", str(box_blur), "--json")
     assert json.loads(replaced.stdout)["counts"]["ok"] == 2  # a.png and a.tif, each in place
     assert (tmp_path / "in" / "a.png").read_bytes() != before and sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.png", "a.tif"]
+    # in place into one format: a.bmp's result, first by name, must not replace a.png, which is denoised in place itself
+    _write(tmp_path / "in" / "a.png", seed=5)
+    Image.fromarray(np.zeros((30, 40), np.uint8)).save(tmp_path / "in" / "a.bmp")
+    own = np.asarray(Image.open(tmp_path / "in" / "a.png"))
+    merged = run_cli("in", "-o", "in", "--overwrite", "-f", "png", "-m", str(identity_fixed), cwd=tmp_path)
+    assert merged.returncode == 1 and ("in/a.bmp: not denoised: its output in/a.png is in/a.png itself, which is denoised in place "
+                                       "(pictures that differ only by extension: leave out -f, or give each its own -o).") in merged.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "in" / "a.png")), own)
 
 
 def test_a_warning_that_recurs_over_a_batch_is_said_once_and_counted(tmp_path, identity_fixed):
