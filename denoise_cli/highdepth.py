@@ -1,13 +1,15 @@
 """Pictures Pillow cannot hold at their depth, read and written with other codecs: colour with 16
-bits per channel (tifffile for TIFF, imagecodecs for PNG, both the optional `tiff16` extra; a
-PPM by numpy here, the format being that simple), 16-bit gray with alpha (LA;16, as GIMP and
-Krita export it), and TIFFs of floats Pillow cannot open (float colour from astronomy stacking
-or HDR merges, gray floats of 16 or 64 bits). Pillow would read the first two as 8 bits per
-channel and refuse the third; imageio.py sends them here and keeps everything else."""
+bits per channel (tifffile for TIFF, imagecodecs for PNG and JPEG 2000, both the optional
+`tiff16` extra; a PPM by numpy here, the format being that simple), 16-bit gray with alpha
+(LA;16, as GIMP and Krita export it), and TIFFs of floats Pillow cannot open (float colour from
+astronomy stacking or HDR merges, gray floats of 16 or 64 bits). Pillow would read the first two
+as 8 bits per channel and refuse the third; imageio.py sends them here and keeps everything
+else."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -38,11 +40,13 @@ def sixteen_bit_codec(name: str, path: Path, mode: str):
 def read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
     if img.format == "PPM":
         return _read_16_bit_ppm(path, img, warnings)
-    if img.format not in ("TIFF", "PNG") or img.mode not in ("RGB", "RGBA"):
+    if img.format not in ("TIFF", "PNG", "JPEG2000") or img.mode not in ("RGB", "RGBA"):
         raise DenoiseError(f"{path}: {img.mode} with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit "
                            "RGB TIFF or PNG (with \"denoise-cli[tiff16]\" installed), or convert it to 8-bit, to denoise it.")
     if img.format == "PNG":
         return _read_16_bit_png(path, img, warnings)
+    if img.format == "JPEG2000":
+        return _read_16_bit_jpeg2000(path, img, warnings)
     tifffile = sixteen_bit_codec("tifffile", path, img.mode)
     try:
         with tifffile.TiffFile(path) as tif:
@@ -90,6 +94,44 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
     mode, planes, alpha = _colour_planes(pixels)
     return ImageData(planes, mode, SIXTEEN_BIT, alpha, "PNG", exif_bytes(exif, warnings, str(path)),
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, descriptive=read_descriptive(img, turned_upright=turn is not None))
+
+
+def _read_16_bit_jpeg2000(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
+    """Colour JPEG 2000 of 9 to 16 bits per channel (an archive's master scan): pixels by
+    imagecodecs' OpenJPEG, brought to the 16-bit scale as Pillow brings gray ones (a 12-bit
+    value v becomes v << 4); the ICC profile from Pillow's reading of the header."""
+    imagecodecs = sixteen_bit_codec("imagecodecs", path, img.mode)
+    try:
+        pixels = imagecodecs.jpeg2k_decode(path.read_bytes())
+    except Exception as exc:  # noqa: BLE001 - imagecodecs raises its own error types
+        raise DenoiseError(f"{path}: cannot read the 16-bit colour JPEG 2000 ({exc}).") from None
+    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise DenoiseError(f"{path}: colour stored as {pixels.dtype} {pixels.shape}; colour JPEG 2000 is read with 8 to 16 bits per channel.")
+    pixels = pixels << np.uint16(16 - jpeg2000_bits(path))
+    mode, planes, alpha = _colour_planes(pixels)
+    return ImageData(planes, mode, SIXTEEN_BIT, alpha, "JPEG2000", None, img.info.get("icc_profile"), None, warnings)
+
+
+def write_16_bit_jpeg2000(image: ImageData, path: Path, overwrite: bool) -> None:
+    """Lossless (OpenJPEG's reversible wavelet, by imagecodecs), a .j2k file as a bare codestream."""
+    imagecodecs = sixteen_bit_codec("imagecodecs", path, image.mode[:-3])
+    pixels = np.moveaxis(image.planes, 0, -1)
+    if image.alpha is not None:
+        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    encoded = imagecodecs.jpeg2k_encode(np.ascontiguousarray(pixels), level=0, codecformat="j2k" if path.suffix.lower() == ".j2k" else "jp2")
+    write_atomically(path, lambda f: f.write(encoded), overwrite)
+
+
+def jpeg2000_bits(path: str | os.PathLike) -> int:
+    """The most bits per channel a JPEG 2000 codestream declares: its SIZ marker segment, right
+    after the start of the codestream, gives each component's precision (Ssiz + 1, in its low 7
+    bits) after 38 bytes of sizes and offsets and the component count (Csiz)."""
+    with open(path, "rb") as fp:
+        head = fp.read(1 << 16)
+    at = head.find(b"\xff\x4f\xff\x51")  # SOC, then SIZ
+    components = int.from_bytes(head[at + 40 : at + 42], "big") if at >= 0 else 0
+    precisions = [(head[k] & 0x7F) + 1 for k in range(at + 42, min(at + 42 + 3 * components, len(head)), 3)]
+    return max(precisions, default=8)
 
 
 def _colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:

@@ -49,8 +49,8 @@ from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, describes_layout, exif_bytes, fit_in_jpeg,
                               unresized_camera)
-from denoise_cli.highdepth import (is_tiff, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_png,
-                                    write_16_bit_ppm, write_with_tifffile)
+from denoise_cli.highdepth import (is_tiff, jpeg2000_bits, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_jpeg2000,
+                                    write_16_bit_png, write_16_bit_ppm, write_with_tifffile)
 from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, read_descriptive, save_options
 from denoise_cli.pixels import SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale, pixel_count
 
@@ -85,7 +85,7 @@ FORMAT_MODES = {
     "AVIF": {"L", "RGB", "RGBA"},  # Pillow writes LA as RGBA
     "HEIF": {"L", "RGB", "RGBA"},  # so does pillow-heif
     "GIF": {"L"},
-    "JPEG2000": {"L", "LA", "RGB", "RGBA", "I;16"},  # written losslessly (OpenJPEG's reversible wavelet)
+    "JPEG2000": {"L", "LA", "RGB", "RGBA", "I;16", "RGB;16", "RGBA;16"},  # lossless (OpenJPEG's reversible wavelet); ;16 by imagecodecs
     "PPM": {"L", "RGB", "I;16", "RGB;16"},  # 16-bit colour by our own writer
 }
 # The formats that hold a photo's EXIF, ICC profile and XMP (metadata.py writes the XMP).
@@ -213,18 +213,6 @@ def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | 
     return pages
 
 
-def _jpeg2000_bits(path: str | os.PathLike) -> int:
-    """The most bits per channel a JPEG 2000 codestream declares: its SIZ marker segment, right
-    after the start of the codestream, gives each component's precision (Ssiz + 1, in its low 7
-    bits) after 38 bytes of sizes and offsets and the component count (Csiz)."""
-    with open(path, "rb") as fp:
-        head = fp.read(1 << 16)
-    at = head.find(b"\xff\x4f\xff\x51")  # SOC, then SIZ
-    components = int.from_bytes(head[at + 40 : at + 42], "big") if at >= 0 else 0
-    precisions = [(head[k] & 0x7F) + 1 for k in range(at + 42, min(at + 42 + 3 * components, len(head)), 3)]
-    return max(precisions, default=8)
-
-
 def _webp_is_lossless(path: Path) -> bool:
     """Whether a WebP file's image data is a lossless ("VP8L") chunk: its RIFF chunks, read up to
     the first image chunk (Pillow does not say)."""
@@ -275,7 +263,7 @@ def _bits_per_channel(img: Image.Image) -> int:
         bits = img.tag_v2.get(258, 8)
         return max(bits) if isinstance(bits, tuple) else int(bits)
     if img.format == "JPEG2000":
-        return _jpeg2000_bits(img.filename)
+        return jpeg2000_bits(img.filename)
     args = img.tile[0][3] if img.tile else ""  # (decoder, extents, offset, args); a plain tuple before Pillow 11
     if img.format == "PPM" and isinstance(args, tuple):  # (raw mode, maximum value): rescaled by Pillow
         return 16 if args[-1] > 255 else 8
@@ -449,8 +437,8 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     """Refuse, before any work, an output format that would lose depth, channels or alpha, that
     cannot hold the picture's size, or that needs a codec not installed (16-bit colour PNG or
     TIFF: the tiff16 extra)."""
-    if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt in ("PNG", "TIFF"):
-        sixteen_bit_codec("imagecodecs" if fmt == "PNG" else "tifffile", path, image.mode[:-3])
+    if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt in ("PNG", "TIFF", "JPEG2000"):
+        sixteen_bit_codec("tifffile" if fmt == "TIFF" else "imagecodecs", path, image.mode[:-3])
     if not _holds(fmt, image):
         able = ", ".join(format_name(f) for f in FORMAT_MODES if _holds(f, image))
         raise DenoiseError(
@@ -540,7 +528,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     for page in (image, *image.pages):
         check_writable_as(page, fmt, path)
     if image.mode in SIXTEEN_BIT_WITH_CODECS:
-        {"PPM": write_16_bit_ppm, "PNG": write_16_bit_png}.get(fmt, write_with_tifffile)(image, path, overwrite)
+        {"PPM": write_16_bit_ppm, "PNG": write_16_bit_png, "JPEG2000": write_16_bit_jpeg2000}.get(fmt, write_with_tifffile)(image, path, overwrite)
         return
     if image.mode in ("RGB;F", "RGBA;F") or (image.mode == "F" and image.scale.dtype != np.float32):  # Pillow has no mode for these
         write_with_tifffile(image, path, overwrite)

@@ -69,6 +69,8 @@ def samples() -> dict[str, bytes]:
     except ImportError:
         return out
     deep = rng.integers(0, 65536, (40, 50, 3)).astype(np.uint16)
+    if features.check("jpg_2000"):
+        out["16-bit.jp2"] = imagecodecs.jpeg2k_encode(deep, level=0, codecformat="jp2")
     for name, pixels, options in (
         ("16-bit.tif", deep, {"photometric": "rgb", "compression": "zlib", "extratags": [(274, "H", 1, 6, True)]}),
         ("float.tif", rng.random((40, 50, 3)).astype(np.float32), {"photometric": "rgb", "compression": "zlib"}),

@@ -443,7 +443,7 @@ def test_netpbm_output_by_format_and_a_pbm_fax_stays_1_bit(identity, tmp_path):
     with Image.open(tmp_path / "fax_out.pbm") as out:
         assert out.mode == "1" and np.array_equal(np.asarray(out.convert("L")), page)
     _netpbm(tmp_path / "deep.ppm", b"P6", _rng(24).integers(0, 65536, size=(4, 5, 3)), 65535)
-    with pytest.raises(DenoiseError, match=r"BMP cannot store this 16-bit RGB image without loss; choose another format .png, tiff, pnm.\.$"):
+    with pytest.raises(DenoiseError, match=r"BMP cannot store this 16-bit RGB image without loss; choose another format .png, tiff, jp2, pnm.\.$"):
         identity.denoise_file(tmp_path / "deep.ppm", tmp_path / "deep.bmp")
 
 def _phone_photo_round_trip(identity, folder, name: str, make: str) -> Image.Image:
@@ -581,21 +581,31 @@ def test_a_jpeg_2000_scan_comes_back_as_one_losslessly(identity, tmp_path, mode)
 
 
 @pytest.mark.skipif(not features.check("jpg_2000"), reason="this Pillow has no JPEG 2000 support")
-def test_a_jpeg_2000_output_says_what_metadata_it_cannot_hold_and_deep_colour_is_refused(identity, tmp_path):
-    """Pillow writes no EXIF into JPEG 2000, and reads colour of more than 8 bits per channel
-    as 8: the first is said, the second refused before it silently halves the depth."""
+@pytest.mark.parametrize("channels,bits", [(3, 16), (4, 16), (3, 12)])
+def test_a_deep_colour_jpeg_2000_keeps_its_depth(identity, tmp_path, channels, bits):
+    """Pillow reads colour JPEG 2000 of more than 8 bits per channel as 8: imagecodecs reads
+    and writes it at 16 (a 12-bit one brought to the 16-bit scale, as Pillow does for gray)."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    deep = _rng(27).integers(0, 1 << bits, size=(20, 30, channels), dtype=np.uint16)
+    (tmp_path / "deep.jp2").write_bytes(imagecodecs.jpeg2k_encode(deep, level=0, bitspersample=bits, codecformat="jp2"))
+    for name in ("out.jp2", "out.j2k", "out.png"):
+        identity.denoise_file(tmp_path / "deep.jp2", tmp_path / name)
+        decode = imagecodecs.png_decode if name.endswith(".png") else imagecodecs.jpeg2k_decode
+        assert np.array_equal(decode((tmp_path / name).read_bytes()), deep << (16 - bits)), name
+
+
+@pytest.mark.skipif(not features.check("jpg_2000"), reason="this Pillow has no JPEG 2000 support")
+def test_a_jpeg_2000_output_says_what_metadata_it_cannot_hold(identity, tmp_path):
+    """Pillow writes no EXIF into JPEG 2000: a photo's is left out, and said; a 12-bit gray
+    scan comes out on the 16-bit scale, as Pillow reads it."""
     imagecodecs = pytest.importorskip("imagecodecs")
     Image.fromarray(_rng(26).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)).save(tmp_path / "shot.jpg", exif=camera_exif("Canon", "EOS", (30, 20)))
     said = identity.denoise_file(tmp_path / "shot.jpg", tmp_path / "shot.jp2").warnings
     assert said == [f"{tmp_path / 'shot.jp2'}: a jp2 file holds no EXIF, so the picture's EXIF is left out (png, jpeg, tiff, webp, avif and heic keep it)."]
-    deep = _rng(27).integers(0, 65536, size=(20, 30, 3), dtype=np.uint16)
-    (tmp_path / "deep.jp2").write_bytes(imagecodecs.jpeg2k_encode(deep, level=0, codecformat="jp2"))
-    with pytest.raises(DenoiseError, match=r"deep.jp2: RGB with 16 bits per channel, which Pillow reads as 8; save it as a 16-bit RGB TIFF or PNG"):
-        identity.denoise_file(tmp_path / "deep.jp2", tmp_path / "deep_out.jp2")
     twelve = _rng(28).integers(0, 4096, size=(20, 30), dtype=np.uint16)
     (tmp_path / "twelve.jp2").write_bytes(imagecodecs.jpeg2k_encode(twelve, level=0, bitspersample=12, codecformat="jp2"))
     identity.denoise_file(tmp_path / "twelve.jp2", tmp_path / "twelve_out.jp2")
-    assert np.array_equal(np.asarray(Image.open(tmp_path / "twelve_out.jp2")), twelve << 4)  # on the 16-bit scale, as Pillow reads it
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "twelve_out.jp2")), twelve << 4)
 
 
 @pytest.mark.parametrize("fmt,side", [("webp", 16383), ("jpg", 65500), ("gif", 65535),
