@@ -435,8 +435,8 @@ MAX_SIDE = {"JPEG": 65500, "WEBP": 16383, "GIF": 65535, "AVIF": 32768}
 
 def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     """Refuse, before any work, an output format that would lose depth, channels or alpha, that
-    cannot hold the picture's size, or that needs a codec not installed (16-bit colour PNG or
-    TIFF: the tiff16 extra)."""
+    cannot hold the picture's size, or that needs a codec not installed (16-bit colour PNG, TIFF
+    or JPEG 2000: the tiff16 extra)."""
     if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt in ("PNG", "TIFF", "JPEG2000"):
         sixteen_bit_codec("tifffile" if fmt == "TIFF" else "imagecodecs", path, image.mode[:-3])
     if not _holds(fmt, image):
