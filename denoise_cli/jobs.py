@@ -158,16 +158,18 @@ def _one_job_per_output(jobs: list[Job], problems: list[str]) -> tuple[list[Job]
     own result goes there, and a.jpg's must not replace it). The same file named twice is done
     once, silently; the other jobs that claim an output fail, saying how to keep both."""
     owner: dict[Path, Job] = {}  # resolved target -> the job that writes it
-    displaced: list[tuple[Job, Job]] = []  # (a job not done, the one that writes its output)
+    displaced: list[tuple[Job, Path]] = []  # (a job not done, its output)
     for job in jobs:
         key = job.target.resolve()
         first = owner.setdefault(key, job)
         if first is job or first.source.resolve() == job.source.resolve():
             continue
         if job.source.resolve() == key:  # denoised in place: it keeps its own file
-            owner[key], first, job = job, job, first
-        displaced.append((job, first))
-    for job, winner in displaced:
+            owner[key], job = job, first
+        displaced.append((job, key))
+    order = {id(job): k for k, job in enumerate(jobs)}
+    for job, key in sorted(displaced, key=lambda pair: order[id(pair[0])]):  # said in the order given
+        winner = owner[key]
         advice = ("files of one name from two folders: give each folder its own -o" if winner.source.name == job.source.name
                   else "pictures that differ only by extension: leave out -f, or give each its own -o")
         whose = (f"{winner.source} itself, which is denoised in place" if winner.source.resolve() == job.target.resolve()
