@@ -11,12 +11,14 @@ describe the pixels, are handled in imageio.py and exif.py; this module handles 
   When the pixels were turned upright, its tiff:Orientation is set to 1, as EXIF's is.
 - IPTC (a JPEG's Photoshop APP13 segment): from a JPEG into a JPEG, copied as it is.
 - A JPEG's or GIF's comment: into a JPEG or GIF output.
-- PNG text chunks (tEXt, zTXt, iTXt): from a PNG into a PNG.
+- PNG text chunks (tEXt, zTXt, iTXt), and its gamma, chromaticities and sRGB intent (gAMA,
+  cHRM, sRGB): from a PNG into a PNG.
 """
 
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass, field
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
@@ -34,6 +36,7 @@ class Descriptive:
     iptc: list[bytes] = field(default_factory=list)  # a JPEG's APP13 payloads, in order
     comment: bytes | None = None
     png_text: dict[str, str] = field(default_factory=dict)
+    png_colour: list[tuple[bytes, bytes]] = field(default_factory=list)  # a PNG's gAMA, cHRM and sRGB chunks
 
 
 def read_descriptive(img: Image.Image, turned_upright: bool) -> Descriptive:
@@ -49,7 +52,21 @@ def read_descriptive(img: Image.Image, turned_upright: bool) -> Descriptive:
     if isinstance(comment, str):
         comment = comment.encode("utf-8")
     text = {key: str(value) for key, value in getattr(img, "text", {}).items() if key != XMP_KEY} if img.format == "PNG" else {}
-    return Descriptive(xmp or None, iptc, comment or None, text)
+    return Descriptive(xmp or None, iptc, comment or None, text, _png_colour(img) if img.format == "PNG" else [])
+
+
+def _png_colour(img: Image.Image) -> list[tuple[bytes, bytes]]:
+    """A PNG's gamma, chromaticities and sRGB intent, as the chunks that held them (Pillow keeps
+    their values in `info` but writes none back). A viewer without them takes the picture for
+    sRGB: a linear scan's (gamma 1.0) would come out darker."""
+    info, chunks = img.info, []
+    if "gamma" in info:
+        chunks.append((b"gAMA", struct.pack(">I", round(info["gamma"] * 100000))))
+    if "chromaticity" in info:
+        chunks.append((b"cHRM", struct.pack(">8I", *(round(v * 100000) for v in info["chromaticity"]))))
+    if "srgb" in info:
+        chunks.append((b"sRGB", bytes([info["srgb"]])))
+    return chunks
 
 
 def save_options(meta: Descriptive, fmt: str, options: dict) -> None:
@@ -67,8 +84,10 @@ def save_options(meta: Descriptive, fmt: str, options: dict) -> None:
         options["extra"] = b"".join(b"\xff\xed" + (len(payload) + 2).to_bytes(2, "big") + payload for payload in meta.iptc)
     if meta.comment and fmt in ("JPEG", "GIF") and not (fmt == "JPEG" and len(meta.comment) > JPEG_MARKER_LIMIT):
         options["comment"] = meta.comment
-    if fmt == "PNG" and (meta.png_text or meta.xmp):
+    if fmt == "PNG" and (meta.png_text or meta.xmp or meta.png_colour):
         chunks = PngImagePlugin.PngInfo()
+        for kind, data in meta.png_colour:
+            chunks.add(kind, data)
         for key, value in meta.png_text.items():
             _add_png_text(chunks, key, value)
         if meta.xmp:

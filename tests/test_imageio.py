@@ -365,6 +365,25 @@ def test_a_format_that_holds_no_exif_or_icc_profile_says_they_are_left_out(ident
     assert identity.denoise_file(tmp_path / "plain.png", tmp_path / "plain.pgm").warnings == []  # nothing to lose
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_png_keeps_its_gamma_and_chromaticities(identity, tmp_path, dtype):
+    """A linear scan's PNG says gamma 1.0 (gAMA), its primaries (cHRM) or its sRGB intent; Pillow
+    reads them but writes none back, and a viewer then shows the picture as sRGB, darker."""
+    import struct
+
+    from PIL import PngImagePlugin
+
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add(b"gAMA", struct.pack(">I", 100000))
+    chunks.add(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000))
+    chunks.add(b"sRGB", bytes([1]))
+    pixels = _rng(29).integers(0, np.iinfo(dtype).max + 1, size=(20, 30), dtype=dtype)
+    Image.fromarray(pixels).save(tmp_path / "linear.png", pnginfo=chunks)
+    identity.denoise_file(tmp_path / "linear.png", tmp_path / "out.png")
+    info = Image.open(tmp_path / "out.png").info
+    assert (info.get("gamma"), info.get("chromaticity"), info.get("srgb")) == (1.0, (0.3127, 0.329, 0.64, 0.33, 0.3, 0.6, 0.15, 0.06), 1)
+
+
 def test_png_text_and_a_16_bit_tiff_s_xmp_are_kept(identity, tmp_path):
     from PIL import PngImagePlugin
 
