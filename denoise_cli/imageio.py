@@ -333,6 +333,10 @@ def camera_of(path: str | os.PathLike) -> str | None:
 
 
 def _to_channel_mode(img: Image.Image) -> Image.Image:
+    if img.mode in ("L", "RGB") and img.info.get("transparency") is not None:
+        # a PNG's colour key (tRNS): the pixels of one value are transparent. Denoising moves that
+        # value, so the key would be lost; as an alpha channel it is kept, untouched
+        return img.convert("LA" if img.mode == "L" else "RGBA")
     if img.mode in CHANNEL_MODES:
         return img
     if img.mode == "1":

@@ -137,6 +137,20 @@ def test_palette_becomes_rgb_and_transparency_becomes_alpha(identity, tmp_path):
     assert Image.open(tmp_path / "palt_out.png").mode == "RGBA"
 
 
+@pytest.mark.parametrize("mode,key", [("RGB", (200, 200, 200)), ("L", 200)])
+def test_a_png_colour_key_becomes_alpha(box_blur, tmp_path, mode, key):
+    """A PNG whose pixels of one value are transparent (tRNS): denoising moves that value, and
+    the picture came back opaque. The key becomes an alpha channel, kept untouched."""
+    pixels = np.full((20, 30, 3) if mode == "RGB" else (20, 30), 200, np.uint8)
+    pixels[5:15, 5:25] = 40
+    Image.fromarray(pixels).save(tmp_path / "keyed.png", transparency=key)
+    Denoiser(box_blur, "cpu").denoise_file(tmp_path / "keyed.png", tmp_path / "out.png")
+    out = Image.open(tmp_path / "out.png")
+    assert out.mode == mode + "A"
+    first = pixels[..., 0] if mode == "RGB" else pixels
+    assert np.array_equal(np.asarray(out.getchannel("A")), np.where(first == 200, 0, 255))  # transparent where the key was
+
+
 def test_a_1_bit_picture_stays_1_bit_while_its_output_is_black_and_white(identity, box_blur, tmp_path):
     """A fax folder through `sp` must come back as faxes (1 bit, the fax coding kept), not as
     8-bit gray files; a model that makes grays gets 8-bit gray, and a JPEG cannot hold 1 bit."""
