@@ -94,6 +94,7 @@ SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 SIXTEEN_BIT_WITH_CODECS = {"LA;16", "RGB;16", "RGBA;16"}  # Pillow reads them as 8 bits: tifffile, imagecodecs (and our PPM code)
 SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM", "JPEG2000"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
 CHANNEL_MODES = {"L": "L", "RGB": "RGB", "CMYK": "CMYK", "LA": "L", "RGBA": "RGB"}
+SAMPLES_PER_PIXEL_TAG = 277  # TIFF
 
 
 # What Pillow and its plugins raise on a damaged or unsupported file (RuntimeError: the AVIF
@@ -176,7 +177,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 return read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
             img.load()
             image = _to_image_data(img, warnings, str(path))
-            samples, kept = img.tag_v2.get(SAMPLES_PER_PIXEL_TAG, 1) if img.format == "TIFF" else 0, len(image.planes) + (image.alpha is not None)
+            samples = img.tag_v2.get(SAMPLES_PER_PIXEL_TAG, 1) if img.format == "TIFF" else 0
+            kept = len(image.planes) + (image.alpha is not None)
             if samples > kept:  # Pillow reads RGB and 2 extra samples (a multispectral scan's) as RGB, say
                 image.warnings.append(f"{path}: has {samples} channels, and Pillow reads {kept} of them ({_describe(image)}): the output "
                                       "holds no more.")
@@ -427,8 +429,6 @@ def use_heif_plugin(what: str) -> None:
         pillow_heif.register_heif_opener()
 
 
-SAMPLES_PER_PIXEL_TAG = 277  # TIFF
-
 # the longest side each format is written with: libjpeg's JPEG_MAX_DIMENSION, libwebp's
 # WEBP_MAX_DIMENSION, GIF's 16-bit sizes (Pillow raised OverflowError past it), and what libavif
 # reads by default (it writes up to 65,536, but Pillow, as other readers, then cannot open the
@@ -444,16 +444,21 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt in ("PNG", "TIFF", "JPEG2000"):
         sixteen_bit_codec("tifffile" if fmt == "TIFF" else "imagecodecs", path, image.mode[:-3])
     if not _holds(fmt, image):
-        able = ", ".join(format_name(f) for f in FORMAT_MODES if _holds(f, image))
+        able = _formats_holding(image)
         raise DenoiseError(
             f"{path}: {fmt} cannot store this {_describe(image)} image without loss; "
             f"choose another format ({able})."
         )
     height, width = image.planes.shape[-2:]
     if max(width, height) > MAX_SIDE.get(fmt, max(width, height)):
-        able = ", ".join(format_name(f) for f in FORMAT_MODES if _holds(f, image) and f not in (*MAX_SIDE, "HEIF", "AVIF"))
+        able = _formats_holding(image, besides=(*MAX_SIDE, "HEIF"))  # HEIC's encoder has size limits of its own
         raise DenoiseError(f"{path}: a {format_name(fmt)} file holds pictures of at most {MAX_SIDE[fmt]:,} pixels a side, and this one "
                            f"is {width}x{height}; choose another format ({able}).")
+
+
+def _formats_holding(image: ImageData, besides: tuple[str, ...] = ()) -> str:
+    """The formats, as users name them, that store `image` without loss, but those `besides`."""
+    return ", ".join(format_name(f) for f in FORMAT_MODES if _holds(f, image) and f not in besides)
 
 
 def _holds(fmt: str, image: ImageData) -> bool:
