@@ -182,6 +182,9 @@ class Denoiser:
     ensemble: average the model over the image and its three flips (`flip_ensemble`): four times
     the work for a slightly cleaner result. tile / overlap / batch_size: expert overrides of the
     tiling (see tiling.py).
+
+    Threads may share one Denoiser: a call keeps nothing on it. Made with threads=1, each
+    concurrent call has a core of its own; with every core, concurrent calls contend for them.
     """
 
     def __init__(

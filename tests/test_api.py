@@ -529,6 +529,33 @@ def test_denoise_file_into_a_folder_keeps_the_source_name(tmp_path, identity_fix
     assert result.target == tmp_path / "clean" / "photo.png" and (tmp_path / "clean" / "photo.png").exists()
 
 
+def test_one_denoiser_serves_several_threads_at_once(level_echo, conv_stack):
+    """A web service loads a model once and shares it between its worker threads: each call
+    gives what it gives alone, the noise level it read included (level_echo's output is that
+    level), and JPEG bytes too (their encoder's buffer size is a Pillow global)."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(2)
+    pictures = [np.clip(0.5 + rng.normal(0, s, (40 + 9 * k, 50 + 7 * k)), 0, 1).astype(np.float32)
+                for k, s in enumerate(np.linspace(0.01, 0.2, 12))]
+    files = []
+    for picture in pictures:
+        buffer = io.BytesIO()
+        Image.fromarray(np.round(picture * 255).astype(np.uint8)).save(buffer, format="PNG")
+        files.append(buffer.getvalue())
+    for model in (level_echo, conv_stack):
+        denoiser = Denoiser(model, "cpu", tile=24, threads=1)
+        alone = [denoiser.denoise(p) for p in pictures]
+        alone_bytes = [denoiser.denoise_bytes(f, format="jpeg") for f in files]
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(denoiser.denoise, pictures))
+            together_bytes = list(pool.map(lambda f: denoiser.denoise_bytes(f, format="jpeg"), files))
+        assert len({float(a.mean()) for a in alone}) > 6  # the pictures differ, and so do their results
+        assert all(np.array_equal(a, t) for a, t in zip(alone, together))
+        assert together_bytes == alone_bytes
+
+
 def test_a_type_checker_sees_the_api_s_own_types(tmp_path, monkeypatch):
     """`from denoise_cli import Denoiser` is imported lazily at run time; an editor or mypy must
     still see the real class, and `denoise` must say that an array gives an array and a Pillow

@@ -297,6 +297,26 @@ def folder_speed_command(
     typer.echo(folder_markdown(rows))
 
 
+@app.command("workers-speed")
+def workers_speed_command(
+    models: Annotated[Optional[str], typer.Option(metavar="TEXT", help="Comma-separated models (default: the default model).")] = None,
+    images: Annotated[int, typer.Option(metavar="N", min=1, help="Pictures, square.")] = 8,
+    side: Annotated[int, typer.Option(metavar="N", min=8, help="Their side in pixels.")] = 512,
+    workers: Annotated[int, typer.Option(metavar="N", min=2, help="Threads sharing one Denoiser.")] = 2,
+    threads: Annotated[int, typer.Option(metavar="N", min=1, help="The cores a call gets by default.")] = 2,
+) -> None:
+    """Worker threads sharing one Denoiser, as a web service's do: one call after another on
+    every core, against the workers at once with threads=1 and with every core each."""
+    from denoise_cli.train.speed import measure_workers, workers_markdown
+
+    rows = []
+    for name in _split(models) if models else ["default"]:
+        with user_errors():
+            rows.append(measure_workers(name, images, side, workers, threads))
+        _log(json.dumps(rows[-1].__dict__))
+    typer.echo(workers_markdown(rows))
+
+
 @app.command("report")
 def report_command(
     data_dir: DataDir = None,

@@ -2,7 +2,8 @@
 API (tiling included), model load time, threads, tiling overhead against one whole-image run,
 and ONNX Runtime against the same network in PyTorch eager on the same threads and tiles; and a
 folder of small images through the real batch pipeline against pure inference on the same
-images, which shows what reading, decoding, encoding and writing add."""
+images, which shows what reading, decoding, encoding and writing add; and worker threads
+sharing one Denoiser, as a web service's do."""
 
 from __future__ import annotations
 
@@ -194,4 +195,49 @@ def folder_markdown(rows: list[FolderRow]) -> str:
     ]
     for r in rows:
         lines.append(f"| {r.model} | {r.images} | {r.size} | {r.threads} | {r.inference_seconds:.1f} | {r.batch_seconds:.1f} | {r.images_per_second:.1f} | {r.overhead_percent:+.1f}% |")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class WorkersRow:
+    model: str
+    images: int
+    size: str
+    workers: int
+    serial_seconds: float  # one call after another, each on every core (`threads` = cores)
+    one_core_each_seconds: float  # `workers` threads sharing one Denoiser made with threads=1
+    all_cores_each_seconds: float  # the same threads sharing one Denoiser made with threads=cores
+
+
+def measure_workers(model: str, count: int = 8, side: int = 512, workers: int = 2, cores: int = 2) -> WorkersRow:
+    """A web service's case: worker threads sharing one Denoiser. Whether a call should have
+    every core or one: concurrent calls on a session with every core contend for them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = [test_image(side, seed=k) for k in range(count)]
+
+    def seconds(threads: int, pool_size: int) -> float:
+        denoiser = Denoiser(model, device="cpu", threads=threads)
+        denoiser.denoise(images[0])  # warm-up
+        started = time.perf_counter()
+        if pool_size == 1:
+            for image in images:
+                denoiser.denoise(image)
+        else:
+            with ThreadPoolExecutor(pool_size) as pool:
+                list(pool.map(denoiser.denoise, images))
+        return round(time.perf_counter() - started, 2)
+
+    name = Denoiser(model, device="cpu").description.name
+    return WorkersRow(name, count, f"{side}x{side}", workers, seconds(cores, 1), seconds(1, workers), seconds(cores, workers))
+
+
+def workers_markdown(rows: list[WorkersRow]) -> str:
+    lines = [
+        "| model | images | size | workers | one after another, all cores each | workers, threads=1 | workers, all cores each |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.model} | {r.images} | {r.size} | {r.workers} | {r.serial_seconds:.2f} s | {r.one_core_each_seconds:.2f} s | "
+                     f"{r.all_cores_each_seconds:.2f} s |")
     return "\n".join(lines) + "\n"
