@@ -21,7 +21,7 @@ from PIL import Image
 
 from denoise_cli import registry
 from denoise_cli.description import METADATA_KEY, ModelDescription
-from denoise_cli.atomic import check_replaceable
+from denoise_cli.atomic import check_folder_writable, check_replaceable
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.extremes import impulse_guard
@@ -415,6 +415,7 @@ class Denoiser:
         check_replaceable(target)  # before the work, not after it (a link to a pipe counts as the pipe)
         if not target.parent.is_dir():
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
+        check_folder_writable(target, overwrite)  # a read-only card or share: refused before the work
         image = read_image(source, self.max_pixels)
         if image.pages and fmt != "TIFF":  # dropped before the work, not after
             image.warnings.append(f"{source}: has {len(image.pages) + 1} pages, and {fmt} holds one: only the first is denoised "

@@ -13,7 +13,7 @@ import secrets
 import stat
 import struct
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from denoise_cli.errors import DenoiseError, OutputExistsError
 
@@ -26,19 +26,54 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
     too: a multi-page TIFF writer reads back what it wrote."""
     if not overwrite and path.exists():
         raise OutputExistsError(f"{path}: exists already; pass --overwrite to replace it.")
-    if overwrite and path.is_symlink():
-        path = path.resolve()  # the file the link names gets the picture, as open() would write it; the link stays
+    path = _written_path(path, overwrite)
     check_replaceable(path)
-    # named after the target, shortened: a name near the 255-byte limit must not fail for ours
-    tmp = path.parent / f".{os.fsdecode(os.fsencode(path.name)[:64])}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp = _temporary_beside(path)
     try:
-        with open(tmp, "x+b") as f:
-            write(f)
-            f.flush()
-            if overwrite:
-                _keep_permissions(tmp, path)
-            os.fsync(f.fileno())
-        _move_into_place(tmp, path, overwrite)
+        with _as_denoise_errors(path):
+            with open(tmp, "x+b") as f:
+                write(f)
+                f.flush()
+                if overwrite:
+                    _keep_permissions(tmp, path)
+                os.fsync(f.fileno())
+            _move_into_place(tmp, path, overwrite)  # closed first: Windows renames no open file
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def check_folder_writable(path: Path, overwrite: bool = False) -> None:
+    """Create and remove an empty temporary file where `write_atomically` would write `path`: a
+    read-only file system, or a folder the user may not write in, is then refused before minutes
+    of work on the picture, not after them. Raises what `write_atomically` would."""
+    path = _written_path(path, overwrite)
+    tmp = _temporary_beside(path)
+    try:
+        with _as_denoise_errors(path):
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def _written_path(path: Path, overwrite: bool) -> Path:
+    """With `overwrite`, the file a symbolic link names gets the picture, as open() would write
+    it; the link stays."""
+    return path.resolve() if overwrite and path.is_symlink() else path
+
+
+def _temporary_beside(path: Path) -> Path:
+    """A fresh hidden name in `path`'s folder, after the target, shortened: a name near the
+    255-byte limit must not fail for ours."""
+    return path.parent / f".{os.fsdecode(os.fsencode(path.name)[:64])}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+@contextlib.contextmanager
+def _as_denoise_errors(path: Path) -> Iterator[None]:
+    """File-system and encoder errors on writing `path` as the one sentence a user reads."""
+    try:
+        yield
     except FileNotFoundError:
         raise DenoiseError(f"{path}: the output folder does not exist.") from None
     except PermissionError:
@@ -49,9 +84,6 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
         raise DenoiseError(f"{path}: cannot write ({exc.strerror or exc}).") from None
     except (ValueError, TypeError, RuntimeError, struct.error) as exc:  # an encoder refusing what it was given
         raise DenoiseError(f"{path}: the encoder refused it ({exc}).") from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
 
 
 def check_replaceable(path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import tempfile
 from collections import deque
@@ -357,6 +358,8 @@ def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
             continue
         if not plan.make_folders and not job.target.parent.is_dir():
             reporter.failed(job, f"{job.target}: the output folder {job.target.parent} does not exist.")
+        elif job.target.parent.is_dir() and not os.access(job.target.parent, os.W_OK):  # a run would try a file there (atomic.py)
+            reporter.failed(job, f"{job.target}: cannot write in the folder {job.target.parent} (read-only, or not yours to write in).")
         elif job.target.exists() and not options.overwrite:
             reporter.skipped(job, "exists already (pass --overwrite to replace it)")
         else:
