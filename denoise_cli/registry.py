@@ -6,6 +6,7 @@ model is refused); anything that looks like a path resolves to a user's own .onn
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -76,8 +77,9 @@ def resolve(model: str | os.PathLike) -> ModelEntry:
             return entry
     if Path(text).is_file():  # a model file named without a folder or .onnx: 'my-model.bin'
         return _user_file(Path(text))
-    known = sorted({e.name for e in shipped_models()} | set(manifest.get("aliases", {})))
-    raise DenoiseError(f"unknown model {text!r}; available: {', '.join(known) or 'none'} (or a path to a .onnx file).")
+    known = sorted({e.name for e in shipped_models()} | set(manifest.get("aliases", {})) | {DEFAULT})
+    guess = _likely_meant(text, known)
+    raise DenoiseError(f"unknown model {text!r}{guess}; available: {', '.join(known) or 'none'} (or a path to a .onnx file).")
 
 
 def _user_file(path: Path) -> ModelEntry:
@@ -100,3 +102,12 @@ def read_verified(entry: ModelEntry) -> bytes:
             "the manifest; reinstall denoise-cli."
         )
     return data
+
+
+def _likely_meant(text: str, known: list[str]) -> str:
+    """" (did you mean photo?)" for a typo (-m phot, -m Gausian, -m SP), where one name is close; ""
+    where none is, or several start so (-m mnist)."""
+    lower = text.lower()
+    starting = [name for name in known if name.startswith(lower)]
+    close = [lower] if lower in known else starting or difflib.get_close_matches(lower, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if len(close) == 1 else ""

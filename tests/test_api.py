@@ -180,6 +180,16 @@ def test_default_model_is_registered():
     assert name is not None and registry.resolve("default").name == name
 
 
+@pytest.mark.parametrize("typed,guess", [("phot", "photo"), ("Gausian", "gaussian"), ("SP", "sp"), ("mnist", None), ("blur", None)])
+def test_a_mistyped_model_name_gets_the_one_it_likely_meant(typed, guess):
+    """One close name is suggested; none where several start as typed (mnist: four do)."""
+    with pytest.raises(DenoiseError, match=f"unknown model '{typed}'") as refused:
+        registry.resolve(typed)
+    said = str(refused.value)
+    assert (f"(did you mean {guess}?)" in said) if guess else "did you mean" not in said
+    assert "available: " in said and "photo" in said
+
+
 def test_sigma_and_strength_set_the_level_a_model_is_given(level_echo):
     """--sigma replaces the estimate and --strength scales it: the knobs a user turns when a
     result is over- or under-smoothed."""
