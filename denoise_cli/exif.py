@@ -45,9 +45,16 @@ TRANSPOSES = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
 
 
 def exif_bytes(exif: Image.Exif, warnings: list[str], name: str) -> bytes | None:
-    """The EXIF to write back, or None (none, or damaged beyond writing: said in `warnings`)."""
+    """The EXIF to write back, or None (none, or damaged beyond writing: said in `warnings`).
+    Always in classic TIFF form: a BigTIFF's tags come with its 64-bit header, which no format
+    holds EXIF in and which Pillow itself cannot read back."""
+    if not len(exif):
+        return None
+    exif.bigtiff = False
     try:
-        return exif.tobytes() if len(exif) else None
+        data = exif.tobytes()
+        Image.Exif().load(data)  # as Pillow's TIFF writer reads it back: refused now, not after the work
+        return data
     except Exception:  # noqa: BLE001 - Pillow raises many types on damaged EXIF it could read but cannot write back
         warnings.append(f"{name}: its EXIF is damaged and cannot be written back, so the output has none; the picture is denoised.")
         return None

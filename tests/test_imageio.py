@@ -723,6 +723,21 @@ def test_a_tiff_written_by_a_program_keeps_its_caption_not_its_layout_record(ide
     assert said == [f"{tmp_path / 'five.tif'}: has 5 channels, and Pillow reads 3 of them (RGB): the output holds no more."]
 
 
+@pytest.mark.parametrize("out_name", ["out.tif", "out.jpg", "out.png"])
+def test_a_bigtiff_keeps_its_pixels_and_tags(identity, tmp_path, out_name):
+    """A BigTIFF (64-bit offsets: what slide scanners, GIS tools and tifffile write for files that
+    may pass 4 GB) failed only when written, after the work: its tags came back with a BigTIFF
+    header, which Pillow cannot read back as EXIF."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = _rng(26).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "scan.tif", pixels, bigtiff=True, photometric="rgb", software="Scanner 9", metadata=None)
+    identity.denoise_file(tmp_path / "scan.tif", tmp_path / out_name)
+    out = Image.open(tmp_path / out_name)
+    assert out.getexif().get(305) == "Scanner 9"
+    if out_name != "out.jpg":
+        assert np.array_equal(np.asarray(out), pixels)
+
+
 @pytest.mark.parametrize("layout", ["RGB", "RGB planar", "RGBA"])
 def test_a_48_bit_tiff_keeps_its_depth_alpha_and_header(identity, tmp_path, layout):
     """A raw converter's or a film scanner's 16-bit colour TIFF, read and written with tifffile:
