@@ -21,7 +21,7 @@ from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import EXIF_IFD, LAYOUT_TAGS, ORIENTATION_TAG, ORIENTATIONS, TIFF_TEXT_TAGS, exif_bytes, unresized_camera
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
-from denoise_cli.pixels import SIXTEEN_BIT, ImageData, check_size, data_scale
+from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, check_size, data_scale
 
 
 # --- colour with 16 bits per channel (a raw converter's or a film scanner's TIFF) ----------------
@@ -135,12 +135,13 @@ def jpeg2000_bits(path: str | os.PathLike) -> int:
 
 
 def _colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:
-    """(H, W, 2, 3 or 4) gray + alpha or colour, 16-bit or float -> its mode (LA;16, RGB;16,
-    RGBA;16; RGB;F, RGBA;F), its (1 or 3, H, W) planes and its alpha plane. GIMP and Krita export
-    16-bit gray with transparency, which Pillow reads as 8-bit RGBA."""
+    """(H, W, 2, 3 or 4) gray + alpha or colour, 8-bit, 16-bit or float -> its mode (LA, RGB,
+    RGBA; LA;16, RGB;16, RGBA;16; RGB;F, RGBA;F), its (1 or 3, H, W) planes and its alpha plane.
+    GIMP and Krita export 16-bit gray with transparency, which Pillow reads as 8-bit RGBA."""
     channels = 1 if pixels.shape[2] == 2 else 3
     alpha = np.ascontiguousarray(pixels[..., channels]) if pixels.shape[2] in (2, 4) else None
-    mode = {2: "LA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]] + (";F" if pixels.dtype.kind == "f" else ";16")
+    depth = ";F" if pixels.dtype.kind == "f" else ";16" if pixels.dtype == np.uint16 else ""
+    mode = {2: "LA", 3: "RGB", 4: "RGBA"}[pixels.shape[2]] + depth
     return mode, np.ascontiguousarray(np.moveaxis(pixels[..., :channels], -1, 0)), alpha
 
 
@@ -232,6 +233,9 @@ def write_with_tifffile(image: ImageData, path: Path, overwrite: bool) -> None:
 # bits, 16-bit gray with alpha. tifffile reads the pixels and the few tags that describe the
 # picture, and writes them back in the same type.
 
+PHOTOMETRIC_TAG = 262  # TIFF: 0 gray with white at zero, 1 gray with black at zero, 2 RGB, others (palette, CMYK, ...)
+
+
 def is_tiff(path: Path) -> bool:
     with contextlib.suppress(OSError), open(path, "rb") as fp:
         return fp.read(4) in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, either byte order
@@ -239,11 +243,14 @@ def is_tiff(path: Path) -> bool:
 
 
 def read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
+    """A TIFF Pillow cannot open or decode: float colour, 16-bit gray with alpha, and gray or
+    colour of 8 or 16 bits compressed in a way Pillow's libtiff lacks (JPEG 2000 in slide
+    scanners' files, WebP, LERC and JPEG XL in GIS tools', PNG), which imagecodecs decodes."""
     try:
         import tifffile
     except ImportError:
-        raise DenoiseError(f"{path}: a TIFF Pillow cannot read (float colour, say); pip install \"denoise-cli[tiff16]\" to read it "
-                           "with tifffile.") from None
+        raise DenoiseError(f"{path}: a TIFF Pillow cannot read (float colour, or compressed with JPEG 2000, WebP, LERC or JPEG XL); "
+                           "pip install \"denoise-cli[tiff16]\" to read it with tifffile.") from None
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
@@ -257,17 +264,22 @@ def read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     if axes.startswith("S"):  # planar: (channel, y, x)
         pixels = np.moveaxis(pixels, 0, -1)
     samples = {2: 1, 3: pixels.shape[-1]}.get(pixels.ndim, 0)
-    gray_alpha = pixels.dtype == np.uint16 and samples == 2  # 16-bit gray with transparency (GIMP, Krita)
-    if not gray_alpha and (pixels.dtype.kind != "f" or samples not in (1, 3, 4)):
+    photometric = tags.get(PHOTOMETRIC_TAG, 1)
+    integer = pixels.dtype in (np.uint8, np.uint16) and samples in (1, 2, 3, 4) and photometric in (0, 1, 2)
+    if not integer and (pixels.dtype.kind != "f" or samples not in (1, 3, 4)) and not (pixels.dtype == np.uint16 and samples == 2):
         layout = f"with {samples} samples per pixel" if samples else f"shaped {pixels.shape}"
-        raise DenoiseError(f"{path}: a TIFF of {pixels.dtype} {layout}, which neither Pillow nor denoise reads; "
+        colours = f" and colours of photometric kind {photometric}" if pixels.dtype.kind == "u" and photometric not in (0, 1, 2) else ""
+        raise DenoiseError(f"{path}: a TIFF of {pixels.dtype} {layout}{colours}, which neither Pillow nor denoise reads; "
                            "save it as gray or RGB, with or without alpha, to denoise it.")
+    if photometric == 0 and pixels.dtype.kind == "u":  # white is zero (a fax's or a scanner's): read as Pillow reads it
+        pixels = np.iinfo(pixels.dtype).max - pixels
     warnings = [f"{path}: has {pages} pages; only the first is denoised."] if pages > 1 else []
     orientation = tags.get(ORIENTATION_TAG, 1)
     turn = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
     pixels = turn(pixels) if turn is not None else pixels
     if samples == 1:
-        mode, planes, alpha = "F", np.ascontiguousarray(pixels[None]), None
+        mode = {"f": "F", "u": "I;16" if pixels.dtype == np.uint16 else "L"}[pixels.dtype.kind]
+        planes, alpha = np.ascontiguousarray(pixels[None]), None
     else:
         mode, planes, alpha = _colour_planes(pixels)
     text = Image.Exif()
@@ -275,7 +287,8 @@ def read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     xmp = tags.get(XMP_TAG)
     descriptive = Descriptive(xmp=bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) and xmp else Descriptive()
     icc = tags.get(34675)
-    scale = SIXTEEN_BIT if gray_alpha else data_scale(planes[np.isfinite(planes)], (0.0, 1.0), pixels.dtype)
+    scale = {np.dtype(np.uint8): EIGHT_BIT, np.dtype(np.uint16): SIXTEEN_BIT}.get(pixels.dtype)
+    scale = scale or data_scale(planes[np.isfinite(planes)], (0.0, 1.0), pixels.dtype)
     return ImageData(planes, mode, scale, alpha, "TIFF",
                      text.tobytes() if len(text) else None, icc if isinstance(icc, bytes) and icc else None, _tiff_dpi(tags), warnings,
                      tiff_compression="raw" if tags.get(259, 1) == 1 else None, descriptive=descriptive)

@@ -52,7 +52,7 @@ from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TA
 from denoise_cli.highdepth import (is_tiff, jpeg2000_bits, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_jpeg2000,
                                     write_16_bit_png, write_16_bit_ppm, write_with_tifffile)
 from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, read_descriptive, save_options
-from denoise_cli.pixels import SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale, pixel_count
+from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, check_size, data_scale, pixel_count
 
 # Pillow's own limit guards against decompression bombs by raising on large images; we check
 # the declared size ourselves against a limit the user can raise (--max-pixels).
@@ -175,6 +175,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 warnings.append(f"{path}: has {pages} frames; only the first is denoised.")
             if _sixteen_bit_colour(img):
                 return read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
+            if img.format == "TIFF" and img.info.get("compression") == "webp":  # GDAL's: Pillow's wheels decode no WebP in a TIFF
+                return read_with_tifffile(path, max_pixels)
             img.load()
             image = _to_image_data(img, warnings, str(path))
             samples = img.tag_v2.get(SAMPLES_PER_PIXEL_TAG, 1) if img.format == "TIFF" else 0
@@ -313,7 +315,7 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
         mode, scale = "F", data_scale(planes[np.isfinite(planes)], (0.0, 1.0), np.float32)
     else:
         img = _to_channel_mode(img)
-        mode, scale = img.mode, PixelScale(0.0, 255.0, np.dtype(np.uint8))
+        mode, scale = img.mode, EIGHT_BIT
         if mode == "L":
             planes = np.asarray(img)[None]  # one copy, no stacking
             return ImageData(planes, mode, scale, None, source_format, **keep)

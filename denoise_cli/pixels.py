@@ -47,6 +47,7 @@ class PixelScale:
         return values.astype(self.dtype)
 
 
+EIGHT_BIT = PixelScale(0.0, 255.0, np.dtype(np.uint8))  # what 8-bit pixels are stored on
 SIXTEEN_BIT = PixelScale(0.0, 65535.0, np.dtype(np.uint16))  # what 16-bit pixels are stored on
 
 

@@ -75,6 +75,9 @@ def samples() -> dict[str, bytes]:
         ("16-bit.tif", deep, {"photometric": "rgb", "compression": "zlib", "extratags": [(274, "H", 1, 6, True)]}),
         ("float.tif", rng.random((40, 50, 3)).astype(np.float32), {"photometric": "rgb", "compression": "zlib"}),
         ("float64.tif", rng.random((40, 50)), {"resolution": (300, 300), "resolutionunit": "INCH"}),
+        ("jpeg2000.tif", rgb, {"photometric": "rgb", "compression": "jpeg2000"}),  # codecs Pillow's libtiff lacks
+        ("webp.tif", rgb, {"photometric": "rgb", "compression": "webp"}),
+        ("lerc.tif", rgb[..., 0], {"photometric": "miniswhite", "compression": "lerc"}),
     ):
         buffer = io.BytesIO()
         tifffile.imwrite(buffer, pixels, **options)

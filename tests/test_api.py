@@ -15,7 +15,7 @@ from denoise_cli import Denoiser
 from denoise_cli import registry
 from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels, uniformity
-from denoise_cli.imageio import ImageData, PixelScale
+from denoise_cli.pixels import ImageData, PixelScale
 
 from conftest import camera_exif, describe, level_echo_model
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from denoise_cli.estimate import estimate_noise_levels, uniformity
-from denoise_cli.imageio import PixelScale
+from denoise_cli.pixels import PixelScale
 from denoise_cli.train.degrade import correlation_kernel
 
 FLOAT = PixelScale(0.0, 1.0, np.dtype(np.float32))

@@ -723,6 +723,31 @@ def test_a_tiff_written_by_a_program_keeps_its_caption_not_its_layout_record(ide
     assert said == [f"{tmp_path / 'five.tif'}: has 5 channels, and Pillow reads 3 of them (RGB): the output holds no more."]
 
 
+@pytest.mark.parametrize("compression", ["png", "lerc", "webp", "jpeg2000", "jpegxl"])
+def test_a_tiff_compressed_in_a_way_pillow_cannot_decode_is_read_by_tifffile(identity, tmp_path, compression):
+    """Slide scanners store JPEG 2000 in their TIFFs, GIS tools WebP, LERC or JPEG XL: Pillow
+    cannot open (or, WebP, decode) them, and an 8-bit RGB or gray one was refused as a layout
+    "neither Pillow nor denoise reads". tifffile and imagecodecs read them, tags included; a
+    gray one whose white is zero comes out as Pillow reads such a file."""
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("imagecodecs")
+    pixels = _rng(27).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    lossless = {"webp": {"lossless": True}, "jpeg2000": {"level": 0}, "jpegxl": {"lossless": True}}.get(compression)
+    tifffile.imwrite(tmp_path / "scan.tif", pixels, photometric="rgb", compression=compression, compressionargs=lossless,
+                     software="Scanner 9", metadata=None)
+    result = identity.denoise_file(tmp_path / "scan.tif", tmp_path / "out.tif")
+    out = Image.open(tmp_path / "out.tif")
+    assert result.warnings == [] and out.mode == "RGB" and out.getexif().get(305) == "Scanner 9"
+    assert np.array_equal(np.asarray(out), tifffile.imread(tmp_path / "scan.tif"))
+    if compression == "webp":  # WebP holds colour only
+        return
+    tifffile.imwrite(tmp_path / "plain.tif", pixels[..., 0], photometric="miniswhite", metadata=None)
+    tifffile.imwrite(tmp_path / "fax.tif", pixels[..., 0], photometric="miniswhite", compression=compression, compressionargs=lossless,
+                     metadata=None)
+    identity.denoise_file(tmp_path / "fax.tif", tmp_path / "fax.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "fax.png")), np.asarray(Image.open(tmp_path / "plain.tif")))
+
+
 @pytest.mark.parametrize("out_name", ["out.tif", "out.jpg", "out.png"])
 def test_a_bigtiff_keeps_its_pixels_and_tags(identity, tmp_path, out_name):
     """A BigTIFF (64-bit offsets: what slide scanners, GIS tools and tifffile write for files that
@@ -822,7 +847,7 @@ def test_a_float_colour_tiff_is_denoised_with_its_holes_kept(conv_stack, tmp_pat
 
 def _image_in_mode(mode: str, rng: np.random.Generator):
     """An ImageData of `mode` with random pixels over its whole scale."""
-    from denoise_cli.imageio import SIXTEEN_BIT, ImageData, PixelScale
+    from denoise_cli.pixels import SIXTEEN_BIT, ImageData, PixelScale
 
     channels = {"L": 1, "LA": 1, "RGB": 3, "RGBA": 3, "CMYK": 4}.get(mode.split(";")[0], 1 if mode in ("I;16", "I", "F") else 3)
     if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
@@ -933,7 +958,7 @@ def test_a_tiff_pillow_cannot_open_says_what_is_missing_or_wrong(identity, tmp_p
     with pytest.raises(DenoiseError, match=r"float.tif: 4x4 is 16 pixels, over the limit of 15 pixels"):
         read_image(tmp_path / "float.tif", max_pixels=15)
     monkeypatch.setitem(__import__("sys").modules, "tifffile", None)  # as if it were not installed
-    with pytest.raises(DenoiseError, match=r'float.tif: a TIFF Pillow cannot read \(float colour, say\); pip install "denoise-cli\[tiff16\]"'):
+    with pytest.raises(DenoiseError, match=r'float.tif: a TIFF Pillow cannot read \(float colour, or compressed with JPEG 2000, .*\); pip install "denoise-cli\[tiff16\]"'):
         identity.denoise_file(tmp_path / "float.tif", tmp_path / "out.tif")
 
 

@@ -25,7 +25,7 @@ torch = pytest.importorskip("torch")
 from conftest import camera_exif, cli_env, conv_stack_model, level_echo_model, run_cli, run_train_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.estimate import estimate_noise_levels  # noqa: E402
-from denoise_cli.imageio import PixelScale  # noqa: E402
+from denoise_cli.pixels import PixelScale  # noqa: E402
 from denoise_cli.model import load_model  # noqa: E402
 from denoise_cli.train import data as datasets  # noqa: E402
 from denoise_cli.train.export import check_parity, export_onnx  # noqa: E402
