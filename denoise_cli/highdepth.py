@@ -2,8 +2,9 @@
 bits per channel (tifffile for TIFF, imagecodecs for PNG and JPEG 2000, both the optional
 `tiff16` extra; a PPM by numpy here, the format being that simple), 16-bit gray with alpha
 (LA;16, as GIMP and Krita export it), and TIFFs of floats Pillow cannot open (float colour from
-astronomy stacking or HDR merges, gray floats of 16 or 64 bits). Pillow would read the first two
-as 8 bits per channel and refuse the third; imageio.py sends them here and keeps everything
+astronomy stacking or HDR merges, gray floats of 16 or 64 bits), and TIFFs compressed in ways
+Pillow's libtiff cannot decode (JPEG 2000, WebP, LERC, JPEG XL). Pillow would read the first two
+as 8 bits per channel and refuse the others; imageio.py sends them here and keeps everything
 else."""
 
 from __future__ import annotations
