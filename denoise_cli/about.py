@@ -45,6 +45,7 @@ def report() -> dict:
         "AVIF": None if features.check("avif") else "pip install --upgrade pillow",
         "JPEG 2000": None if features.check("jpg_2000") else "Pillow's own wheels have it (pip install --force-reinstall pillow)",
         "HEIC": None if _installed("pillow_heif") else 'pip install "denoise-cli[heif]"',
+        "JPEG XL": None if _installed("imagecodecs") else 'pip install "denoise-cli[jxl]"',
         "16-bit colour TIFF, PNG and JPEG 2000, float colour TIFF": None if _installed("tifffile", "imagecodecs") else 'pip install "denoise-cli[tiff16]"',
     }
     models = registry.shipped_models()

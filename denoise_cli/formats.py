@@ -5,11 +5,11 @@ Apart from imageio so that the command line can check --format without importing
 
 from __future__ import annotations
 
-# the user's name -> Pillow's, in the order messages list them
+# the user's name -> Pillow's (JXL, which Pillow has not, is jpegxl.py's), in the order messages list them
 PILLOW_NAMES = {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "bmp": "BMP", "webp": "WEBP", "avif": "AVIF", "heic": "HEIF", "gif": "GIF",
-                "jp2": "JPEG2000", "pnm": "PPM"}
+                "jp2": "JPEG2000", "jxl": "JXL", "pnm": "PPM"}
 # names as file extensions spell them
-ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "j2k": "jp2", "jpeg2000": "jp2", "pgm": "pnm", "ppm": "pnm", "pbm": "pnm"}
+ALIASES = {"jpg": "jpeg", "tif": "tiff", "heif": "heic", "j2k": "jp2", "jpeg2000": "jp2", "jpegxl": "jxl", "pgm": "pnm", "ppm": "pnm", "pbm": "pnm"}
 USER_NAMES = {pillow: user for user, pillow in PILLOW_NAMES.items()}
 
 

@@ -70,7 +70,7 @@ def read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Ima
         warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...), its XMP and its ICC profile.")
     exif_out = Image.Exif()
     exif_out.update(text)
-    mode, planes, alpha = _colour_planes(pixels)
+    mode, planes, alpha = colour_planes(pixels)
     return ImageData(planes, mode, SIXTEEN_BIT, alpha, "TIFF", exif_out.tobytes() if text else None,
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"),
                      descriptive=descriptive)
@@ -92,7 +92,7 @@ def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> Image
     if turn is not None:
         pixels = turn(pixels)
         exif[ORIENTATION_TAG] = 1
-    mode, planes, alpha = _colour_planes(pixels)
+    mode, planes, alpha = colour_planes(pixels)
     return ImageData(planes, mode, SIXTEEN_BIT, alpha, "PNG", exif_bytes(exif, warnings, str(path)),
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, descriptive=read_descriptive(img, turned_upright=turn is not None))
 
@@ -109,7 +109,7 @@ def _read_16_bit_jpeg2000(path: Path, img: Image.Image, warnings: list[str]) -> 
     if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
         raise DenoiseError(f"{path}: colour stored as {pixels.dtype} {pixels.shape}; colour JPEG 2000 is read with 8 to 16 bits per channel.")
     pixels = pixels << np.uint16(16 - jpeg2000_bits(path))
-    mode, planes, alpha = _colour_planes(pixels)
+    mode, planes, alpha = colour_planes(pixels)
     return ImageData(planes, mode, SIXTEEN_BIT, alpha, "JPEG2000", None, img.info.get("icc_profile"), None, warnings)
 
 
@@ -135,7 +135,7 @@ def jpeg2000_bits(path: str | os.PathLike) -> int:
     return max(precisions, default=8)
 
 
-def _colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:
+def colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:
     """(H, W, 2, 3 or 4) gray + alpha or colour, 8-bit, 16-bit or float -> its mode (LA, RGB,
     RGBA; LA;16, RGB;16, RGBA;16; RGB;F, RGBA;F), its (1 or 3, H, W) planes and its alpha plane.
     GIMP and Krita export 16-bit gray with transparency, which Pillow reads as 8-bit RGBA."""
@@ -196,7 +196,7 @@ def _read_16_bit_ppm(path: Path, img: Image.Image, warnings: list[str]) -> Image
         raise DenoiseError(f"{path}: cannot read the image (its pixel data is truncated or damaged).")
     if maxval != 65535:
         values = np.round(values * (65535 / maxval))
-    mode, planes, _ = _colour_planes(values.astype(np.uint16).reshape(height, width, 3))
+    mode, planes, _ = colour_planes(values.astype(np.uint16).reshape(height, width, 3))
     return ImageData(planes, mode, SIXTEEN_BIT, None, "PPM", warnings=warnings)
 
 
@@ -282,7 +282,7 @@ def read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
         mode = {"f": "F", "u": "I;16" if pixels.dtype == np.uint16 else "L"}[pixels.dtype.kind]
         planes, alpha = np.ascontiguousarray(pixels[None]), None
     else:
-        mode, planes, alpha = _colour_planes(pixels)
+        mode, planes, alpha = colour_planes(pixels)
     text = Image.Exif()
     text.update({tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str)})
     xmp = tags.get(XMP_TAG)

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError, features
 
-from denoise_cli import formats
+from denoise_cli import formats, jpegxl
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, describes_layout, exif_bytes, fit_in_jpeg,
@@ -65,11 +65,12 @@ FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
     ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
     ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".jpf": "JPEG2000", ".jpx": "JPEG2000",  # archives' and libraries' scans
+    ".jxl": "JXL",  # JPEG XL, by imagecodecs (jpegxl.py)
     ".pbm": "PPM", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",  # Pillow calls all of Netpbm "PPM"
 }
 IMAGE_SUFFIXES = set(FORMAT_BY_SUFFIX)
 SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp", "AVIF": ".avif", "HEIF": ".heic", "GIF": ".gif",
-                    "JPEG2000": ".jp2", "PPM": ".pnm"}
+                    "JPEG2000": ".jp2", "JXL": ".jxl", "PPM": ".pnm"}
 # Camera raw files: sensor data for a raw developer, not a picture. Several are TIFFs inside,
 # which Pillow may open, reading the small preview they embed.
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
@@ -86,10 +87,15 @@ FORMAT_MODES = {
     "HEIF": {"L", "RGB", "RGBA"},  # so does pillow-heif
     "GIF": {"L"},
     "JPEG2000": {"L", "LA", "RGB", "RGBA", "I;16", "RGB;16", "RGBA;16"},  # lossless (OpenJPEG's reversible wavelet); ;16 by imagecodecs
+    # lossless; floats as linear light. Not 16-bit integers: imagecodecs tags them linear light too,
+    # while 16-bit pixels elsewhere are sRGB's, so they would look different
+    "JXL": {"L", "LA", "RGB", "RGBA", "F", "RGB;F", "RGBA;F"},
     "PPM": {"L", "RGB", "I;16", "RGB;16"},  # 16-bit colour by our own writer
 }
-# The formats that hold a photo's EXIF, ICC profile and XMP (metadata.py writes the XMP).
+# The formats that hold a photo's EXIF, ICC profile and XMP (metadata.py writes the XMP), and
+# those that hold some of them.
 METADATA_FORMATS = {"PNG", "JPEG", "TIFF", "WEBP", "AVIF", "HEIF"}
+SOME_METADATA = {"JXL": {"EXIF", "XMP"}}  # imagecodecs writes no ICC profile into a JPEG XL file
 SIXTEEN_BIT_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}
 SIXTEEN_BIT_WITH_CODECS = {"LA;16", "RGB;16", "RGBA;16"}  # Pillow reads them as 8 bits: tifffile, imagecodecs (and our PPM code)
 SIXTEEN_BIT_GRAY_FORMATS = {"PNG", "PPM", "JPEG2000"}  # I;16 at most: 32-bit integer gray only within the 16-bit scale
@@ -122,9 +128,19 @@ def _open_image(path: Path) -> Image.Image:
     return Image.open(path)
 
 
+def _starts_as_jpegxl(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fp:
+            return jpegxl.is_jpegxl(fp.read(12))
+    except OSError:  # Pillow's opening says what is wrong
+        return False
+
+
 def suffix_of_content(path: Path, name: str) -> str:
     """The suffix for the format a file's bytes show, whatever its name (a pipe's or a buffer's
     spooled bytes); `name` is what messages call it. HEIC needs the optional plugin."""
+    if _starts_as_jpegxl(path):
+        return ".jxl"
     for attempt in range(2):
         try:
             with Image.open(path) as img:
@@ -160,6 +176,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     path = Path(path)
     if path.suffix.lower() in RAW_SUFFIXES:
         raise DenoiseError(f"{path}: a camera raw file, which denoise does not develop: {raw_advice()}.")
+    if _starts_as_jpegxl(path):
+        return jpegxl.read_jpegxl(path, max_pixels)
     try:
         with _open_image(path) as img:
             width, height = img.size
@@ -417,6 +435,8 @@ def _available(fmt: str) -> str:
         raise DenoiseError("this Pillow cannot write JPEG 2000 (it was built without OpenJPEG); Pillow's own wheels can.")
     if fmt == "HEIF":
         use_heif_plugin("HEIC output")
+    if fmt == "JXL":
+        jpegxl.codec("JPEG XL output")
     return fmt
 
 
@@ -464,6 +484,8 @@ def _formats_holding(image: ImageData, besides: tuple[str, ...] = ()) -> str:
 
 
 def _holds(fmt: str, image: ImageData) -> bool:
+    if fmt == "JXL" and image.planes.dtype == np.float64:  # libjxl's floats are of 32 bits at most
+        return False
     return image.mode in FORMAT_MODES[fmt] or (fmt in SIXTEEN_BIT_GRAY_FORMATS and _fits_16_bits(image))
 
 
@@ -487,12 +509,15 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
     cannot hold (BMP, GIF, Netpbm), or None: a photographer would not expect it to vanish."""
     if fmt in METADATA_FORMATS:
         return None
-    kinds = [kind for kind, value in (("EXIF", image.exif), ("ICC profile", image.icc_profile), ("XMP", image.descriptive.xmp)) if value]
+    held = SOME_METADATA.get(fmt, set())
+    kinds = [kind for kind, value in (("EXIF", image.exif), ("ICC profile", image.icc_profile), ("XMP", image.descriptive.xmp))
+             if value and kind not in held]
     if not kinds:
         return None
     able = [format_name(f) for f in FORMAT_MODES if f in METADATA_FORMATS]
     what = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
-    return (f"a {format_name(fmt)} file holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
+    written = " as denoise writes it" if fmt in SOME_METADATA else ""
+    return (f"a {format_name(fmt)} file{written} holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
             f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
 
 
@@ -538,6 +563,9 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     fmt = fmt or output_format(path)
     for page in (image, *image.pages):
         check_writable_as(page, fmt, path)
+    if fmt == "JXL":
+        jpegxl.write_jpegxl(image, path, overwrite)
+        return
     if image.mode in SIXTEEN_BIT_WITH_CODECS:
         {"PPM": write_16_bit_ppm, "PNG": write_16_bit_png, "JPEG2000": write_16_bit_jpeg2000}.get(fmt, write_with_tifffile)(image, path, overwrite)
         return

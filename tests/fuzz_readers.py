@@ -83,6 +83,12 @@ def samples() -> dict[str, bytes]:
         tifffile.imwrite(buffer, pixels, **options)
         out[name] = buffer.getvalue()
     out["16-bit.png"] = imagecodecs.png_encode(deep)
+    out["jxl"] = bytes(imagecodecs.jpegxl_encode(rgb, level=90))
+    def box(kind: bytes, payload: bytes) -> bytes:
+        return (len(payload) + 8).to_bytes(4, "big") + kind + payload
+
+    out["boxes.jxl"] = (b"\0\0\0\x0cJXL \r\n\x87\n" + box(b"ftyp", b"jxl \0\0\0\0jxl ") + box(b"Exif", b"\0\0\0\0" + exif.tobytes()[6:])
+                        + box(b"brob", b"xml " + imagecodecs.brotli_encode(b"<x:xmpmeta/>")) + box(b"jxlc", out["jxl"]))  # as cjxl writes
     out["gray-alpha.png"] = imagecodecs.png_encode(np.ascontiguousarray(deep[..., :2]))
     buffer = io.BytesIO()
     tifffile.imwrite(buffer, np.ascontiguousarray(deep[..., :2]), photometric="minisblack", extrasamples=("unassalpha",))

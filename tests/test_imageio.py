@@ -627,6 +627,84 @@ def test_a_deep_colour_jpeg_2000_keeps_its_depth(identity, tmp_path, channels, b
         assert np.array_equal(decode((tmp_path / name).read_bytes()), deep << (16 - bits)), name
 
 
+def _jxl_box(kind: bytes, payload: bytes) -> bytes:
+    return len(payload + b"12345678").to_bytes(4, "big") + kind + payload
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+def test_a_jpeg_xl_picture_comes_back_as_one_losslessly_with_its_exif_and_xmp(identity, tmp_path, mode):
+    """Lightroom, Photoshop and cjxl write JPEG XL, which Pillow cannot read: imagecodecs reads
+    it, here in a container with an EXIF box and a Brotli-compressed XMP box as cjxl writes
+    them, both saying the picture is turned; libjxl turns it by the codestream's own word, so
+    both come out upright. The output is lossless, EXIF and XMP kept."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    channels = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}[mode]
+    pixels = _rng(29).integers(0, 256, size=(20, 30, channels), dtype=np.uint8)[..., :channels]
+    codestream = imagecodecs.jpegxl_encode(pixels[..., 0] if channels == 1 else pixels, lossless=True)
+    exif = camera_exif("Canon", "EOS R5", (30, 20), orientation=6).tobytes()[6:]
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description tiff:Orientation="6" xmp:Rating="4"/></x:xmpmeta>'
+    container = (b"\0\0\0\x0cJXL \r\n\x87\n" + _jxl_box(b"ftyp", b"jxl \0\0\0\0jxl ") + _jxl_box(b"Exif", b"\0\0\0\0" + exif)
+                 + _jxl_box(b"brob", b"xml " + imagecodecs.brotli_encode(xmp)) + _jxl_box(b"jxlc", codestream))
+    (tmp_path / "shot.jxl").write_bytes(container)
+    result = identity.denoise_file(tmp_path / "shot.jxl")
+    assert result.target == tmp_path / "shot_denoised.jxl" and result.warnings == [] and result.setting is None
+    back = read_image(result.target)
+    assert back.mode == mode and back.source_format == "JXL"
+    assert np.array_equal(np.moveaxis(back.planes, 0, -1), pixels[..., :1 if channels < 3 else 3])
+    assert (back.alpha is None) == (channels in (1, 3))
+    written = Image.Exif()
+    written.load(back.exif)
+    assert written[0x0110] == "EOS R5" and written[0x0112] == 1
+    assert b'tiff:Orientation="1"' in back.descriptive.xmp and b'xmp:Rating="4"' in back.descriptive.xmp
+    identity.denoise_file(tmp_path / "shot.jxl", tmp_path / "shot.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "shot.png")), pixels[..., 0] if channels == 1 else pixels)
+
+
+def test_a_jpeg_xl_file_s_size_depth_and_kind_are_read_from_its_header(identity, tmp_path):
+    """Its header gives the size before anything is decoded (--max-pixels refuses a bomb
+    there), in each of its forms, and the bit depth, by which a 12-bit picture is brought to
+    the 16-bit scale; an animation, a damaged header and a 16-bit JPEG XL output are refused
+    with what to do, and colours in linear light are said to change meaning."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    from denoise_cli.jpegxl import boxes, codestream_of, read_header
+
+    for width, height in ((1, 1), (8, 8), (64, 64), (40, 30), (1200, 1000), (1920, 1080), (1000, 750), (5000, 7), (7, 5000), (2000, 1000)):
+        data = imagecodecs.jpegxl_encode(np.zeros((height, width), np.uint8), lossless=True, effort=1, usecontainer=width == 40)
+        header = read_header(codestream_of(boxes(data)))
+        assert (header.width, header.height, header.bits, header.colours) == (width, height, 8, "sRGB"), (width, height)
+    twelve = _rng(30).integers(0, 4096, size=(20, 30), dtype=np.uint16)
+    (tmp_path / "twelve.jxl").write_bytes(imagecodecs.jpegxl_encode(twelve, lossless=True, bitspersample=12))
+    bits = read_header(codestream_of(boxes((tmp_path / "twelve.jxl").read_bytes()))).bits  # imagecodecs 2024.6 writes 16, 2026.3 12
+    image = read_image(tmp_path / "twelve.jxl")
+    assert image.mode == "I;16" and np.array_equal(image.planes[0], np.round(twelve * (65535 / ((1 << bits) - 1))).astype(np.uint16))
+    assert image.warnings == [f"{tmp_path / 'twelve.jxl'}: its JPEG XL header gives it colours other than sRGB (a wide gamut or HDR, say), "
+                              "which its output does not record: they may look different there."]  # imagecodecs writes 16 bits as linear light
+    with pytest.raises(DenoiseError, match=r"out.jxl: JXL cannot store this 16-bit grayscale image without loss; choose another format \(png, tiff"):
+        identity.load_file(tmp_path / "twelve.jxl", tmp_path / "out.jxl")
+    with pytest.raises(DenoiseError, match=r"twelve.jxl: 30x20 is 600 pixels, over the limit of 599 pixels"):
+        read_image(tmp_path / "twelve.jxl", max_pixels=599)
+    frames = np.zeros((2, 8, 8), np.uint8)
+    (tmp_path / "anim.jxl").write_bytes(imagecodecs.jpegxl_encode(frames, lossless=True, photometric="gray"))
+    with pytest.raises(DenoiseError, match=r"anim.jxl: an animated JPEG XL file, which denoise does not read; export one frame"):
+        read_image(tmp_path / "anim.jxl")
+    (tmp_path / "cut.jxl").write_bytes(b"\xff\x0a\x00")
+    with pytest.raises(DenoiseError, match=r"cut.jxl: cannot read the JPEG XL file \(its header is damaged\)"):
+        read_image(tmp_path / "cut.jxl")
+
+
+def test_a_jpeg_xl_output_says_what_metadata_it_cannot_hold(identity, tmp_path):
+    """imagecodecs writes no ICC profile into a JPEG XL file: a picture's is left out, and said;
+    its EXIF is kept."""
+    pytest.importorskip("imagecodecs")
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(_rng(31).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)).save(tmp_path / "shot.jpg", exif=camera_exif("Canon", "EOS", (30, 20)),
+                                                                                        icc_profile=profile)
+    said = identity.denoise_file(tmp_path / "shot.jpg", tmp_path / "shot.jxl").warnings
+    assert said == [f"{tmp_path / 'shot.jxl'}: a jxl file as denoise writes it holds no ICC profile, so the picture's ICC profile is left out "
+                    "(png, jpeg, tiff, webp, avif and heic keep it)."]
+    assert read_image(tmp_path / "shot.jxl").exif
+
+
 @pytest.mark.skipif(not features.check("jpg_2000"), reason="this Pillow has no JPEG 2000 support")
 def test_a_jpeg_2000_output_says_what_metadata_it_cannot_hold(identity, tmp_path):
     """Pillow writes no EXIF into JPEG 2000: a photo's is left out, and said; a 12-bit gray
@@ -649,7 +727,7 @@ def test_a_picture_wider_than_a_format_holds_is_refused_before_work(identity, tm
     src = tmp_path / "panorama.png"
     Image.fromarray(_rng(14).integers(0, 256, size=(2, side + 1), dtype=np.uint8)).save(src)
     with pytest.raises(DenoiseError, match=rf"panorama.{fmt}: a {'jpeg' if fmt == 'jpg' else fmt} file holds pictures of at most "
-                                           rf"{side:,} pixels a side, and this one is {side + 1}x2; choose another format \(png, tiff, bmp, jp2, pnm\)\.$"):
+                                           rf"{side:,} pixels a side, and this one is {side + 1}x2; choose another format \(png, tiff, bmp, jp2, jxl, pnm\)\.$"):
         identity.denoise_file(src, tmp_path / f"panorama.{fmt}")
     assert not (tmp_path / f"panorama.{fmt}").exists()
     Image.fromarray(_rng(15).integers(0, 256, size=(2, side), dtype=np.uint8)).save(src)
@@ -875,6 +953,8 @@ def test_every_mode_a_format_is_said_to_hold_comes_back_from_it(tmp_path, fmt, m
         pytest.importorskip("pillow_heif")
     if mode.endswith((";16", ";F")) and fmt in ("TIFF", "PNG"):
         pytest.importorskip("tifffile" if fmt == "TIFF" else "imagecodecs")
+    if fmt == "JXL":
+        pytest.importorskip("imagecodecs")
     image = _image_in_mode(mode, _rng(27))
     path = tmp_path / f"out{SUFFIX_BY_FORMAT[fmt]}"
     write_image(image, path, fmt=output_format(path))  # which registers the HEIC plugin, as for any output
