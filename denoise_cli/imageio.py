@@ -420,9 +420,11 @@ def output_format(path: Path, requested: str | None = None) -> str:
     if fmt is None and not path.suffix:
         raise DenoiseError(f"{path}: no extension to tell the image format; name it {path.name}.png (or .jpg, .tif, ...), choose a "
                            "--format, or end it with / for a folder.")
-    if fmt is None:
-        raise DenoiseError(f"{path}: unknown image extension {path.suffix!r}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic, .gif, "
-                           ".jp2, .pgm, .ppm or .pbm, or choose a --format.")
+    if fmt is None:  # a format Pillow only reads (x.tga -> x_denoised.tga), or none
+        read_only = Image.registered_extensions().get(path.suffix.lower())
+        what = f"{read_only} is read, not written" if read_only else f"unknown image extension {path.suffix!r}"
+        raise DenoiseError(f"{path}: {what}; use .png, .jpg, .tif, .bmp, .webp, .avif, .heic, .gif, .jp2, .jxl, .pgm, .ppm or .pbm, "
+                           "or choose a --format.")
     return _available(fmt)
 
 

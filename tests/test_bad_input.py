@@ -80,6 +80,10 @@ def test_a_file_without_an_image_extension(corpus, identity_fixed):
     assert "unknown image extension '.dat'" in result.stderr and "--format" in result.stderr
     result = run_cli(str(corpus / "scan.dat"), "-m", str(identity_fixed), "--format", "png")
     assert result.returncode == 0, result.stderr
+    Image.open(corpus / "good.png").save(corpus / "logo.tga")  # a format Pillow reads but does not write: said as such
+    result = run_cli(str(corpus / "logo.tga"), "-m", str(identity_fixed))
+    assert_clean_error(result)
+    assert "logo_denoised.tga: TGA is read, not written; use .png" in result.stderr and "--format" in result.stderr
     assert (corpus / "scan_denoised.png").exists()
 
     result = run_cli(str(corpus / "good.png"), "-o", str(corpus / "clean"), "-m", str(identity_fixed))  # a file or a folder?
