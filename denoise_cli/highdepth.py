@@ -22,7 +22,7 @@ from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import EXIF_IFD, LAYOUT_TAGS, ORIENTATION_TAG, ORIENTATIONS, TIFF_TEXT_TAGS, exif_bytes, unresized_camera
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
-from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, check_size, data_scale
+from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale
 
 
 # --- colour with 16 bits per channel (a raw converter's or a film scanner's TIFF) ----------------
@@ -133,6 +133,18 @@ def jpeg2000_bits(path: str | os.PathLike) -> int:
     components = int.from_bytes(head[at + 40 : at + 42], "big") if at >= 0 else 0
     precisions = [(head[k] & 0x7F) + 1 for k in range(at + 42, min(at + 42 + 3 * components, len(head)), 3)]
     return max(precisions, default=8)
+
+
+def planes_of(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None, PixelScale]:
+    """(H, W) gray or (H, W, 2-4) as colour_planes takes it, 8-bit, 16-bit or float -> its mode,
+    planes, alpha plane and scale (a float picture's own range, as for any float file)."""
+    if pixels.ndim == 2:
+        mode = {"f": "F", "u": "I;16" if pixels.dtype == np.uint16 else "L"}[pixels.dtype.kind]
+        planes, alpha = np.ascontiguousarray(pixels[None]), None
+    else:
+        mode, planes, alpha = colour_planes(pixels)
+    scale = {np.dtype(np.uint8): EIGHT_BIT, np.dtype(np.uint16): SIXTEEN_BIT}.get(pixels.dtype)
+    return mode, planes, alpha, scale or data_scale(planes[np.isfinite(planes)], (0.0, 1.0), pixels.dtype)
 
 
 def colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None]:
@@ -267,7 +279,7 @@ def read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     samples = {2: 1, 3: pixels.shape[-1]}.get(pixels.ndim, 0)
     photometric = tags.get(PHOTOMETRIC_TAG, 1)
     integer = pixels.dtype in (np.uint8, np.uint16) and samples in (1, 2, 3, 4) and photometric in (0, 1, 2)
-    if not integer and (pixels.dtype.kind != "f" or samples not in (1, 3, 4)) and not (pixels.dtype == np.uint16 and samples == 2):
+    if not integer and (pixels.dtype.kind != "f" or samples not in (1, 3, 4)):
         layout = f"with {samples} samples per pixel" if samples else f"shaped {pixels.shape}"
         colours = f" and colours of photometric kind {photometric}" if pixels.dtype.kind == "u" and photometric not in (0, 1, 2) else ""
         raise DenoiseError(f"{path}: a TIFF of {pixels.dtype} {layout}{colours}, which neither Pillow nor denoise reads; "
@@ -278,18 +290,12 @@ def read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     orientation = tags.get(ORIENTATION_TAG, 1)
     turn = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
     pixels = turn(pixels) if turn is not None else pixels
-    if samples == 1:
-        mode = {"f": "F", "u": "I;16" if pixels.dtype == np.uint16 else "L"}[pixels.dtype.kind]
-        planes, alpha = np.ascontiguousarray(pixels[None]), None
-    else:
-        mode, planes, alpha = colour_planes(pixels)
+    mode, planes, alpha, scale = planes_of(pixels)
     text = Image.Exif()
     text.update({tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str)})
     xmp = tags.get(XMP_TAG)
     descriptive = Descriptive(xmp=bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) and xmp else Descriptive()
     icc = tags.get(34675)
-    scale = {np.dtype(np.uint8): EIGHT_BIT, np.dtype(np.uint16): SIXTEEN_BIT}.get(pixels.dtype)
-    scale = scale or data_scale(planes[np.isfinite(planes)], (0.0, 1.0), pixels.dtype)
     return ImageData(planes, mode, scale, alpha, "TIFF",
                      text.tobytes() if len(text) else None, icc if isinstance(icc, bytes) and icc else None, _tiff_dpi(tags), warnings,
                      tiff_compression="raw" if tags.get(259, 1) == 1 else None, descriptive=descriptive)

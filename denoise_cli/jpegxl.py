@@ -23,9 +23,9 @@ from PIL import Image
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import ORIENTATION_TAG, exif_bytes, unresized_camera
-from denoise_cli.highdepth import colour_planes
+from denoise_cli.highdepth import planes_of
 from denoise_cli.metadata import ORIENTATION, Descriptive
-from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, check_size, data_scale
+from denoise_cli.pixels import ImageData, check_size
 
 CODESTREAM_SIGNATURE = b"\xff\x0a"
 CONTAINER_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
@@ -230,15 +230,7 @@ def read_jpegxl(path: Path, max_pixels: int | None) -> ImageData:
         pixels = pixels.astype(np.float32)
     elif pixels.dtype == np.uint16 and header.bits < 16:  # 10 or 12 bits, as stored: on the 16-bit scale
         pixels = np.round(pixels * (65535 / ((1 << header.bits) - 1))).astype(np.uint16)
-    if pixels.ndim == 3 and pixels.shape[-1] == 1:
-        pixels = pixels[..., 0]
-    if pixels.ndim == 2:
-        mode = {"f": "F", "u": "I;16" if pixels.dtype == np.uint16 else "L"}[pixels.dtype.kind]
-        planes, alpha = pixels[None], None
-    else:
-        mode, planes, alpha = colour_planes(pixels)
-    scale = {np.dtype(np.uint8): EIGHT_BIT, np.dtype(np.uint16): SIXTEEN_BIT}.get(pixels.dtype)
-    scale = scale or data_scale(planes[np.isfinite(planes)], (0.0, 1.0), np.float32)
+    mode, planes, alpha, scale = planes_of(pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels)
     expected = ("sRGB", "linear", None) if header.float_samples else ("sRGB", None)  # floats hold linear light, as in a float TIFF
     warnings = [] if header.colours in expected else [
         f"{path}: its JPEG XL header gives it colours other than sRGB (a wide gamut or HDR, say), which its output does not record: "
@@ -246,7 +238,7 @@ def read_jpegxl(path: Path, max_pixels: int | None) -> ImageData:
     exif, camera = _exif(found, (planes.shape[2], planes.shape[1]), warnings, str(path))
     xmp = found.get("xml ", [None])[0]
     xmp = ORIENTATION.sub(rb"\g<1>1", xmp) if xmp else None
-    return ImageData(np.ascontiguousarray(planes), mode, scale, alpha, "JXL", exif, None, None, warnings, camera,
+    return ImageData(planes, mode, scale, alpha, "JXL", exif, None, None, warnings, camera,
                      descriptive=Descriptive(xmp=xmp))
 
 
