@@ -185,6 +185,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             warnings = []
             if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
                 warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
+            if img.format == "AVIF" and (bits := _avif_bits(path)) > 8:  # so does Pillow an HDR AVIF (a phone's, a camera's)
+                warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel.")
             if img.format == "MPO":  # a phone's JPEG that carries a second picture
                 warnings.append(f"{path}: also holds {img.n_frames - 1} secondary picture{'s' if img.n_frames > 2 else ''} (an HDR gain map "
                                 "or a depth map, say); the main picture alone is denoised and written.")
@@ -217,6 +219,16 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     if holes:
         image.warnings.append(f"{path}: {holes} {'pixels are' if holes > 1 else 'pixel is'} NaN or infinite and left so; the others are denoised.")
     return image
+
+
+def _avif_bits(path: Path) -> int:
+    """The bits per channel an AVIF file's "pixi" property gives (after its size, type, version
+    and flags, a channel count and a byte per channel), among its first 64 KB; 8 without one."""
+    with open(path, "rb") as fp:
+        head = fp.read(1 << 16)
+    at = head.find(b"pixi")
+    channels = head[at + 8] if 0 <= at < len(head) - 8 else 0
+    return max(head[at + 9 : at + 9 + channels], default=8)
 
 
 def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | None) -> list[ImageData]:

@@ -497,6 +497,21 @@ def test_an_avif_photo_keeps_its_exif_and_comes_out_as_avif(identity, tmp_path):
         identity.denoise_file(tmp_path / "la.png", tmp_path / "la.avif")
 
 
+@pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF support")
+def test_an_hdr_avif_read_at_8_bits_says_so(identity, tmp_path):
+    """Pillow reads a 10- or 12-bit AVIF (an HDR photo from a phone or a camera) as 8 bits per
+    channel, as pillow-heif reads a 10-bit HEIC: said, not silent."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    if not imagecodecs.AVIF.available:
+        pytest.skip("this imagecodecs has no AVIF codec")
+    ten_bit = _rng(32).integers(0, 1024, size=(16, 16, 3)).astype(np.uint16)
+    (tmp_path / "hdr.avif").write_bytes(imagecodecs.avif_encode(ten_bit, level=100, bitspersample=10))
+    Image.fromarray((ten_bit >> 2).astype(np.uint8)).save(tmp_path / "sdr.avif")
+    assert identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "hdr.png").warnings == [
+        f"{tmp_path / 'hdr.avif'}: a 10-bit AVIF, read and denoised at 8 bits per channel."]
+    assert identity.denoise_file(tmp_path / "sdr.avif", tmp_path / "sdr.png").warnings == []
+
+
 def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(identity, tmp_path, monkeypatch):
     """An iPhone's HEIC: read and written by the optional pillow-heif plugin, EXIF kept; without
     the plugin, one sentence says what to install."""
