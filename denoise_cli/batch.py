@@ -344,7 +344,7 @@ def _warn_quality_unused(plan: JobPlan, options: BatchOptions, reporter: Reporte
                 unused.add(format_name(fmt).upper())
     if unused:
         reporter.warn(f"--quality {options.quality} applies to JPEG, WebP, AVIF and HEIC outputs; {' and '.join(sorted(unused))} "
-                      f"{'has' if len(unused) == 1 else 'have'} no quality setting, so it changes nothing there.")
+                      f"{'is' if len(unused) == 1 else 'are'} written losslessly, so it changes nothing there.")
 
 
 def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
