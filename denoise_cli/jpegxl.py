@@ -212,7 +212,10 @@ def codestream_of(found: dict[str, list[bytes]]) -> bytes:
 
 def read_jpegxl(path: Path, max_pixels: int | None) -> ImageData:
     """The picture, upright, with its EXIF and XMP; any problem is one DenoiseError."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DenoiseError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
     try:
         found = boxes(data)
         header = read_header(codestream_of(found))
@@ -226,9 +229,14 @@ def read_jpegxl(path: Path, max_pixels: int | None) -> ImageData:
         pixels = imagecodecs.jpegxl_decode(data)
     except Exception as exc:  # noqa: BLE001 - imagecodecs raises its own error types
         raise DenoiseError(f"{path}: cannot read the JPEG XL file ({exc}).") from None
+    upright = (header.height, header.width) if header.orientation <= 4 else (header.width, header.height)
+    if pixels.shape[:2] != upright or pixels.ndim == 3 and pixels.shape[-1] > 4:  # a depth map or CMYK's black besides, say
+        channels = pixels.shape[0] if pixels.shape[:2] != upright else pixels.shape[-1]  # libjxl gives gray + extras planar
+        raise DenoiseError(f"{path}: a JPEG XL picture of {channels} channels, which denoise does not read; save it as gray or RGB, "
+                           "with or without alpha, to denoise it.")
     if pixels.dtype.kind == "f":
         pixels = pixels.astype(np.float32)
-    elif pixels.dtype == np.uint16 and header.bits < 16:  # 10 or 12 bits, as stored: on the 16-bit scale
+    elif pixels.dtype == np.uint16 and pixels.max(initial=0) < 1 << header.bits < 65536:  # 10 or 12 bits as stored: to 16
         pixels = np.round(pixels * (65535 / ((1 << header.bits) - 1))).astype(np.uint16)
     mode, planes, alpha, scale = planes_of(pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels)
     expected = ("sRGB", "linear", None) if header.float_samples else ("sRGB", None)  # floats hold linear light, as in a float TIFF

@@ -707,6 +707,23 @@ def test_a_jpeg_xl_file_s_size_depth_and_kind_are_read_from_its_header(identity,
         read_image(tmp_path / "cut.jxl")
 
 
+def test_a_jpeg_recompressed_as_jpeg_xl_comes_out_upright(identity, tmp_path):
+    """cjxl keeps a JPEG's pixels and its EXIF orientation (in the codestream's header) when it
+    recompresses it: the picture comes out turned, as a viewer shows it, its EXIF upright."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    if not hasattr(imagecodecs, "jpegxl_encode_jpeg"):
+        pytest.skip("this imagecodecs cannot recompress a JPEG as JPEG XL")
+    pixels = _rng(33).integers(0, 256, size=(24, 40, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "shot.jpg", exif=camera_exif("Canon", "EOS", (40, 24), orientation=6), quality=95)
+    (tmp_path / "shot.jxl").write_bytes(imagecodecs.jpegxl_encode_jpeg((tmp_path / "shot.jpg").read_bytes()))
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "shot.jpg")))
+    image = read_image(tmp_path / "shot.jxl")
+    assert np.moveaxis(image.planes, 0, -1).shape == expected.shape == (40, 24, 3)
+    assert np.abs(np.moveaxis(image.planes, 0, -1).astype(int) - expected).mean() < 1  # libjxl and libjpeg decode a few levels apart
+    identity.denoise_file(tmp_path / "shot.jxl", tmp_path / "out.jpg")
+    assert Image.open(tmp_path / "out.jpg").size == (24, 40) and Image.open(tmp_path / "out.jpg").getexif()[0x0112] == 1
+
+
 def test_a_jpeg_xl_output_says_what_metadata_it_cannot_hold(identity, tmp_path):
     """imagecodecs writes no ICC profile into a JPEG XL file: a picture's is left out, and said;
     its EXIF is kept."""
