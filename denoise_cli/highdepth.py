@@ -138,6 +138,8 @@ def jpeg2000_bits(path: str | os.PathLike) -> int:
 def planes_of(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None, PixelScale]:
     """(H, W) gray or (H, W, 2-4) as colour_planes takes it, 8-bit, 16-bit or float -> its mode,
     planes, alpha plane and scale (a float picture's own range, as for any float file)."""
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:  # one sample per pixel, as a damaged header may say
+        pixels = pixels[..., 0]
     if pixels.ndim == 2:
         mode = {"f": "F", "u": "I;16" if pixels.dtype == np.uint16 else "L"}[pixels.dtype.kind]
         planes, alpha = np.ascontiguousarray(pixels[None]), None

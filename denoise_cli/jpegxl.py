@@ -238,7 +238,7 @@ def read_jpegxl(path: Path, max_pixels: int | None) -> ImageData:
         pixels = pixels.astype(np.float32)
     elif pixels.dtype == np.uint16 and pixels.max(initial=0) < 1 << header.bits < 65536:  # 10 or 12 bits as stored: to 16
         pixels = np.round(pixels * (65535 / ((1 << header.bits) - 1))).astype(np.uint16)
-    mode, planes, alpha, scale = planes_of(pixels[..., 0] if pixels.ndim == 3 and pixels.shape[-1] == 1 else pixels)
+    mode, planes, alpha, scale = planes_of(pixels)
     expected = ("sRGB", "linear", None) if header.float_samples else ("sRGB", None)  # floats hold linear light, as in a float TIFF
     warnings = [] if header.colours in expected else [
         f"{path}: its JPEG XL header gives it colours other than sRGB (a wide gamut or HDR, say), which its output does not record: "
