@@ -10,6 +10,7 @@ import contextlib
 import errno
 import os
 import secrets
+import shutil
 import stat
 import struct
 from pathlib import Path
@@ -44,17 +45,37 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], None], overwrite: b
 
 
 def check_folder_writable(path: Path, overwrite: bool = False) -> None:
-    """Create and remove an empty temporary file where `write_atomically` would write `path`: a
-    read-only file system, or a folder the user may not write in, is then refused before minutes
-    of work on the picture, not after them. Raises what `write_atomically` would."""
+    """Create and remove an empty temporary file where `write_atomically` would write `path`, and
+    look for free space there: a read-only file system, a folder the user may not write in, or a
+    full disk is then refused before minutes of work on the picture, not after them. Raises what
+    `write_atomically` would."""
     path = _written_path(path, overwrite)
     tmp = _temporary_beside(path)
     try:
         with _as_denoise_errors(path):
             os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            if _free_bytes(path.parent) == 0:  # an empty file takes no space; any picture does
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
+
+
+def folder_refusal(folder: Path) -> str | None:
+    """Why nothing can be written in `folder`, found without writing anything (a dry run's
+    check; os.access answers for a read-only file system too), or None."""
+    if not os.access(folder, os.W_OK):
+        return "read-only, or not yours to write in"
+    return "no space left on its device" if _free_bytes(folder) == 0 else None
+
+
+def _free_bytes(folder: Path) -> int:
+    """The space this user may write in `folder`: root may use the blocks a file system keeps
+    back for it, which others may not."""
+    if hasattr(os, "statvfs"):
+        found = os.statvfs(folder)
+        return (found.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else found.f_bavail) * found.f_frsize
+    return shutil.disk_usage(folder).free
 
 
 def _written_path(path: Path, overwrite: bool) -> Path:

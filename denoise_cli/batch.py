@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import tempfile
 from collections import deque
@@ -24,6 +23,7 @@ from rich.text import Text
 
 from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
+from denoise_cli.atomic import folder_refusal
 from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.imageio import DEFAULT_QUALITY, QUALITY_FORMATS, format_name, output_format, raw_advice
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
@@ -358,8 +358,8 @@ def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
             continue
         if not plan.make_folders and not job.target.parent.is_dir():
             reporter.failed(job, f"{job.target}: the output folder {job.target.parent} does not exist.")
-        elif job.target.parent.is_dir() and not os.access(job.target.parent, os.W_OK):  # a run would try a file there (atomic.py)
-            reporter.failed(job, f"{job.target}: cannot write in the folder {job.target.parent} (read-only, or not yours to write in).")
+        elif job.target.parent.is_dir() and (why := folder_refusal(job.target.parent)):  # a run would try a file there
+            reporter.failed(job, f"{job.target}: cannot write in the folder {job.target.parent} ({why}).")
         elif job.target.exists() and not options.overwrite:
             reporter.skipped(job, "exists already (pass --overwrite to replace it)")
         else:

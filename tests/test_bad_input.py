@@ -381,39 +381,46 @@ def test_an_image_that_fails_in_an_unforeseen_way_fails_alone(tmp_path, identity
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.png"]
 
 
-def test_a_folder_that_cannot_be_written_is_refused_before_the_work(tmp_path, identity_fixed, monkeypatch, capsys):
-    """Photos on a read-only card or share, denoised beside themselves: each is refused at once,
-    not after the model's minutes on it; a dry run says so too. (In-process: root writes in
-    every folder, so the read-only file system is simulated where files are created.)"""
+@pytest.mark.parametrize("folder", ["read-only", "full"])
+def test_a_folder_that_cannot_be_written_is_refused_before_the_work(tmp_path, identity_fixed, monkeypatch, capsys, folder):
+    """Photos on a read-only card or share, or on a full one, denoised beside themselves: each is
+    refused at once, not after the model's minutes on it; a dry run says so too. (In-process:
+    root writes in every folder, so the read-only file system is simulated where files are
+    created, and the full disk where free space is asked.)"""
     import dataclasses
     import errno
     import os
 
-    from denoise_cli import batch
+    from denoise_cli import atomic, batch
     from denoise_cli.api import Denoiser
 
     card = tmp_path / "card"
     card.mkdir()
     _png(card / "a.png")
     _png(card / "b.png", shape=(50, 40))
-    create, access = os.open, os.access
+    create, access, free = os.open, os.access, atomic._free_bytes
 
     def read_only(path, flags, *args, **kwargs):
         if os.path.dirname(os.fspath(path)) == str(card) and flags & os.O_CREAT:
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
         return create(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(os, "open", read_only)
-    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if os.fspath(path) == str(card) else access(path, mode, **kw))
+    if folder == "read-only":
+        monkeypatch.setattr(os, "open", read_only)
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if os.fspath(path) == str(card) else access(path, mode, **kw))
+    else:
+        monkeypatch.setattr(atomic, "_free_bytes", lambda path: 0 if os.fspath(path) == str(card) else free(path))
     worked = []
     monkeypatch.setattr(Denoiser, "denoise_image", lambda self, image, progress=None: worked.append(image))
     options = dataclasses.replace(_batch_options([card / "a.png", card / "b.png"], tmp_path, identity_fixed), output=None)
     assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
     said = capsys.readouterr().err
     assert worked == [] and "0 denoised, 0 skipped, 2 failed" in said
-    assert f"{card / 'a_denoised.png'}: cannot write (Read-only file system)." in said
+    why = {"read-only": os.strerror(errno.EROFS), "full": os.strerror(errno.ENOSPC)}[folder]
+    assert f"{card / 'a_denoised.png'}: cannot write ({why})." in said
     assert batch.run_batch(dataclasses.replace(options, dry_run=True), batch.Reporter(quiet=True, json_summary=False)) == 1
-    assert f"{card / 'b_denoised.png'}: cannot write in the folder {card} (read-only" in capsys.readouterr().err
+    why = {"read-only": "read-only, or not yours to write in", "full": "no space left on its device"}[folder]
+    assert f"{card / 'b_denoised.png'}: cannot write in the folder {card} ({why})." in capsys.readouterr().err
     assert sorted(p.name for p in card.iterdir()) == ["a.png", "b.png"]
 
 
