@@ -188,6 +188,37 @@ def test_a_run_resumed_in_its_folded_epochs_ends_as_an_uninterrupted_one(tiny_da
     assert all(np.allclose(a[name], b[name], atol=1e-6) for name in a)
 
 
+@pytest.mark.parametrize("folder", ["existing", "new"])
+def test_a_run_folder_that_takes_no_file_is_refused_before_the_first_epoch(tiny_data, tmp_path, monkeypatch, folder):
+    """--out on a read-only disk: its folder could not be made (a traceback), or, made already,
+    the first checkpoint failed after the first epoch. (Simulated where files and folders are
+    created: root writes everywhere.)"""
+    import errno
+    from pathlib import Path
+
+    read_only = OSError(errno.EROFS, os.strerror(errno.EROFS))
+    create, make = os.open, Path.mkdir
+
+    def refuse_files(path, flags, *args, **kwargs):
+        if str(tmp_path) in os.fspath(path) and flags & os.O_CREAT:
+            raise read_only
+        return create(path, flags, *args, **kwargs)
+
+    def refuse_folders(self, *args, **kwargs):
+        if str(tmp_path) in str(self):
+            raise read_only
+        return make(self, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse_files)
+    if folder == "new":
+        monkeypatch.setattr(Path, "mkdir", refuse_folders)
+    lines: list[str] = []
+    says = "cannot create the run's folder (Read-only file system)" if folder == "new" else "checkpoint.pt: cannot write (Read-only file system)"
+    with pytest.raises(DenoiseError, match=re.escape(says)):
+        train(override(get_recipe("mnist-conv-bn"), epochs=1, batch_size=16), tiny_data, tmp_path / "run", show_progress=False, log=lines.append)
+    assert lines == []  # no epoch ran
+
+
 @pytest.mark.parametrize("damage", [b"garbage\n", b""])
 def test_resuming_a_damaged_checkpoint_says_so_in_one_sentence(tiny_data, tmp_path, damage):
     (tmp_path / "checkpoint.pt").write_bytes(damage)

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from denoise_cli.atomic import write_atomically
+from denoise_cli.atomic import check_folder_writable, write_atomically
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels_batch
@@ -199,7 +199,11 @@ def train(
         torch.set_num_threads(threads)
     torch.manual_seed(recipe.seed)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DenoiseError(f"{out}: cannot create the run's folder ({exc.strerror or exc}).") from None
+    check_folder_writable(out / CHECKPOINT, overwrite=True)  # a read-only or full disk: refused before an epoch, not after it
     net = build_network(recipe.network, recipe.network_args, recipe.init)
     with_levels = level_channels(net) > 0
     if with_levels and level_channels(net) != len(recipe.level_readings):
