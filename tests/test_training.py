@@ -712,6 +712,32 @@ def test_bench_per_image_csv_names_each_picture_and_its_scores(tmp_path):
     assert '"noisy"' not in missing.stderr  # failed before measuring: no row was logged
 
 
+def test_bench_refuses_an_output_folder_that_takes_no_file_before_measuring(tmp_path, monkeypatch):
+    """A read-only (or full) folder for --out is found before hours of measuring, not after
+    them. (In-process, the read-only file system simulated where files are created.)"""
+    import errno
+    import json
+
+    from typer.testing import CliRunner
+
+    from denoise_cli.train.cli import app
+
+    (tmp_path / "rows.json").write_text(json.dumps([{"method": "noisy", "set": "set12", "scenario": "gauss25", "variant": "png8",
+                                                     "psnr": 20.0, "ssim": 0.5, "megapixels_per_second": 0.0, "images": 1}]))
+    (tmp_path / "locked").mkdir()
+    create = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if os.path.dirname(os.fspath(path)) == str(tmp_path / "locked") and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), os.fspath(path))
+        return create(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    result = CliRunner().invoke(app, ["bench", "--merge", str(tmp_path / "rows.json"), "--out", str(tmp_path / "locked" / "table")])
+    assert result.exit_code == 1 and "table: cannot write (Read-only file system)" in result.output
+    assert "| noisy" not in result.output  # refused before the rows were read and the table printed
+
+
 def test_compressed_impulses_are_the_protocol_s_then_a_jpeg(tiny_data):
     """`spjpegNN` is the protocol's spNN saved as a JPEG: the same impulses, smeared over the
     pixels around them; the training kind draws such damage, seeded."""

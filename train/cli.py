@@ -155,15 +155,14 @@ def bench_command(
     pairs: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Score on real photos instead: a folder (and its sub-folders) of noisy shots NAME_real (or _noisy) beside their references NAME_mean (or _clean, _gt), as the PolyU and Nam et al. sets name them, or NOISY_NAME beside GT_NAME, as SIDD does, or noisy/NAME beside mean/NAME (or clean/, gt/, reference/).")] = None,
 ) -> None:
     """Score models and classical baselines by ../shared/bench/PROTOCOL.md; print a table."""
-    from denoise_cli.atomic import write_atomically
+    from denoise_cli.atomic import check_folder_writable, write_atomically
     from denoise_cli.train.bench import benchmark, load_rows, per_image_csv, target_lines, to_markdown
     from denoise_cli.train.data import resolve_data_dir
 
     outputs = [path for path in (per_image, out) if path is not None]
     with user_errors():
-        for path in outputs:  # found out before a long measurement, not after it
-            if not path.parent.is_dir():
-                raise DenoiseError(f"{path}: the output folder does not exist.")
+        for path in outputs:  # a missing, read-only or full folder found before hours of measuring, not after them
+            check_folder_writable(path, overwrite=True)
         rows = load_rows(merge) if merge else benchmark(
             resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
             log=_log, sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge, camera_photo=camera_photo, ensemble=ensemble,
@@ -195,13 +194,13 @@ def sweep_command(
     """Each picture at a range of fixed strengths, with its noise readings: which pictures the
     automatic strength damages, and what a texture guard gives on them (a table)."""
     from denoise_cli.api import Denoiser
-    from denoise_cli.atomic import write_atomically
+    from denoise_cli.atomic import check_folder_writable, write_atomically
     from denoise_cli.train.data import resolve_data_dir
     from denoise_cli.train.sweep import guard_rows, load_sweep, sweep, to_markdown
 
     with user_errors():
-        if out is not None and not out.parent.is_dir():
-            raise DenoiseError(f"{out}: the output folder does not exist.")
+        if out is not None:  # before the measuring, not after it
+            check_folder_writable(out, overwrite=True)
         pictures = load_sweep(read) if read is not None else None
         if guard is not None:
             try:
@@ -235,6 +234,7 @@ def score_command(
 ) -> None:
     """Measure a model on the benchmark sets (its own noise kind, blind) and write the scores
     into its ONNX metadata; `denoise-train ship` it afterwards."""
+    from denoise_cli.atomic import check_folder_writable
     from denoise_cli.train.bench import ALL_SCENARIOS, VARIANTS, benchmark, load_rows, scores_for_metadata
     from denoise_cli.train.data import resolve_data_dir
     from denoise_cli.train.export import rewrite_description
@@ -243,6 +243,7 @@ def score_command(
         return [r for r in measured if r.method in (name, f"{name} (blind)")]
 
     with user_errors():
+        check_folder_writable(model, overwrite=True)  # the model is rewritten after the measuring: a read-only one is said first
         if rows:
             measured = load_rows(rows)
         else:
