@@ -69,13 +69,16 @@ def folder_refusal(folder: Path) -> str | None:
     return "no space left on its device" if _free_bytes(folder) == 0 else None
 
 
-def _free_bytes(folder: Path) -> int:
-    """The space this user may write in `folder`: root may use the blocks a file system keeps
-    back for it, which others may not."""
+def _free_bytes(folder: Path) -> int | None:
+    """The space this user may write in `folder` (root may use the blocks a file system keeps
+    back for it, which others may not); None where the file system gives no sizes at all, as
+    some FUSE mounts do, which is no sign of a full disk."""
     if hasattr(os, "statvfs"):
         found = os.statvfs(folder)
-        return (found.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else found.f_bavail) * found.f_frsize
-    return shutil.disk_usage(folder).free
+        free = (found.f_bfree if hasattr(os, "geteuid") and os.geteuid() == 0 else found.f_bavail) * found.f_frsize
+        return free if found.f_blocks else None
+    usage = shutil.disk_usage(folder)
+    return usage.free if usage.total else None
 
 
 def _written_path(path: Path, overwrite: bool) -> Path:

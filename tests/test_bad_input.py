@@ -424,6 +424,23 @@ def test_a_folder_that_cannot_be_written_is_refused_before_the_work(tmp_path, id
     assert sorted(p.name for p in card.iterdir()) == ["a.png", "b.png"]
 
 
+def test_a_file_system_that_gives_no_sizes_is_not_taken_for_a_full_one(tmp_path, identity_fixed, monkeypatch):
+    """Some FUSE mounts answer statfs with zeros throughout: no sizes, not a full disk."""
+    import os
+
+    from denoise_cli.api import Denoiser
+
+    _png(tmp_path / "a.png")
+    if hasattr(os, "statvfs"):
+        monkeypatch.setattr(os, "statvfs", lambda path: os.statvfs_result((4096, 4096, 0, 0, 0, 0, 0, 0, 0, 255)))
+    else:
+        import shutil
+
+        monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(0, 0, 0))
+    Denoiser(identity_fixed, "cpu").denoise_file(tmp_path / "a.png", tmp_path / "out.png")
+    assert (tmp_path / "out.png").exists()
+
+
 def test_recursion_passes_over_hidden_folders_and_names_a_sub_folder_it_cannot_list(tmp_path, monkeypatch):
     """.thumbnails, .git, a camera card's .Trashes hold no pictures of the user's, as hidden files
     do not; a locked sub-folder is one problem, and the rest of the folder goes on."""
