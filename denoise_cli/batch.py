@@ -297,6 +297,10 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
         reporter.failed(None, problem)
     for path in plan.skipped:
         reporter.warn(f"{path}: its name ends with {options.suffix!r}, so it looks like an earlier output; skipped.")
+    if plan.broken_links:
+        many = plan.broken_links > 1
+        reporter.warn(f"{plan.broken_links} link{'s' if many else ''} to pictures passed over: the file{'s' if many else ''} "
+                      f"{'they name are' if many else 'it names is'} missing (on a drive not plugged in?).")
     if plan.raw_files:
         reporter.warn(f"{plan.raw_files} camera raw file{'s' if plan.raw_files > 1 else ''} passed over, which denoise does not develop: "
                       f"{raw_advice(plan.raw_files)}.")

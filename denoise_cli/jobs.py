@@ -63,6 +63,7 @@ class JobPlan:
     skipped: list[Path]  # inputs that look like earlier outputs
     make_folders: bool = True  # False for one file sent to a named file: its folder must exist
     raw_files: int = 0  # camera raw files in the folders and globs, passed over (imageio.RAW_SUFFIXES)
+    broken_links: int = 0  # links named as pictures in the folders and globs whose file is missing, passed over
 
 
 def _is_image(path: Path) -> bool:
@@ -74,14 +75,20 @@ def _is_raw(path: Path) -> bool:
 
 
 def _folder_files(folder: Path, recursive: bool, exclude: Path | None, problems: list[str]) -> list[Path]:
-    """The folder's files; none from `exclude` (resolved: an output folder inside the input, which
-    the walk gives as relative paths when the user wrote the folder so). A sub-folder that cannot
-    be listed is one of `problems`; the folder itself, an OSError."""
+    """The folder's files, and its links whose file is missing (_broken); none from `exclude`
+    (resolved: an output folder inside the input, which the walk gives as relative paths when
+    the user wrote the folder so). A sub-folder that cannot be listed is one of `problems`; the
+    folder itself, an OSError."""
     walk = _walk(folder, problems) if recursive else folder.iterdir()
     if exclude is not None:
         base = folder.resolve()
         walk = (p for p in walk if not (base / p.relative_to(folder)).is_relative_to(exclude))
-    return sorted(p for p in walk if p.is_file())
+    return sorted(p for p in walk if p.is_file() or _broken(p))
+
+
+def _broken(path: Path) -> bool:
+    """A link whose file is missing: on a drive not plugged in, say."""
+    return path.is_symlink() and not path.exists()
 
 
 def _caseless_matches(folder: str, name: str, is_pattern: bool) -> list[str]:
@@ -203,7 +210,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
     problems: list[str] = []
     files: list[Path] = []  # explicit files and glob matches
     folders: list[Path] = []
-    raw_files = 0
+    raw_files = broken_links = 0
     if "/" in suffix or os.sep in suffix:
         raise DenoiseError(f"--suffix {suffix!r} holds a path separator; it is added to file names, so it cannot (use -o for another folder).")
     for text in inputs:
@@ -217,17 +224,20 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             files.append(path)
         elif glob.has_magic(text):
             # "**" means any depth, as in bash's globstar and zsh, with or without --recursive
-            found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file()]
-            matches = [m for m in found if _is_image(m)]
+            found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file() or _broken(Path(m))]
+            matches = [m for m in found if _is_image(m) and not _broken(m)]
             raw_files += sum(map(_is_raw, found))
+            broken_links += sum(1 for m in found if _is_image(m) and _broken(m))
             files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern{_pattern_case_hint(text)}.")
         elif path.exists():  # a named pipe, a device, <(...) in bash: bytes to read once, no file to write beside
             problems.append(not_a_file(text))
+        elif _broken(path):
+            problems.append(f"{text}: a link to {os.readlink(path)}, which is missing (on a drive not plugged in?).")
         else:
             problems.append(f"{text}: no such file or folder{_name_case_hint(text)}.")
 
     if len(inputs) == 1 and not files and not folders:  # its one problem says it all; -o is not the matter
-        return JobPlan([], problems, [], raw_files=raw_files)
+        return JobPlan([], problems, [], raw_files=raw_files, broken_links=broken_links)
     if len(inputs) == 1 and len(files) == 1 and not folders:
         target = single_target(files[0], output, suffix, fmt)
         return JobPlan([Job(files[0], target)], problems, [], make_folders=output is not None and names_folder(output))
@@ -249,7 +259,8 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             problems.append(_unlisted(exc, folder))
             continue
         raw_files += sum(map(_is_raw, found))
-        for source in filter(_is_image, found):
+        broken_links += sum(1 for p in found if _is_image(p) and _broken(p))
+        for source in (p for p in found if _is_image(p) and not _broken(p)):
             jobs.append(Job(source, with_format(out_root / source.relative_to(folder), fmt)))
     for source in files:
         if output is None:
@@ -262,4 +273,4 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
         jobs.append(Job(source, with_format(target, fmt)))
 
     unique, problems = _one_job_per_output(jobs, problems)
-    return JobPlan(unique, problems, skipped, raw_files=raw_files)
+    return JobPlan(unique, problems, skipped, raw_files=raw_files, broken_links=broken_links)

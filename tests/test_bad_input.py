@@ -424,6 +424,26 @@ def test_a_folder_that_cannot_be_written_is_refused_before_the_work(tmp_path, id
     assert sorted(p.name for p in card.iterdir()) == ["a.png", "b.png"]
 
 
+def test_links_to_pictures_on_a_missing_drive_are_said_not_silently_passed_over(tmp_path, identity_fixed):
+    """A folder of links into a photo library on an external drive, unplugged: its pictures were
+    passed over without a word, so the folder had 'no images to denoise'. They are counted in a
+    warning; a link named on the command line says where it points."""
+    (tmp_path / "album").mkdir()
+    try:
+        for k in (1, 2):
+            os.symlink(tmp_path / "unplugged" / f"IMG_{k}.JPG", tmp_path / "album" / f"IMG_{k}.JPG")
+    except (OSError, NotImplementedError):
+        pytest.skip("no symbolic links here")
+    _png(tmp_path / "album" / "kept.png")
+    result = run_cli(str(tmp_path / "album"), "-m", str(identity_fixed))
+    assert result.returncode == 0, result.stderr
+    assert "2 links to pictures passed over: the files they name are missing (on a drive not plugged in?)" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "album_denoised").iterdir()) == ["kept.png"]
+    one = run_cli(str(tmp_path / "album" / "IMG_1.JPG"), "-m", str(identity_fixed))
+    assert_clean_error(one)
+    assert f"IMG_1.JPG: a link to {tmp_path / 'unplugged' / 'IMG_1.JPG'}, which is missing" in one.stderr
+
+
 def test_a_file_system_that_gives_no_sizes_is_not_taken_for_a_full_one(tmp_path, identity_fixed, monkeypatch):
     """Some FUSE mounts answer statfs with zeros throughout: no sizes, not a full disk."""
     import os
