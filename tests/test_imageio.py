@@ -724,6 +724,19 @@ def test_a_jpeg_recompressed_as_jpeg_xl_comes_out_upright(identity, tmp_path):
     assert Image.open(tmp_path / "out.jpg").size == (24, 40) and Image.open(tmp_path / "out.jpg").getexif()[0x0112] == 1
 
 
+def test_jpeg_xl_without_imagecodecs_names_what_to_install(identity, tmp_path, monkeypatch):
+    """imagecodecs is optional (the jxl extra): without it, a .jxl in or out is one sentence
+    saying what to install, before any work."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    (tmp_path / "shot.jxl").write_bytes(imagecodecs.jpegxl_encode(np.zeros((8, 8), np.uint8), lossless=True))
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "scan.png")
+    monkeypatch.setitem(__import__("sys").modules, "imagecodecs", None)  # as if it were not installed
+    with pytest.raises(DenoiseError, match=r'shot.jxl: JPEG XL needs imagecodecs: pip install "denoise-cli\[jxl\]"'):
+        read_image(tmp_path / "shot.jxl")
+    with pytest.raises(DenoiseError, match=r'JPEG XL output: JPEG XL needs imagecodecs: pip install "denoise-cli\[jxl\]"'):
+        identity.load_file(tmp_path / "scan.png", tmp_path / "scan.jxl")
+
+
 def test_a_jpeg_xl_output_says_what_metadata_it_cannot_hold(identity, tmp_path):
     """imagecodecs writes no ICC profile into a JPEG XL file: a picture's is left out, and said;
     its EXIF is kept."""
