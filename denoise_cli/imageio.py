@@ -195,7 +195,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 warnings.append(f"{path}: has {pages} frames; only the first is denoised.")
             if _sixteen_bit_colour(img):
                 return read_16_bit_colour(path, img, warnings)  # Pillow would read 8 bits per channel
-            if img.format == "TIFF" and img.info.get("compression") == "webp":  # GDAL's: Pillow's wheels decode no WebP in a TIFF
+            if _pillow_cannot_decode(img):
                 return read_with_tifffile(path, max_pixels)
             img.load()
             image = _to_image_data(img, warnings, str(path))
@@ -219,6 +219,12 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     if holes:
         image.warnings.append(f"{path}: {holes} {'pixels are' if holes > 1 else 'pixel is'} NaN or infinite and left so; the others are denoised.")
     return image
+
+
+def _pillow_cannot_decode(img: Image.Image) -> bool:
+    """A TIFF Pillow opens but whose pixels its libtiff cannot decode (GDAL's WebP: Pillow's
+    wheels have no WebP in libtiff, which says so on stderr when tried): tifffile reads it."""
+    return img.format == "TIFF" and img.info.get("compression") == "webp"
 
 
 def _avif_bits(path: Path) -> int:
@@ -396,8 +402,12 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     A 16-bit gray file (a mean of many shots is often kept so) is brought to 8 bits by its scale:
     Pillow's convert('L') clips it instead, which turns all but the darkest pixels white."""
     path = Path(path)
+    if _starts_as_jpegxl(path):
+        return _gray_of(read_image(path))
     try:
         with Image.open(path) as img:
+            if _pillow_cannot_decode(img):
+                return _gray_of(read_image(path))
             if img.mode in SIXTEEN_BIT_MODES or img.mode == "I":
                 values = np.asarray(img, dtype=np.float64)
                 if values.min() < 0 or values.max() > 65535:
@@ -405,7 +415,17 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
                 return (np.round(values / 257) / 255).astype(np.float32)
             return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
     except UNREADABLE as exc:
+        if is_tiff(path):  # one Pillow cannot open or decode (JPEG 2000 or WebP inside, float colour): read_image can
+            return _gray_of(read_image(path))
         raise _open_error(path, exc) from None
+
+
+def _gray_of(image: ImageData) -> np.ndarray:
+    """read_gray's answer for a picture read_image read: on the 8-bit scale (16 bits by theirs),
+    colour made gray by Pillow's convert('L'), as the protocol does."""
+    planes = EIGHT_BIT.from_unit(image.scale.to_unit(image.planes))
+    gray = planes[0] if len(planes) == 1 else np.asarray(Image.merge("RGB", [Image.fromarray(p) for p in planes]).convert("L"))
+    return gray.astype(np.float32) / 255.0
 
 
 def to_pillow(image: ImageData, one_bit: bool | None = None) -> Image.Image:

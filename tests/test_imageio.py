@@ -1143,6 +1143,25 @@ def test_read_gray_brings_16_bit_gray_to_8_bits_by_scale(tmp_path):
     assert np.array_equal(read_gray(tmp_path / "eight.png") * 255, eight.astype(np.float32))  # the protocol's way, as before
 
 
+@pytest.mark.parametrize("kind", ["jxl", "lerc.tif", "webp.tif"])
+def test_read_gray_reads_what_read_image_reads(tmp_path, kind):
+    """Training folders and `bench --pairs` list files by the extensions denoise reads: a JPEG XL
+    picture, or a TIFF Pillow cannot decode, is read as the same picture in a PNG is."""
+    from denoise_cli.imageio import read_gray
+
+    imagecodecs = pytest.importorskip("imagecodecs")
+    tifffile = pytest.importorskip("tifffile")
+    rgb = _rng(34).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "same.png")
+    if kind == "jxl":
+        (tmp_path / "pic.jxl").write_bytes(imagecodecs.jpegxl_encode(rgb, lossless=True))
+    else:
+        codec = kind.split(".")[0]
+        tifffile.imwrite(tmp_path / "pic.tif", rgb, photometric="rgb", compression=codec,
+                         compressionargs={"lossless": True} if codec == "webp" else None, metadata=None)
+    assert np.array_equal(read_gray(tmp_path / f"pic.{kind.split('.')[-1]}"), read_gray(tmp_path / "same.png"))
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_overwrite_keeps_the_replaced_files_permissions(tmp_path):
     src = tmp_path / "private.png"
