@@ -458,7 +458,7 @@ class Denoiser:
         extension of `format` when the target's names another, as `denoise -f` does).
 
         Never replaces an existing file, nor the input, unless `overwrite` is given. quality:
-        JPEG, WebP, AVIF and HEIC output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
+        JPEG, WebP, AVIF, HEIC and JPEG XL output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
         """
         if target is not None and Path(target).is_dir():  # a folder to write into, as -o FOLDER/ for one file
             target = Path(target) / Path(source).name

@@ -48,7 +48,7 @@ class BatchOptions:
     max_pixels: int
     sigma: float | None = None
     strength: float | None = None  # None: automatic (the API's rule)
-    quality: int | None = None  # JPEG, WebP, AVIF and HEIC output (None: DEFAULT_QUALITY, and no word on other formats)
+    quality: int | None = None  # JPEG, WebP, AVIF, HEIC and JPEG XL output (None: DEFAULT_QUALITY, and no word on other formats)
     ensemble: bool = False  # average over flips (api.flip_ensemble)
     dry_run: bool = False  # plan, check the model, report; read and write nothing
     from_environment: list[str] = field(default_factory=list)  # "DENOISE_MODEL=x": options the environment set
@@ -347,7 +347,7 @@ def _warn_quality_unused(plan: JobPlan, options: BatchOptions, reporter: Reporte
             if fmt not in QUALITY_FORMATS:
                 unused.add(format_name(fmt).upper())
     if unused:
-        reporter.warn(f"--quality {options.quality} applies to JPEG, WebP, AVIF and HEIC outputs; {' and '.join(sorted(unused))} "
+        reporter.warn(f"--quality {options.quality} applies to JPEG, WebP, AVIF, HEIC and JPEG XL outputs; {' and '.join(sorted(unused))} "
                       f"{'is' if len(unused) == 1 else 'are'} written losslessly, so it changes nothing there.")
 
 

@@ -58,8 +58,8 @@ from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, check_size, da
 # the declared size ourselves against a limit the user can raise (--max-pixels).
 Image.MAX_IMAGE_PIXELS = None
 DEFAULT_MAX_PIXELS = 300_000_000
-DEFAULT_QUALITY = 95  # JPEG, WebP, AVIF and HEIC output (`denoise --quality`)
-QUALITY_FORMATS = {"JPEG", "WEBP", "AVIF", "HEIF"}  # the formats that take a quality
+DEFAULT_QUALITY = 95  # JPEG, WebP, AVIF, HEIC and JPEG XL output (`denoise --quality`)
+QUALITY_FORMATS = {"JPEG", "WEBP", "AVIF", "HEIF", "JXL"}  # the formats that take a quality
 
 FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
@@ -87,8 +87,8 @@ FORMAT_MODES = {
     "HEIF": {"L", "RGB", "RGBA"},  # so does pillow-heif
     "GIF": {"L"},
     "JPEG2000": {"L", "LA", "RGB", "RGBA", "I;16", "RGB;16", "RGBA;16"},  # lossless (OpenJPEG's reversible wavelet); ;16 by imagecodecs
-    # lossless; floats as linear light. Not 16-bit integers: imagecodecs tags them linear light too,
-    # while 16-bit pixels elsewhere are sRGB's, so they would look different
+    # floats as linear light. Not 16-bit integers: imagecodecs tags them linear light too, while
+    # 16-bit pixels elsewhere are sRGB's, so they would look different
     "JXL": {"L", "LA", "RGB", "RGBA", "F", "RGB;F", "RGBA;F"},
     "PPM": {"L", "RGB", "I;16", "RGB;16"},  # 16-bit colour by our own writer
 }
@@ -204,7 +204,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             if samples > kept:  # Pillow reads RGB and 2 extra samples (a multispectral scan's) as RGB, say
                 image.warnings.append(f"{path}: has {samples} channels, and Pillow reads {kept} of them ({_describe(image)}): the output "
                                       "holds no more.")
-            image.lossless_webp = img.format == "WEBP" and _webp_is_lossless(path)
+            image.lossless_coded = img.format == "WEBP" and _webp_is_lossless(path)
             if img.format == "TIFF" and pages > 1:
                 image.pages = _further_pages(img, path, width * height, max_pixels)
     except DenoiseError:
@@ -598,7 +598,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     for page in (image, *image.pages):
         check_writable_as(page, fmt, path)
     if fmt == "JXL":
-        jpegxl.write_jpegxl(image, path, overwrite)
+        jpegxl.write_jpegxl(image, path, overwrite, quality)
         return
     if image.mode in SIXTEEN_BIT_WITH_CODECS:
         {"PPM": write_16_bit_ppm, "PNG": write_16_bit_png, "JPEG2000": write_16_bit_jpeg2000}.get(fmt, write_with_tifffile)(image, path, overwrite)
@@ -624,7 +624,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         options["optimize"] = True  # Huffman tables fitted to the picture: the same pixels in fewer bytes
         if image.jpeg_subsampling is not None:
             options["subsampling"] = image.jpeg_subsampling
-    if fmt == "WEBP" and image.lossless_webp:
+    if fmt == "WEBP" and image.lossless_coded:
         options["lossless"] = True
     if fmt == "JPEG2000":  # lossless, Pillow's default; a .j2k file holds the bare codestream, without JP2's boxes
         options["no_jp2"] = path.suffix.lower() == ".j2k"

@@ -7,8 +7,9 @@ The picture's size and bit depth are read from the codestream's header here, bef
 is decoded: the size for --max-pixels, the depth to put 10- and 12-bit pictures on the 16-bit
 scale (libjxl gives their values as stored). The decoder turns a picture upright by the
 codestream's orientation, which in JPEG XL overrides EXIF's; so EXIF and XMP say upright.
-Outputs are lossless, with the picture's EXIF and XMP, in 8 bits or float: imagecodecs marks 16
-bits as linear light, which would change their look (imageio.FORMAT_MODES leaves them out).
+Outputs are lossy at --quality, or lossless after a lossless source, with the picture's EXIF
+and XMP, in 8 bits or float: imagecodecs marks 16 bits as linear light, which would change their
+look (imageio.FORMAT_MODES leaves them out).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from denoise_cli.pixels import ImageData, check_size
 CODESTREAM_SIGNATURE = b"\xff\x0a"
 CONTAINER_SIGNATURE = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
 # libjxl's effort (1-9), between speed and size. Three BSD68 pictures as the channels of one 12 MP
-# colour picture (enlarged 4000x3000, Lanczos), losslessly on this machine's two cores: effort 3
-# 1.6 s, 7.3 MB; 5 6.2 s, 5.8 MB; 7 (cjxl's default) 10.0 s, 4.7 MB. `photo` takes about 40 s on
-# such a picture here. By:
+# colour picture (enlarged 4000x3000, Lanczos), on this machine's two cores, losslessly: effort 3
+# 1.6 s, 7.3 MB; 5 6.2 s, 5.8 MB; 7 (cjxl's default) 10.0 s, 4.7 MB; at quality 95 (replace
+# `lossless=True` by `level=95`): 0.5 s, 1.29 MB; 2.0 s, 0.80 MB; 3.1 s, 0.80 MB. `photo` takes
+# about 40 s on such a picture here. By:
 #   python -c "import time, numpy as np, imagecodecs; from PIL import Image; x = np.stack([np.asarray(Image.open(
 #   f'../shared/data/bsd68/test00{k}.png').resize((4000, 3000), Image.LANCZOS)) for k in (1, 2, 3)], -1); [print(e,
 #   len(imagecodecs.jpegxl_encode(x, lossless=True, effort=e)), time.perf_counter() - t) for e in (3, 5, 7) for t in
@@ -67,6 +69,7 @@ class Header:
     orientation: int  # 1-8, as EXIF numbers them
     animated: bool
     colours: str | None  # "sRGB", "linear" (light) or "other" (_colours)
+    xyb: bool  # coded in XYB, as lossy pictures are; a lossless one never is
 
 
 class _Bits:
@@ -123,7 +126,7 @@ def read_header(codestream: bytes) -> Header:
     bits = _Bits(codestream[2:])
     width, height = _size(bits)
     if bits.read(1):  # all_default: 8 bits, upright
-        return Header(width, height, 8, False, 1, False, "sRGB")
+        return Header(width, height, 8, False, 1, False, "sRGB", True)
     orientation, animated = 1, False
     if bits.read(1):  # extra_fields
         orientation = 1 + bits.read(3)
@@ -140,19 +143,18 @@ def read_header(codestream: bytes) -> Header:
         bits.read(4)  # exponent bits
     else:
         sample_bits = bits.u32((0, 8), (0, 10), (0, 12), (6, 1))
-    return Header(width, height, sample_bits, float_samples, orientation, animated, _colours(bits))
-
-
-def _colours(bits: _Bits) -> str | None:
-    """After the bit depth: "sRGB" for sRGB's colours (RGB or gray, D65 white, sRGB primaries
-    and transfer curve), as pixels are taken everywhere else; "linear" for the same in linear
-    light (as floats are); "other"; None past an extra channel described in full, which this
-    reader does not follow."""
     bits.read(1)  # modular_16_bit_buffers
     for _ in range(bits.u32((0, 0), (0, 1), (4, 2), (12, 1))):
-        if not bits.read(1):  # not a plain alpha channel
-            return None
-    bits.read(1)  # xyb_encoded
+        if not bits.read(1):  # an extra channel other than a plain alpha: not followed
+            return Header(width, height, sample_bits, float_samples, orientation, animated, None, False)
+    xyb = bool(bits.read(1))
+    return Header(width, height, sample_bits, float_samples, orientation, animated, _colours(bits), xyb)
+
+
+def _colours(bits: _Bits) -> str:
+    """The ColourEncoding: "sRGB" for sRGB's colours (RGB or gray, D65 white, sRGB primaries and
+    transfer curve), as pixels are taken everywhere else; "linear" for the same in linear light
+    (as floats are); "other"."""
     if bits.read(1):  # all_default
         return "sRGB"
     enum = ((0, 0), (0, 1), (4, 2), (6, 18))
@@ -246,7 +248,7 @@ def read_jpegxl(path: Path, max_pixels: int | None) -> ImageData:
     exif, camera = _exif(found, (planes.shape[2], planes.shape[1]), warnings, str(path))
     xmp = found.get("xml ", [None])[0]
     xmp = ORIENTATION.sub(rb"\g<1>1", xmp) if xmp else None
-    return ImageData(planes, mode, scale, alpha, "JXL", exif, None, None, warnings, camera,
+    return ImageData(planes, mode, scale, alpha, "JXL", exif, None, None, warnings, camera, lossless_coded=not header.xyb,
                      descriptive=Descriptive(xmp=xmp))
 
 
@@ -268,15 +270,17 @@ def _exif(found: dict[str, list[bytes]], size: tuple[int, int], warnings: list[s
     return exif_bytes(exif, warnings, name), unresized_camera(exif, size)
 
 
-def write_jpegxl(image: ImageData, path: Path, overwrite: bool) -> None:
-    """Lossless, in the picture's own depth; a container with its EXIF and XMP when it has any."""
+def write_jpegxl(image: ImageData, path: Path, overwrite: bool, quality: int) -> None:
+    """Lossy at `quality`, as cjxl writes anything but a JPEG by default, or lossless after a
+    lossless source (a JPEG XL or WebP); a container with the EXIF and XMP when there are any."""
     imagecodecs = codec(str(path))
     pixels = np.moveaxis(image.planes, 0, -1)
     if image.alpha is not None:
         pixels = np.concatenate([pixels, image.alpha[..., None].astype(pixels.dtype)], axis=-1)
     pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
     try:
-        codestream = imagecodecs.jpegxl_encode(np.ascontiguousarray(pixels), lossless=True, effort=EFFORT)
+        coding = {"lossless": True} if image.lossless_coded else {"level": quality}
+        codestream = imagecodecs.jpegxl_encode(np.ascontiguousarray(pixels), effort=EFFORT, **coding)
     except Exception as exc:  # noqa: BLE001 - imagecodecs raises its own error types
         raise DenoiseError(f"{path}: the encoder refused it ({exc}).") from None
     metadata = []

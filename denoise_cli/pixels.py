@@ -74,8 +74,9 @@ class ImageData:
     """The source is a progressive JPEG (as on the web): a JPEG output is written so too."""
     tiff_compression: str | None = None
     """A TIFF source's compression in Pillow's terms ("raw", "tiff_lzw", ...)."""
-    lossless_webp: bool = False
-    """The source is a lossless WebP: a WebP output is written lossless too."""
+    lossless_coded: bool = False
+    """The source is a WebP or JPEG XL coded losslessly: a WebP or JPEG XL output is written
+    lossless too (lossy, at --quality, otherwise)."""
     one_bit: bool = False
     """The source stored 1 bit per pixel (a fax, a 1-bit scan), read as 8-bit black and white: an
     output still only black and white is written as 1 bit again where its format can."""

@@ -605,12 +605,12 @@ def test_help_names_every_options_value_as_the_readme_does():
 
 
 def test_quality_given_for_an_output_without_one_is_said_once(tmp_path, identity_fixed):
-    """--quality compresses JPEG, WebP, AVIF and HEIC; for a PNG it would do nothing, unsaid."""
+    """--quality compresses JPEG, WebP, AVIF, HEIC and JPEG XL; for a PNG it would do nothing, unsaid."""
     for name in ("a.png", "b.png"):
         _write(tmp_path / name)
     png = run_cli(str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-m", str(identity_fixed), "-o", str(tmp_path / "out"), "--quality", "50")
     assert png.returncode == 0, png.stderr
-    assert png.stderr.count("--quality 50 applies to JPEG, WebP, AVIF and HEIC outputs; PNG is written losslessly") == 1
+    assert png.stderr.count("--quality 50 applies to JPEG, WebP, AVIF, HEIC and JPEG XL outputs; PNG is written losslessly") == 1
     jpeg = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "-o", str(tmp_path / "a.jpg"), "--quality", "50")
     default = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "-o", str(tmp_path / "c.png"))
     assert jpeg.returncode == default.returncode == 0 and "warning" not in jpeg.stderr + default.stderr

@@ -724,6 +724,33 @@ def test_a_jpeg_recompressed_as_jpeg_xl_comes_out_upright(identity, tmp_path):
     assert Image.open(tmp_path / "out.jpg").size == (24, 40) and Image.open(tmp_path / "out.jpg").getexif()[0x0112] == 1
 
 
+def test_a_jpeg_xl_output_is_lossy_at_its_quality_unless_its_source_was_lossless(identity, tmp_path):
+    """As cjxl does for anything but a JPEG, and as a WebP output does: lossy at --quality; a
+    lossless JPEG XL or WebP source keeps a JPEG XL or WebP output lossless (a lossy one grew
+    seven times when written back losslessly)."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    from denoise_cli.imageio import _webp_is_lossless
+    from denoise_cli.jpegxl import boxes, codestream_of, read_header
+
+    def coded_lossy(path) -> bool:
+        return read_header(codestream_of(boxes(path.read_bytes()))).xyb
+
+    yy, xx = np.mgrid[0:64, 0:96]
+    smooth = np.stack([(xx * 2 + yy) % 256, (yy * 3) % 256, (xx + 40) % 256], -1).astype(np.uint8)
+    Image.fromarray(smooth).save(tmp_path / "scan.png")
+    for quality in (95, 40):
+        identity.denoise_file(tmp_path / "scan.png", tmp_path / f"q{quality}.jxl", quality=quality)
+        assert coded_lossy(tmp_path / f"q{quality}.jxl")
+    assert (tmp_path / "q40.jxl").stat().st_size < (tmp_path / "q95.jxl").stat().st_size
+    (tmp_path / "lossless.jxl").write_bytes(imagecodecs.jpegxl_encode(smooth, lossless=True))
+    identity.denoise_file(tmp_path / "lossless.jxl", tmp_path / "again.jxl", quality=40)
+    identity.denoise_file(tmp_path / "lossless.jxl", tmp_path / "again.webp", quality=40)
+    assert not coded_lossy(tmp_path / "again.jxl") and _webp_is_lossless(tmp_path / "again.webp")
+    assert np.array_equal(np.moveaxis(read_image(tmp_path / "again.jxl").planes, 0, -1), smooth)
+    identity.denoise_file(tmp_path / "q95.jxl", tmp_path / "from_lossy.jxl")
+    assert coded_lossy(tmp_path / "from_lossy.jxl")
+
+
 def test_jpeg_xl_without_imagecodecs_names_what_to_install(identity, tmp_path, monkeypatch):
     """imagecodecs is optional (the jxl extra): without it, a .jxl in or out is one sentence
     saying what to install, before any work."""
@@ -1007,7 +1034,7 @@ def test_every_mode_a_format_is_said_to_hold_comes_back_from_it(tmp_path, fmt, m
     gray_as_colour = fmt in ("WEBP", "AVIF", "HEIF") and mode in ("L", "LA")  # formats without a gray mode
     assert back.mode == ({"L": "RGB", "LA": "RGBA"}[mode] if gray_as_colour and back.mode != mode else mode)
     assert (back.alpha is None) == (image.alpha is None) and back.planes.dtype == image.planes.dtype
-    if fmt not in ("JPEG", "WEBP", "AVIF", "HEIF"):
+    if fmt not in ("JPEG", "WEBP", "AVIF", "HEIF", "JXL"):  # JPEG XL: lossy unless its source was lossless (another test)
         assert np.array_equal(back.planes, image.planes) and (image.alpha is None or np.array_equal(back.alpha, image.alpha))
 
 
