@@ -53,7 +53,8 @@ def report() -> dict:
         "denoise-cli": __version__,
         "python": f"{platform.python_version()} ({sys.executable})",
         "platform": platform.platform(),
-        "packages": {name: version for name in ("numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "torch") if (version := _version(name))},
+        "packages": {name: version for name in ("numpy", "pillow", "onnxruntime", "onnxruntime-gpu", "pillow-heif", "tifffile", "imagecodecs", "torch")
+                     if (version := _version(name))},  # the optional codecs too: a file's fate depends on them
         "onnxruntime providers": providers,
         "cuda": cuda,
         "device auto": "cuda" if cuda == "works" else "cpu",

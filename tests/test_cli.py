@@ -511,6 +511,7 @@ def test_info_says_what_this_installation_can_do():
     heic = util.find_spec("pillow_heif") is not None
     assert ("HEIC" in facts["formats"]) == heic and ("HEIC" in facts["formats missing"]) == (not heic)
     assert "onnxruntime" in " ".join(facts["packages"]) and facts["cpu cores"] >= 1
+    assert ("imagecodecs" in facts["packages"]) == (util.find_spec("imagecodecs") is not None)  # the optional codecs, for bug reports
     plain = run_cli("info")
     assert plain.returncode == 0 and "device auto:" in plain.stdout and "formats:" in plain.stdout
 
