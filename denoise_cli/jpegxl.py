@@ -94,16 +94,16 @@ class _Bits:
         return self.read(bits) + offset
 
 
-def _size(bits: _Bits, small_unit: int = 8) -> tuple[int, int]:
-    """A SizeHeader: (width, height)."""
+def _size(bits: _Bits) -> tuple[int, int]:
+    """A SizeHeader: (width, height); a small side is in units of 8 pixels."""
     small = bits.read(1)
     wide = ((9, 1), (13, 1), (18, 1), (30, 1))
-    height = (bits.read(5) + 1) * small_unit if small else bits.u32(*wide)
+    height = (bits.read(5) + 1) * 8 if small else bits.u32(*wide)
     ratio = bits.read(3)
     if ratio:
         num, den = RATIOS[ratio]
         return height * num // den, height
-    return ((bits.read(5) + 1) * small_unit if small else bits.u32(*wide)), height
+    return ((bits.read(5) + 1) * 8 if small else bits.u32(*wide)), height
 
 
 def _skip_preview(bits: _Bits) -> None:
@@ -122,7 +122,7 @@ def _skip_animation(bits: _Bits) -> None:
 
 
 def read_header(codestream: bytes) -> Header:
-    """SizeHeader, then ImageMetadata up to its bit depth (ISO/IEC 18181-1)."""
+    """SizeHeader, then ImageMetadata up to its colour encoding (ISO/IEC 18181-1)."""
     bits = _Bits(codestream[2:])
     width, height = _size(bits)
     if bits.read(1):  # all_default: 8 bits, upright

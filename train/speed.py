@@ -215,9 +215,11 @@ def measure_workers(model: str, count: int = 8, side: int = 512, workers: int = 
     from concurrent.futures import ThreadPoolExecutor
 
     images = [test_image(side, seed=k) for k in range(count)]
+    named: list[str] = []
 
     def seconds(threads: int, pool_size: int) -> float:
         denoiser = Denoiser(model, device="cpu", threads=threads)
+        named.append(denoiser.description.name)
         denoiser.denoise(images[0])  # warm-up
         started = time.perf_counter()
         if pool_size == 1:
@@ -228,8 +230,8 @@ def measure_workers(model: str, count: int = 8, side: int = 512, workers: int = 
                 list(pool.map(denoiser.denoise, images))
         return round(time.perf_counter() - started, 2)
 
-    name = Denoiser(model, device="cpu").description.name
-    return WorkersRow(name, count, f"{side}x{side}", workers, seconds(cores, 1), seconds(1, workers), seconds(cores, workers))
+    serial, one_core, all_cores = seconds(cores, 1), seconds(1, workers), seconds(cores, workers)
+    return WorkersRow(named[0], count, f"{side}x{side}", workers, serial, one_core, all_cores)
 
 
 def workers_markdown(rows: list[WorkersRow]) -> str:
