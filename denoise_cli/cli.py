@@ -19,6 +19,7 @@ import typer
 from denoise_cli import formats
 from denoise_cli._version import __version__
 from denoise_cli.cli_default import group_with_default
+from denoise_cli.entry import tolerate_unprintable_names
 
 app = typer.Typer(
     cls=group_with_default("run"),
@@ -165,6 +166,7 @@ def info(json_summary: JsonOpt = False) -> None:
 
 
 def main() -> None:
+    tolerate_unprintable_names()
     # Pillow warns through Python's warnings on damaged EXIF it skips ("Corrupt EXIF data"), as
     # file:line lines that read like a crash; what matters reaches the user as our own warning
     # (imageio: EXIF that cannot be written back).

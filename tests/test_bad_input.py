@@ -122,6 +122,23 @@ def test_a_file_name_with_brackets_is_printed_as_it_is(tmp_path, identity_fixed)
     assert "failed: " + str(tmp_path / "scan [red].png") in result.stderr
 
 
+def test_names_the_terminal_cannot_encode_are_printed_as_escapes(tmp_path, identity_fixed):
+    """A Japanese name on a console or log in a Western code page, or a name whose bytes are no
+    UTF-8 on a UTF-8 one: the run goes on and says which file, escaped; it ended in a
+    UnicodeEncodeError traceback after the first picture."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _png(folder / "\u65e5\u672c.png")
+    _png(folder / os.fsdecode(b"caf\xe9.png"))  # Latin-1 bytes: no UTF-8
+    for encoding in ("ascii", "utf-8"):
+        result = run_cli(str(folder), "-m", str(identity_fixed), "-o", str(tmp_path / encoding), env={"PYTHONIOENCODING": encoding})
+        assert result.returncode == 0, result.stderr
+        assert "Traceback" not in result.stderr
+        assert "caf\\udce9.png ->" in result.stdout
+        assert ("\\u65e5\\u672c.png ->" if encoding == "ascii" else "\u65e5\u672c.png ->") in result.stdout
+        assert "2 denoised" in result.stdout + result.stderr
+
+
 def test_unwritable_output(corpus, identity_fixed, tmp_path):
     if os.geteuid() == 0:  # root writes anywhere a permission allows; /proc refuses new files
         target = "/proc/denoise-cli-test.png"

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from denoise_cli.cli_default import group_with_default
+from denoise_cli.entry import tolerate_unprintable_names
 from denoise_cli.errors import DenoiseError
 
 app = typer.Typer(
@@ -406,6 +407,7 @@ TRAINING_EXTRA = {"torch": "PyTorch", "onnx": "onnx", "matplotlib": "matplotlib"
 
 
 def main() -> None:
+    tolerate_unprintable_names()
     try:
         app()
     except ModuleNotFoundError as exc:  # `pip install denoise-cli` alone installs the command, not what it trains with
