@@ -365,7 +365,7 @@ def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
         elif job.target.parent.is_dir() and (why := folder_refusal(job.target.parent)):  # a run would try a file there
             reporter.failed(job, f"{job.target}: cannot write in the folder {job.target.parent} ({why}).")
         elif job.target.exists() and not options.overwrite:
-            reporter.skipped(job, "exists already (pass --overwrite to replace it)")
+            reporter.skipped(job, job.why_skipped())
         else:
             reporter.planned(job)
     reporter.finish()
@@ -396,7 +396,7 @@ class Pipeline:
         try:
             return outcome()
         except OutputExistsError:
-            self.reporter.skipped(job, "exists already (pass --overwrite to replace it)")
+            self.reporter.skipped(job, job.why_skipped())
         except DenoiseError as exc:
             self.reporter.failed(job, str(exc))
         except OSError as exc:

@@ -47,6 +47,16 @@ class Job:
                 message = message.replace(str(path), name)
         return message
 
+    def why_skipped(self) -> str:
+        """Why an existing target is left alone: in place (-o the input's own folder or name), it is
+        the input itself, which wants different words from an earlier output."""
+        try:
+            in_place = self.source.samefile(self.target)
+        except OSError:
+            in_place = False
+        return ("is the input itself (pass --overwrite to denoise it in place)" if in_place
+                else "exists already (pass --overwrite to replace it)")
+
     @property
     def shown_source(self) -> str:
         return self.source_name or str(self.source)

@@ -106,12 +106,13 @@ def test_output_folder_inside_input_is_not_picked_up_again(tmp_path, identity_fi
 
 def test_a_folder_into_itself_is_denoised_in_place_only_with_overwrite(tmp_path, identity_fixed, box_blur):
     """-o naming the input folder: every output would replace its input, so each is skipped as
-    existing (it said there were no images), replaced with --overwrite, or written beside its
-    input under another format."""
+    as the input itself (it said there were no images, then that the file "exists already"),
+    replaced with --overwrite, or written beside its input under another format."""
     _write(tmp_path / "in" / "a.png")
     before = (tmp_path / "in" / "a.png").read_bytes()
     kept = run_cli("in", "-o", "in", "-m", str(box_blur), "--json", cwd=tmp_path)
     assert json.loads(kept.stdout)["counts"] == {"ok": 0, "skipped": 1, "failed": 0}
+    assert "in/a.png: is the input itself (pass --overwrite to denoise it in place); skipped." in kept.stderr
     assert (tmp_path / "in" / "a.png").read_bytes() == before
     converted = run_cli("in", "-o", "in", "-f", "tiff", "-m", str(identity_fixed), cwd=tmp_path)
     assert converted.returncode == 0, converted.stderr
