@@ -8,6 +8,7 @@ models load when an image is processed.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import warnings
@@ -111,6 +112,8 @@ def run(
     stop = batch.StopFlag()
     signal.signal(signal.SIGINT, lambda *_: stop.request("interrupted"))
     signal.signal(signal.SIGTERM, lambda *_: stop.request("terminated"))
+    if output is not None:  # a quoted ~ (a script, an alias) is home, as in the inputs
+        output = os.path.expanduser(output)
     options = batch.BatchOptions(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format, threads=threads, tile=tile, overlap=overlap,

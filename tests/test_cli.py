@@ -75,6 +75,17 @@ def test_one_file_into_a_folder_named_with_a_slash_creates_it(tmp_path, identity
     assert np.array_equal(np.asarray(Image.open(tmp_path / "clean" / "in.png")), pixels)
 
 
+def test_a_quoted_tilde_is_home_in_the_output_as_in_the_inputs(tmp_path, identity_fixed):
+    """A script or an alias passes "~/..." unexpanded: it said the output folder ~ did not exist."""
+    home = tmp_path / "home"
+    (home / "shots").mkdir(parents=True)
+    pixels = _write(home / "shots" / "in.png")
+    result = run_cli("~/shots/in.png", "-o", "~/clean/", "-m", str(identity_fixed), cwd=tmp_path, env={"HOME": str(home)})
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.asarray(Image.open(home / "clean" / "in.png")), pixels)
+    assert not (tmp_path / "~").exists()
+
+
 def test_folder_goes_to_a_sibling_folder_and_recursive_mirrors(tmp_path, identity_fixed):
     _write(tmp_path / "scans" / "a.png")
     _write(tmp_path / "scans" / "sub" / "b.png", seed=1)
