@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import glob
 import os
+import re
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from denoise_cli.imageio import FORMAT_BY_SUFFIX, IMAGE_SUFFIXES, RAW_SUFFIXES, 
 
 
 DEFAULT_SUFFIX = "_denoised"
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:
@@ -119,6 +122,13 @@ def _pattern_case_hint(pattern: str) -> str:
     if not found:
         return ""
     return f" (patterns are case-sensitive; {len(found)} match{'es' if len(found) == 1 else ''} with the case ignored, e.g. {Path(found[0]).name})"
+
+
+def _url_advice(url: str) -> str:
+    """A URL is no file: say how to pipe it in, as the README does (curl ... | denoise -)."""
+    suffix = Path(urllib.parse.urlsplit(url).path).suffix.lower()
+    return (f"{url}: a URL; denoise reads files and standard input, so download it first or pipe it in: "
+            f"curl -sL '{url}' | denoise - -o clean{suffix if suffix in IMAGE_SUFFIXES else '.png'}")
 
 
 def _name_case_hint(text: str) -> str:
@@ -232,6 +242,8 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             folders.append(path)
         elif path.is_file():
             files.append(path)
+        elif URL.match(text):  # before globs: a query's "?" is no wildcard
+            problems.append(_url_advice(text))
         elif glob.has_magic(text):
             # "**" means any depth, as in bash's globstar and zsh, with or without --recursive
             found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file() or _broken(Path(m))]

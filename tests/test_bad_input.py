@@ -263,6 +263,11 @@ def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
     assert "img_0001.jpg: no such file or folder (names are case-sensitive; did you mean IMG_0001.JPG?)" in result.stderr
     result = run_cli(str(tmp_path / "x.png"), "--format", "xyz")
     assert result.returncode == 2 and "Traceback" not in result.stderr and "'xyz' is not one of png, jpeg," in result.stderr
+    # a URL, whose query would read as a glob: how to pipe it in, not "no image matches this pattern"
+    result = run_cli("https://example.com/shots/IMG_1.JPG?dl=1", "-m", str(identity_fixed), cwd=tmp_path)
+    assert_clean_error(result)
+    assert ("https://example.com/shots/IMG_1.JPG?dl=1: a URL; denoise reads files and standard input, so download it first or pipe it "
+            "in: curl -sL 'https://example.com/shots/IMG_1.JPG?dl=1' | denoise - -o clean.jpg") in result.stderr
 
 
 def test_an_unreadable_folder_is_one_problem_and_the_others_go_on(tmp_path, monkeypatch):
