@@ -10,9 +10,9 @@ from denoise_cli._version import __version__
 if TYPE_CHECKING:  # what type checkers and editors see; at run time __getattr__ imports on first use
     from denoise_cli.api import Denoiser
     from denoise_cli.description import ModelDescription
-    from denoise_cli.errors import DenoiseError
+    from denoise_cli.errors import DenoiseError, OutputExistsError
 
-__all__ = ["Denoiser", "DenoiseError", "ModelDescription", "__version__"]
+__all__ = ["Denoiser", "DenoiseError", "ModelDescription", "OutputExistsError", "__version__"]
 
 
 def __getattr__(name: str):
@@ -20,10 +20,10 @@ def __getattr__(name: str):
         from denoise_cli.api import Denoiser
 
         return Denoiser
-    if name == "DenoiseError":
-        from denoise_cli.errors import DenoiseError
+    if name in ("DenoiseError", "OutputExistsError"):
+        from denoise_cli import errors
 
-        return DenoiseError
+        return getattr(errors, name)
     if name == "ModelDescription":
         from denoise_cli.description import ModelDescription
 

@@ -411,7 +411,7 @@ class Denoiser:
                 read_image(source, self.max_pixels)
             raise
         if not overwrite and target.exists():
-            raise OutputExistsError(f"{target}: exists already; pass --overwrite to replace it.")
+            raise OutputExistsError(f"{target}: exists already; pass overwrite=True to replace it.")
         check_replaceable(target)  # before the work, not after it (a link to a pipe counts as the pipe)
         if not target.parent.is_dir():
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from denoise_cli import Denoiser
+from denoise_cli import Denoiser, OutputExistsError
 from denoise_cli import registry
 from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels, uniformity
@@ -535,8 +535,11 @@ def test_denoise_file_into_a_folder_keeps_the_source_name(tmp_path, identity_fix
     """As `denoise photo.png -o clean/` does; a folder was taken for a file name without extension."""
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "photo.png")
     (tmp_path / "clean").mkdir()
-    result = Denoiser(identity_fixed, "cpu").denoise_file(tmp_path / "photo.png", tmp_path / "clean")
+    denoiser = Denoiser(identity_fixed, "cpu")
+    result = denoiser.denoise_file(tmp_path / "photo.png", tmp_path / "clean")
     assert result.target == tmp_path / "clean" / "photo.png" and (tmp_path / "clean" / "photo.png").exists()
+    with pytest.raises(OutputExistsError, match=r"photo.png: exists already; pass overwrite=True to replace it\.$"):  # the API's words, not the CLI's
+        denoiser.denoise_file(tmp_path / "photo.png", tmp_path / "clean")
 
 
 def test_one_denoiser_serves_several_threads_at_once(level_echo, conv_stack):
