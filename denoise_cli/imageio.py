@@ -64,6 +64,7 @@ QUALITY_FORMATS = {"JPEG", "WEBP", "AVIF", "HEIF", "JXL"}  # the formats that ta
 FORMAT_BY_SUFFIX = {
     ".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
     ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".gif": "GIF",
+    ".hif": "HEIF",  # Canon's and Fujifilm's in-camera HEIF (10-bit)
     ".jp2": "JPEG2000", ".j2k": "JPEG2000", ".jpf": "JPEG2000", ".jpx": "JPEG2000",  # archives' and libraries' scans
     ".jxl": "JXL",  # JPEG XL, by imagecodecs (jpegxl.py)
     ".pbm": "PPM", ".pgm": "PPM", ".ppm": "PPM", ".pnm": "PPM",  # Pillow calls all of Netpbm "PPM"
@@ -75,7 +76,7 @@ SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp"
 # which Pillow may open, reading the small preview they embed.
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
                 ".3fr", ".iiq", ".erf", ".mrw", ".raw", ".rwl"}
-HEIF_SUFFIXES = {".heic", ".heif"}  # an iPhone's photos: read and written by the pillow-heif plugin
+HEIF_SUFFIXES = {".heic", ".heif", ".hif"}  # an iPhone's or a camera's photos: read and written by the pillow-heif plugin
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {
     "PNG": {"L", "LA", "RGB", "RGBA", "I;16", "LA;16", "RGB;16", "RGBA;16"},  # 16-bit alpha or colour by imagecodecs; I when it fits 16 bits

@@ -513,10 +513,11 @@ def test_an_hdr_avif_read_at_8_bits_says_so(identity, tmp_path):
 
 
 def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(identity, tmp_path, monkeypatch):
-    """An iPhone's HEIC: read and written by the optional pillow-heif plugin, EXIF kept; without
-    the plugin, one sentence says what to install."""
+    """An iPhone's HEIC or a camera's .HIF: read and written by the optional pillow-heif plugin,
+    EXIF kept; without the plugin, one sentence says what to install."""
     pytest.importorskip("pillow_heif")
     from denoise_cli.imageio import use_heif_plugin
+    from denoise_cli.jobs import plan_jobs
 
     use_heif_plugin("test")
     out = _phone_photo_round_trip(identity, tmp_path, "IMG_0001.HEIC", "Apple")
@@ -525,8 +526,11 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     import pillow_heif
 
     ten_bit = _rng(18).integers(0, 1024, size=(16, 16, 3)).astype(np.uint16) << 6  # an HDR photo's depth
-    pillow_heif.from_bytes(mode="RGB;16", size=(16, 16), data=ten_bit.tobytes()).save(tmp_path / "hdr.heic", quality=-1)
-    assert any("a 10-bit HEIC, read and denoised at 8 bits per channel" in w for w in identity.denoise_file(tmp_path / "hdr.heic").warnings)
+    pillow_heif.from_bytes(mode="RGB;16", size=(16, 16), data=ten_bit.tobytes()).save(tmp_path / "DSCF0001.HIF", quality=-1)  # as Fujifilm names it
+    assert "DSCF0001.HIF" in [job.source.name for job in plan_jobs([str(tmp_path)], None).jobs]  # a folder of them was "no images"
+    hdr = identity.denoise_file(tmp_path / "DSCF0001.HIF")
+    assert any("a 10-bit HEIC, read and denoised at 8 bits per channel" in w for w in hdr.warnings)
+    assert hdr.target.name == "DSCF0001_denoised.HIF" and Image.open(hdr.target).format == "HEIF"
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
     with pytest.raises(DenoiseError, match="IMG_0001.HEIC: HEIC needs the pillow-heif plugin: pip install pillow-heif"):
         identity.denoise_file(tmp_path / "IMG_0001.HEIC", tmp_path / "again.png")
