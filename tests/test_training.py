@@ -441,6 +441,18 @@ def test_before_after_figure_of_a_real_noisy_shot_and_its_reference(tmp_path):
     assert enlarged.returncode == 1 and "does not apply" in enlarged.stderr
 
 
+def test_the_receptive_field_of_an_impulse_remover_is_its_window_not_one_pixel():
+    """An impulse remover passes every pixel but exact black and white through, so at a random
+    input the gradient reached the pixel itself alone: `salt-and-pepper` shipped with a receptive
+    field of 1, and its tiles differed from the whole picture along their edges."""
+    from denoise_cli.train.export import measure_receptive_field
+    from denoise_cli.train.networks import ImpulseUnshuffleCNN, ResidualUnshuffleCNN
+
+    torch.manual_seed(0)
+    for network in (ImpulseUnshuffleCNN(channels=8, depth=3), ResidualUnshuffleCNN(channels=8, depth=3)):
+        assert measure_receptive_field(network.eval(), 2) == 14  # three 3x3 convolutions at half resolution
+
+
 def test_subpixel_export_form_computes_the_same_network():
     """Transposed convolutions exported as conv + pixel shuffle give the trained network's output,
     and converting back recovers its weights (what the speed benchmark's PyTorch side runs)."""

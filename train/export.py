@@ -26,17 +26,23 @@ OPSET = 17
 
 
 def measure_receptive_field(model: nn.Module, multiple_of: int, trials: int = 3) -> int:
-    """Side of the input window that one output pixel depends on, from gradient support."""
+    """Side of the input window that one output pixel depends on, from gradient support. The
+    pixel is also tried at exactly black and white: an impulse remover passes any other value
+    through (its gradient then reaches that pixel alone) and re-predicts those from the window."""
     size = 96 * multiple_of
+    centre = size // 2
     side = 0
     for trial in range(trials):
-        gen = torch.Generator().manual_seed(trial)
-        x = torch.rand(1, 1, size, size, generator=gen, requires_grad=True)
-        args = (x, torch.full((1, level_channels(model), 1, 1), 0.1)) if level_channels(model) else (x,)
-        model(*args)[0, 0, size // 2, size // 2].backward()
-        rows, cols = np.nonzero(x.grad[0, 0].numpy())
-        if len(rows):
-            side = max(side, rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+        for value in (None, 0.0, 1.0):
+            x = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(trial))
+            if value is not None:
+                x[0, 0, centre, centre] = value
+            x.requires_grad_(True)
+            args = (x, torch.full((1, level_channels(model), 1, 1), 0.1)) if level_channels(model) else (x,)
+            model(*args)[0, 0, centre, centre].backward()
+            rows, cols = np.nonzero(x.grad[0, 0].numpy())
+            if len(rows):
+                side = max(side, rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
     return int(side)
 
 
