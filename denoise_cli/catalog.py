@@ -256,7 +256,10 @@ def print_details(entry: registry.ModelEntry, d: ModelDescription) -> None:
                       "clean rendered-text page, where they draw strokes, but for lone outliers; a bilevel page is despeckled instead "
                       "(denoise_cli/extremes.py)")
     recipe = d.recipe
-    if recipe:
+    if "described_from" in recipe:  # trained elsewhere: train/describe.py
+        facts.add_row("trained", f"elsewhere; described from {recipe['described_from']} (sha256 {recipe.get('sha256', '?')[:12]}...) "
+                      "by denoise-train describe")
+    elif recipe:
         epochs = f"{recipe.get('epochs')} epochs" + (f" + {recipe['folded_epochs']} folded" if recipe.get("folded_epochs") else "")
         facts.add_row("trained", f"recipe {recipe.get('name', d.name)}: {recipe.get('network')} on {recipe.get('data')}, {epochs}, "
                       f"{recipe.get('loss')} loss, batch {recipe.get('batch_size')} (denoise-train --recipe {recipe.get('name', d.name)})")

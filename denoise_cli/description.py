@@ -178,7 +178,7 @@ class ModelDescription:
         if METADATA_KEY not in metadata:
             raise DenoiseError(
                 f"{source} has no denoise-cli description in its ONNX metadata "
-                f"(key {METADATA_KEY!r}); export it with denoise-train."
+                f"(key {METADATA_KEY!r}); export it with denoise-train, or describe it with denoise-train describe if it was trained elsewhere."
             )
         return cls.from_json(metadata[METADATA_KEY], source)
 

@@ -228,7 +228,7 @@ def sweep_command(
 
 @app.command("score")
 def score_command(
-    model: Annotated[Path, typer.Argument(metavar="MODEL", exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
+    model: Annotated[Path, typer.Argument(metavar="MODEL", exists=True, dir_okay=False, help="An ONNX model exported or described by denoise-train (rewritten in place).")],
     data_dir: DataDir = None,
     sets: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated test sets.")] = "set12,bsd68",
     rows: Annotated[Optional[list[Path]], typer.Option(metavar="PATH", help="Take the model's rows from `bench --out` .json files instead of measuring again (the figures are deterministic; repeatable).")] = None,
@@ -385,6 +385,50 @@ def before_after_command(
         panels = before_after_panels(image, (x, y, width, height), scenario, _split(models), seed, enlarge, noisy)
         write_panels(panels, out, zoom, overwrite)
     typer.echo(out)
+
+
+@app.command("describe")
+def describe_command(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="An ONNX model trained elsewhere: (N, 1, H, W) in, the same out; a noise-level model takes (N, 1, 1, 1) too.")],
+    out: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Where to write the described model (.onnx).")],
+    noise: Annotated[str, typer.Option(metavar="TEXT", help="The noise it removes: gaussian, salt-and-pepper, camera, ... (shown by denoise models).")],
+    noise_param: Annotated[Optional[list[str]], typer.Option("--noise-param", metavar="KEY=VALUE", help="A level of that noise, on the 0-1 scale (std=0.1), or a range (std=0-0.2); repeat for more.")] = None,
+    name: Annotated[Optional[str], typer.Option(metavar="TEXT", help="The model's name (default: OUT's stem).")] = None,
+    summary: Annotated[Optional[str], typer.Option(metavar="TEXT", help="One line for denoise models.")] = None,
+    predicts: Annotated[str, typer.Option(metavar="clean|noise", help="What it outputs: the clean picture, or the noise to subtract (DnCNN).")] = "clean",
+    input_scale: Annotated[float, typer.Option(metavar="FLOAT", help="It takes pixel values x scale + offset, pixels on 0-1: 255 for a model of 0-255 values.")] = 1.0,
+    input_offset: Annotated[float, typer.Option(metavar="FLOAT", help="See --input-scale: -1 with scale 2 for -1..1.")] = 0.0,
+    tile: Annotated[int, typer.Option(metavar="N", min=1, help="The tile side denoise feeds a model that takes any size.")] = 512,
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """Describe a model trained elsewhere, so that denoise runs it: its size rules, receptive
+    field, parameters and multiply-adds are measured from the graph, the rest is given here."""
+    from denoise_cli.train.describe import describe_onnx
+
+    with user_errors():
+        if predicts not in ("clean", "noise"):
+            raise DenoiseError(f"--predicts must be clean or noise (got {predicts!r}).")
+        described = describe_onnx(model, out, name=name or out.stem, noise={"kind": noise, **_noise_params(noise_param or [])},
+                                  predicts=predicts, input_scale=input_scale, input_offset=input_offset, tile=tile, summary=summary,
+                                  overwrite=overwrite)
+    shape = f"{described.patch_size} px patches only" if described.fixed_size else (
+        f"any size (sides a multiple of {described.multiple_of}), receptive field {described.receptive_field} px, tiles of {described.tile_size} px")
+    typer.echo(f"{out}: {described.name}, {shape}, {described.params:,} parameters, {described.macs_per_pixel:,} multiply-adds per pixel")
+
+
+def _noise_params(pairs: list[str]) -> dict:
+    """--noise-param std=0.1 or std=0-0.2 -> {"std": 0.1} or {"std": [0.0, 0.2]}."""
+    params: dict = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        try:
+            values = [float(v) for v in text.split("-")] if text and not text.startswith("-") else [float(text)]
+        except ValueError:
+            raise DenoiseError(f"--noise-param takes KEY=VALUE or KEY=LOW-HIGH with numbers (got {pair!r}).") from None
+        if not key or len(values) > 2:
+            raise DenoiseError(f"--noise-param takes KEY=VALUE or KEY=LOW-HIGH with numbers (got {pair!r}).")
+        params[key] = values[0] if len(values) == 1 else values
+    return params
 
 
 @app.command("make-scan")
