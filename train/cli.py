@@ -393,13 +393,13 @@ def describe_command(
     out: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Where to write the described model (.onnx).")],
     noise: Annotated[str, typer.Option(metavar="TEXT", help="The noise it removes: gaussian, salt-and-pepper, camera, ... (shown by denoise models).")],
     noise_param: Annotated[Optional[list[str]], typer.Option("--noise-param", metavar="KEY=VALUE", help="A level of that noise, on the 0-1 scale (std=0.1), or a range (std=0-0.2); repeat for more.")] = None,
-    name: Annotated[Optional[str], typer.Option(metavar="TEXT", help="The model's name (default: OUT's stem).")] = None,
+    name: Annotated[Optional[str], typer.Option(metavar="TEXT", help="The model's name (default: the output file's stem).")] = None,
     summary: Annotated[Optional[str], typer.Option(metavar="TEXT", help="One line for denoise models.")] = None,
     predicts: Annotated[str, typer.Option(metavar="clean|noise", help="What it outputs: the clean picture, or the noise to subtract (DnCNN).")] = "clean",
     input_scale: Annotated[float, typer.Option(metavar="FLOAT", help="It takes pixel values x scale + offset, pixels on 0-1: 255 for a model of 0-255 values.")] = 1.0,
     input_offset: Annotated[float, typer.Option(metavar="FLOAT", help="See --input-scale: -1 with scale 2 for -1..1.")] = 0.0,
     tile: Annotated[int, typer.Option(metavar="N", min=1, help="The tile side denoise feeds a model that takes any size.")] = 512,
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace the output if it exists.")] = False,
 ) -> None:
     """Describe a model trained elsewhere, so that denoise runs it: its size rules, receptive
     field, parameters and multiply-adds are measured from the graph, the rest is given here."""
