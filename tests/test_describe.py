@@ -60,11 +60,20 @@ def test_a_foreign_conv_stack_is_measured_and_runs_as_its_described_twin(tmp_pat
 
 
 def test_fixed_patches_a_noise_level_and_an_impulse_remover_s_reach(tmp_path):
-    """A model of one patch size keeps it; a second input (N, 1, 1, 1) is the noise level; an
-    impulse remover, whose output moves only at black and white pixels, is measured there."""
+    """A model of one patch size keeps it, unless only its export fixed it; a second input
+    (N, 1, 1, 1) is the noise level; an impulse remover, whose output moves only at black and
+    white pixels, is measured there."""
+    dense = numpy_helper.from_array(np.random.default_rng(0).normal(0, 0.03, (784, 784)).astype(np.float32), "w")
+    shapes = [numpy_helper.from_array(np.array(shape, np.int64), name) for shape, name in (([-1, 784], "flat"), ([-1, 1, 28, 28], "patch"))]
+    nodes = [helper.make_node("Reshape", ["x", "flat"], ["rows"]), helper.make_node("MatMul", ["rows", "w"], ["mixed"]),
+             helper.make_node("Reshape", ["mixed", "patch"], ["y"])]
+    patches = _graph(tmp_path / "dense.onnx", nodes, [dense, *shapes], [_tensor("x", [1, 1, 28, 28])], [_tensor("y", [1, 1, 28, 28])])
+    d = describe_onnx(patches, tmp_path / "dense-mine.onnx", name="dense", noise={"kind": "gaussian"})
+    assert (d.fixed_size, d.patch_size, d.params, d.macs_per_pixel) == (True, 28, 784 * 784, 784)
+    # a 3x3 blur exported at 28 x 28 without dynamic axes: a filter of any size all the same
     blur = describe_onnx(_foreign(box_blur_model(tmp_path / "blur.onnx"), tmp_path / "b.onnx", {"input": "x", "output": "y"}),
                          tmp_path / "blur-mine.onnx", name="blur", noise={"kind": "gaussian"})
-    assert (blur.fixed_size, blur.patch_size, blur.macs_per_pixel) == (True, 28, 9)
+    assert (blur.fixed_size, blur.receptive_field, blur.macs_per_pixel) == (False, 3, 9)
     echo = describe_onnx(_foreign(level_echo_model(tmp_path / "echo.onnx"), tmp_path / "e.onnx", {"sigma": "noise_level"}),
                          tmp_path / "echo-mine.onnx", name="echo", noise={"kind": "gaussian"})
     assert echo.noise_level_input and echo.level_readings == ["full"]

@@ -50,17 +50,24 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
     _rename(proto.graph, {image: "input", **({level: "sigma"} if level else {}), proto.graph.output[0].name: "output"})
     fixed = _free_batch(proto.graph)
     del proto.metadata_props[:]  # a description of its own, if any, is replaced
-    probe = _Probe(proto.SerializeToString(), source.name, input_scale, input_offset, level is not None)
+    open_session(proto.SerializeToString(), device="cpu", threads=1, name=source.name)  # one that ONNX Runtime cannot load: its sentence
+    probing = (source.name, input_scale, input_offset, level is not None)
+    if fixed and (freed := _any_size(proto, *probing)):
+        try:  # an exporter without dynamic axes fixed a fully convolutional network to its example's size
+            multiple, receptive = _measure(freed, *probing)
+            proto, fixed = freed, 0
+        except DenoiseError:  # it runs at other sizes but is no local filter there: its own patch size it is
+            pass
+    elif not fixed:
+        multiple, receptive = _measure(proto, *probing)
     if fixed:
         multiple, receptive, side = 1, 0, fixed
     else:
-        multiple = probe.multiple_of()
-        receptive = probe.receptive_field(multiple)
         side = max(-(-tile // multiple) * multiple, 2 * _margin(receptive, multiple) + 8 * multiple)
     description = ModelDescription(
         name=name, summary=summary or f"Described from {source.name} (denoise-train describe)", noise=noise,
         patch_size=fixed or side, fixed_size=bool(fixed), params=_parameters(proto.graph),
-        macs_per_pixel=_macs_per_pixel(proto, fixed or side, level is not None), tile_size=0 if fixed else side, multiple_of=multiple,
+        macs_per_pixel=_macs_per_pixel(proto, fixed or multiple * math.ceil(96 / multiple), level is not None), tile_size=0 if fixed else side, multiple_of=multiple,
         receptive_field=receptive, input_scale=input_scale, input_offset=input_offset, predicts=predicts,
         noise_level_input=level is not None,
         recipe={"described_from": source.name, "sha256": hashlib.sha256(data).hexdigest()},
@@ -138,11 +145,37 @@ def _free_batch(graph: onnx.GraphProto) -> int:
     return 0
 
 
+def _measure(proto: onnx.ModelProto, source: str, scale: float, offset: float, level: bool) -> tuple[int, int]:
+    """A fully convolutional graph's multiple of sides and receptive field."""
+    probe = _Probe(proto.SerializeToString(), source, scale, offset, level)
+    multiple = probe.multiple_of()
+    return multiple, probe.receptive_field(multiple)
+
+
+def _any_size(proto: onnx.ModelProto, source: str, scale: float, offset: float, level: bool) -> onnx.ModelProto | None:
+    """The graph with its picture's sides left free, if it still gives a picture of its input's
+    size at other sides: an exporter run without dynamic axes fixes a fully convolutional
+    network to its example's size, which would be cut into patches that see only themselves."""
+    freed = onnx.ModelProto()
+    freed.CopyFrom(proto)
+    del freed.graph.value_info[:]  # the example's shapes, recorded at export
+    for value in (*freed.graph.input, *freed.graph.output):
+        if value.name in ("input", "output"):
+            for axis, label in ((2, "height"), (3, "width")):
+                dim = value.type.tensor_type.shape.dim[axis]
+                dim.Clear()
+                dim.dim_param = label
+    try:
+        _Probe(freed.SerializeToString(), source, scale, offset, level).multiple_of()
+    except DenoiseError:
+        return None
+    return freed
+
+
 class _Probe:
     """Runs the renamed graph on ONNX Runtime to find what it takes and what reaches what."""
 
     def __init__(self, model: bytes, source: str, scale: float, offset: float, level: bool):
-        open_session(model, device="cpu", name=source)  # a graph ONNX Runtime cannot load: its one sentence
         self.session = _quiet_session(model)
         self.source, self.scale, self.offset, self.level = source, scale, offset, level
         self.refusal = ""  # ONNX Runtime's words on the last picture it refused
@@ -221,8 +254,8 @@ def _parameters(graph: onnx.GraphProto) -> int:
 
 
 def _macs_per_pixel(proto: onnx.ModelProto, side: int, level: bool) -> int:
-    """Multiply-adds of its convolutions and matrix products per pixel of a side x side picture,
-    from the shapes of their tensors on one real run (shape inference stops at the shapes a graph
+    """Multiply-adds of its convolutions and matrix products per pixel of a side x side picture
+    (a small one: each of their tensors is kept), from the shapes of those tensors on one real run (shape inference stops at the shapes a graph
     computes, such as a noise level expanded to the picture's size)."""
     counted = [n for n in proto.graph.node if n.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm")]
     weights = {i.name: list(i.dims) for i in proto.graph.initializer}
