@@ -17,8 +17,9 @@ from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.train.describe import describe_onnx  # noqa: E402
 
 
-def _foreign(described: Path, target: Path, names: dict[str, str]) -> Path:
-    """The model as another exporter would give it: no description, its own tensor names."""
+def _foreign(described: Path, target: Path, names: dict[str, str], external: bool = False) -> Path:
+    """The model as another exporter would give it: no description, its own tensor names, and
+    with `external` its weights in a file beside it (as exporters keep a large model's)."""
     proto = onnx.load(str(described))
     del proto.metadata_props[:]
     graph = proto.graph
@@ -27,7 +28,7 @@ def _foreign(described: Path, target: Path, names: dict[str, str]) -> Path:
         node.output[:] = [names.get(n, n) for n in node.output]
     for value in (*graph.input, *graph.output):
         value.name = names.get(value.name, value.name)
-    onnx.save(proto, str(target))
+    onnx.save(proto, str(target), save_as_external_data=external, location=f"{target.name}.data", size_threshold=0)
     return target
 
 
@@ -48,7 +49,7 @@ def test_a_foreign_conv_stack_is_measured_and_runs_as_its_described_twin(tmp_pat
     any size, receptive field 7, 9 x (4 + 16 + 4) multiply-adds per pixel, and the same output
     as the same network described by hand."""
     twin = conv_stack_model(tmp_path / "twin.onnx")
-    foreign = _foreign(twin, tmp_path / "dncnn.onnx", {"input": "input.1", "output": "37"})
+    foreign = _foreign(twin, tmp_path / "dncnn.onnx", {"input": "input.1", "output": "37"}, external=True)
     d = describe_onnx(foreign, tmp_path / "mine.onnx", name="mine", noise={"kind": "gaussian", "std": [0.0, 0.2]}, tile=64)
     assert (d.fixed_size, d.multiple_of, d.receptive_field, d.tile_size) == (False, 1, 7, 64)
     assert d.params == 4 * 9 + 4 + 4 * 4 * 9 + 4 + 4 * 9 + 1 and d.macs_per_pixel == 9 * (4 + 16 + 4)
@@ -57,6 +58,10 @@ def test_a_foreign_conv_stack_is_measured_and_runs_as_its_described_twin(tmp_pat
     assert np.abs(Denoiser(tmp_path / "mine.onnx", "cpu").denoise(picture) - Denoiser(twin, "cpu").denoise(picture)).max() < 1e-5
     with pytest.raises(DenoiseError, match="mine.onnx: exists already; pass --overwrite"):
         describe_onnx(foreign, tmp_path / "mine.onnx", name="mine", noise={"kind": "gaussian"})
+    (tmp_path / "dncnn.onnx.data").unlink()  # the described model holds its weights itself; its source needs them
+    assert Denoiser(tmp_path / "mine.onnx", "cpu").denoise(picture).shape == picture.shape
+    with pytest.raises(DenoiseError, match="dncnn.onnx: its weights kept in a file beside it cannot be read"):
+        describe_onnx(foreign, tmp_path / "again.onnx", name="again", noise={"kind": "gaussian"})
 
 
 def test_fixed_patches_a_noise_level_and_an_impulse_remover_s_reach(tmp_path):

@@ -18,6 +18,7 @@ from tempfile import TemporaryDirectory
 
 import numpy as np
 import onnx
+import onnx.external_data_helper
 import onnxruntime as ort
 
 from denoise_cli.api import Denoiser
@@ -46,6 +47,10 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
         proto = onnx.load_from_string(data)
     except Exception:  # protobuf's DecodeError, or whatever else a file that is no model gives
         raise DenoiseError(f"{source}: not an ONNX model.") from None
+    try:  # weights saved beside it (external data, as exporters do for large models) are taken in
+        onnx.external_data_helper.load_external_data_for_model(proto, str(source.parent))
+    except Exception as exc:  # noqa: BLE001 - onnx raises its own types, or OSError, for a missing or short file
+        raise DenoiseError(f"{source}: its weights kept in a file beside it cannot be read ({str(exc).splitlines()[0][:200]}).") from None
     image, level = _io_names(proto.graph, source.name)
     _rename(proto.graph, {image: "input", **({level: "sigma"} if level else {}), proto.graph.output[0].name: "output"})
     fixed = _free_batch(proto.graph)
