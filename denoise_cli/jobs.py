@@ -7,8 +7,9 @@ Where outputs go when -o is not given:
 - several files or globs: each beside its input with the suffix; inputs whose name already ends
   with the suffix are skipped as earlier outputs. `**` in a glob matches any depth of folders.
 With -o: a file path for one input file, else a folder (created if missing). `-o` naming the
-input folder itself puts each output over its input: skipped as existing, unless --overwrite
-(in place), or beside it under another --format's extension.
+input folder itself puts each output over its input: skipped as the input itself, unless
+--overwrite (in place), or beside it under another --format's extension. A URL is no input: its
+message says how to pipe it in.
 A folder's hidden files (.DS_Store, macOS's ._photo.jpg) and, with --recursive, its hidden
 sub-folders are passed over.
 """
