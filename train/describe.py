@@ -53,7 +53,7 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
         raise DenoiseError(f"{source}: its weights kept in a file beside it cannot be read ({str(exc).splitlines()[0][:200]}).") from None
     image, level = _io_names(proto.graph, source.name)
     _rename(proto.graph, {image: "input", **({level: "sigma"} if level else {}), proto.graph.output[0].name: "output"})
-    fixed = _free_batch(proto.graph)
+    fixed = _free_batch(proto.graph, source.name)
     del proto.metadata_props[:]  # a description of its own, if any, is replaced
     open_session(proto.SerializeToString(), device="cpu", threads=1, name=source.name)  # one that ONNX Runtime cannot load: its sentence
     probing = (source.name, input_scale, input_offset, level is not None)
@@ -132,7 +132,7 @@ def _rename(graph: onnx.GraphProto, names: dict[str, str]) -> None:
         value.name = new_name(value.name)
 
 
-def _free_batch(graph: onnx.GraphProto) -> int:
+def _free_batch(graph: onnx.GraphProto, source: str) -> int:
     """Name the batch axis of the picture, level and output (the tiler sends many tiles at once);
     returns the picture's side when the graph takes one size only, else 0."""
     for value in (*graph.input, *graph.output):
@@ -145,7 +145,7 @@ def _free_batch(graph: onnx.GraphProto) -> int:
     height, width = dims[2], dims[3]
     if isinstance(height, int) and isinstance(width, int):
         if height != width:
-            raise DenoiseError(f"the model takes {width}x{height} pictures only; denoise cuts pictures into square patches.")
+            raise DenoiseError(f"{source}: takes {width}x{height} pictures only; denoise cuts pictures into square patches.")
         return height
     return 0
 
