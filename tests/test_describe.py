@@ -100,6 +100,7 @@ def test_fixed_patches_a_noise_level_and_an_impulse_remover_s_reach(tmp_path):
     ("channels-last", "is channels last (1xHxWx1); denoise feeds (N, 1, H, W): export it channels first"),
     ("global", "one input pixel changes the output 2048 px away"),
     ("halves", "gives no picture of its input's size at any side tried"),
+    ("oblong", "takes 32x28 pictures only; denoise cuts pictures into square patches"),
     ("no-model", "not an ONNX model"),
 ])
 def test_what_denoise_cannot_run_is_one_sentence(tmp_path, case, says):
@@ -114,6 +115,12 @@ def test_what_denoise_cannot_run_is_one_sentence(tmp_path, case, says):
     elif case == "halves":
         _graph(path, [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[2, 2], strides=[2, 2])], [],
                [_tensor("x", ["n", 1, "h", "w"])], [_tensor("y", ["n", 1, "oh", "ow"])])
+    elif case == "oblong":  # dense: one size only
+        weights = [numpy_helper.from_array(np.eye(896, dtype=np.float32), "w"), numpy_helper.from_array(np.array([-1, 896], np.int64), "flat"),
+                   numpy_helper.from_array(np.array([-1, 1, 28, 32], np.int64), "patch")]
+        nodes = [helper.make_node("Reshape", ["x", "flat"], ["rows"]), helper.make_node("MatMul", ["rows", "w"], ["mixed"]),
+                 helper.make_node("Reshape", ["mixed", "patch"], ["y"])]
+        _graph(path, nodes, weights, [_tensor("x", [1, 1, 28, 32])], [_tensor("y", [1, 1, 28, 32])])
     else:
         path.write_bytes(b"PK\x03\x04 a PyTorch checkpoint, say")
     result = run_train_cli("describe", str(path), "-o", str(tmp_path / "out.onnx"), "--noise", "gaussian")

@@ -53,25 +53,26 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
         raise DenoiseError(f"{source}: its weights kept in a file beside it cannot be read ({str(exc).splitlines()[0][:200]}).") from None
     image, level = _io_names(proto.graph, source.name)
     _rename(proto.graph, {image: "input", **({level: "sigma"} if level else {}), proto.graph.output[0].name: "output"})
-    fixed = _free_batch(proto.graph, source.name)
+    sides = _free_batch(proto.graph)
+    fixed = sides[0] if sides else 0
     del proto.metadata_props[:]  # a description of its own, if any, is replaced
     open_session(proto.SerializeToString(), device="cpu", threads=1, name=source.name)  # one that ONNX Runtime cannot load: its sentence
     probing = (source.name, input_scale, input_offset, level is not None)
-    if fixed and (freed := _any_size(proto, *probing)):
+    multiple, receptive = 1, 0
+    if not fixed:
+        multiple, receptive = _measure(proto, *probing)
+    elif freed := _any_size(proto, *probing):
         try:  # an exporter without dynamic axes fixed a fully convolutional network to its example's size
             multiple, receptive = _measure(freed, *probing)
             proto, fixed = freed, 0
         except DenoiseError:  # it runs at other sizes but is no local filter there: its own patch size it is
             pass
-    elif not fixed:
-        multiple, receptive = _measure(proto, *probing)
-    if fixed:
-        multiple, receptive, side = 1, 0, fixed
-    else:
-        side = max(-(-tile // multiple) * multiple, 2 * _margin(receptive, multiple) + 8 * multiple)
+    if fixed and sides[0] != sides[1]:
+        raise DenoiseError(f"{source}: takes {sides[1]}x{sides[0]} pictures only; denoise cuts pictures into square patches.")
+    side = fixed or max(-(-tile // multiple) * multiple, 2 * _margin(receptive, multiple) + 8 * multiple)
     description = ModelDescription(
         name=name, summary=summary or f"Described from {source.name} (denoise-train describe)", noise=noise,
-        patch_size=fixed or side, fixed_size=bool(fixed), params=_parameters(proto.graph),
+        patch_size=side, fixed_size=bool(fixed), params=_parameters(proto.graph),
         macs_per_pixel=_macs_per_pixel(proto, fixed or multiple * math.ceil(96 / multiple), level is not None), tile_size=0 if fixed else side, multiple_of=multiple,
         receptive_field=receptive, input_scale=input_scale, input_offset=input_offset, predicts=predicts,
         noise_level_input=level is not None,
@@ -132,22 +133,17 @@ def _rename(graph: onnx.GraphProto, names: dict[str, str]) -> None:
         value.name = new_name(value.name)
 
 
-def _free_batch(graph: onnx.GraphProto, source: str) -> int:
+def _free_batch(graph: onnx.GraphProto) -> tuple[int, int] | None:
     """Name the batch axis of the picture, level and output (the tiler sends many tiles at once);
-    returns the picture's side when the graph takes one size only, else 0."""
+    returns the picture's height and width when the graph takes one size only."""
     for value in (*graph.input, *graph.output):
         if value.name in ("input", "sigma", "output"):
             shape = value.type.tensor_type.shape
             if shape.dim:
                 shape.dim[0].Clear()
                 shape.dim[0].dim_param = "batch"
-    dims = _dims(next(i for i in graph.input if i.name == "input"))
-    height, width = dims[2], dims[3]
-    if isinstance(height, int) and isinstance(width, int):
-        if height != width:
-            raise DenoiseError(f"{source}: takes {width}x{height} pictures only; denoise cuts pictures into square patches.")
-        return height
-    return 0
+    height, width = _dims(next(i for i in graph.input if i.name == "input"))[2:]
+    return (height, width) if isinstance(height, int) and isinstance(width, int) else None
 
 
 def _measure(proto: onnx.ModelProto, source: str, scale: float, offset: float, level: bool) -> tuple[int, int]:
