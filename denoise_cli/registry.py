@@ -82,11 +82,22 @@ def resolve(model: str | os.PathLike) -> ModelEntry:
     raise DenoiseError(f"unknown model {text!r}{guess}; available: {', '.join(known) or 'none'} (or a path to a .onnx file).")
 
 
+# A training framework's own files, which users try first: how each comes to be an ONNX model
+FRAMEWORK_FILES = {
+    **dict.fromkeys((".pt", ".pth", ".ckpt", ".safetensors"), ("a PyTorch", "export the network with torch.onnx.export")),
+    **dict.fromkeys((".h5", ".keras", ".pb", ".tflite"), ("a TensorFlow or Keras", "convert it with tf2onnx")),
+}
+
+
 def _user_file(path: Path) -> ModelEntry:
     if path.is_dir():
         raise DenoiseError(f"model {path} is a folder; give the path to a .onnx file.")
     if not path.is_file():
         raise DenoiseError(f"model file {path} does not exist.")
+    if path.suffix.lower() in FRAMEWORK_FILES:
+        framework, way = FRAMEWORK_FILES[path.suffix.lower()]
+        raise DenoiseError(f"model {path} is {framework} file, not an ONNX model: {way}, then give it its description with "
+                           "denoise-train describe (README: A model trained elsewhere).")
     return ModelEntry(path.stem, path, None)
 
 

@@ -184,10 +184,15 @@ def test_not_an_onnx_model_and_model_without_description(corpus, models_dir):
     result = run_cli(str(corpus / "good.png"), "--model", str(fake))
     assert_clean_error(result)
     assert "fake.onnx: not an ONNX model" in result.stderr
-    (corpus / "checkpoint.pt").write_bytes(b"garbage")  # a file in the current folder, named without a folder or .onnx
+    (corpus / "weights.bin").write_bytes(b"garbage")  # a file in the current folder, named without a folder or .onnx
+    result = run_cli("good.png", "--model", "weights.bin", cwd=corpus)
+    assert_clean_error(result)
+    assert "weights.bin: not an ONNX model" in result.stderr and "unknown model" not in result.stderr
+    (corpus / "checkpoint.pt").write_bytes(b"PK\x03\x04")  # what a user tries first: the training's own file
     result = run_cli("good.png", "--model", "checkpoint.pt", cwd=corpus)
     assert_clean_error(result)
-    assert "checkpoint.pt: not an ONNX model" in result.stderr and "unknown model" not in result.stderr
+    assert ("checkpoint.pt is a PyTorch file, not an ONNX model: export the network with torch.onnx.export, then give it its "
+            "description with denoise-train describe") in result.stderr
     import onnx
     from onnx import TensorProto, helper
 
