@@ -101,10 +101,10 @@ def test_fixed_patches_a_noise_level_and_an_impulse_remover_s_reach(tmp_path):
     ("global", "one input pixel changes the output 2048 px away"),
     ("halves", "gives no picture of its input's size at any side tried"),
     ("oblong", "takes 32x28 pictures only; denoise cuts pictures into square patches"),
-    ("no-model", "not an ONNX model"),
+    ("no-model", "not an ONNX model but a PyTorch file: export the network with torch.onnx.export first."),
 ])
 def test_what_denoise_cannot_run_is_one_sentence(tmp_path, case, says):
-    path = tmp_path / f"{case}.onnx"
+    path = tmp_path / ("checkpoint.pth" if case == "no-model" else f"{case}.onnx")
     if case == "colour":
         _graph(path, [helper.make_node("Identity", ["x"], ["y"])], [], [_tensor("x", [1, 3, "H", "W"])], [_tensor("y", [1, 3, "H", "W"])])
     elif case == "channels-last":

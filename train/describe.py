@@ -25,6 +25,7 @@ from denoise_cli.api import Denoiser
 from denoise_cli.atomic import check_folder_writable, write_atomically
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
+from denoise_cli.registry import FRAMEWORK_FILES
 from denoise_cli.session import open_session, session_options
 
 DEFAULT_TILE = 512
@@ -46,7 +47,8 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
     try:
         proto = onnx.load_from_string(data)
     except Exception:  # protobuf's DecodeError, or whatever else a file that is no model gives
-        raise DenoiseError(f"{source}: not an ONNX model.") from None
+        framework, way = FRAMEWORK_FILES.get(source.suffix.lower(), (None, None))
+        raise DenoiseError(f"{source}: not an ONNX model" + (f" but {framework} file: {way} first." if framework else ".")) from None
     try:  # weights saved beside it (external data, as exporters do for large models) are taken in
         onnx.external_data_helper.load_external_data_for_model(proto, str(source.parent))
     except Exception as exc:  # noqa: BLE001 - onnx raises its own types, or OSError, for a missing or short file
