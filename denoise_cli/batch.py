@@ -301,6 +301,11 @@ def _run_plan(plan: JobPlan, options: BatchOptions, reporter: Reporter, stop: St
         many = plan.broken_links > 1
         reporter.warn(f"{plan.broken_links} link{'s' if many else ''} to pictures passed over: the file{'s' if many else ''} "
                       f"{'they name are' if many else 'it names is'} missing (on a drive not plugged in?).")
+    if plan.unwritten:
+        count = sum(plan.unwritten.values())
+        kinds = ", ".join(suffix[1:].upper() for suffix in sorted(plan.unwritten))
+        reporter.warn(f"{count} picture{'s' if count > 1 else ''} in formats denoise reads but does not write ({kinds}) passed over: "
+                      f"add -f png (or another format it writes) to denoise {'it' if count == 1 else 'them'} too.")
     if plan.raw_files:
         reporter.warn(f"{plan.raw_files} camera raw file{'s' if plan.raw_files > 1 else ''} passed over, which denoise does not develop: "
                       f"{raw_advice(plan.raw_files)}.")

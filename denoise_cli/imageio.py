@@ -76,6 +76,10 @@ SUFFIX_BY_FORMAT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp"
 # which Pillow may open, reading the small preview they embed.
 RAW_SUFFIXES = {".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".raf", ".pef", ".srw", ".x3f",
                 ".3fr", ".iiq", ".erf", ".mrw", ".raw", ".rwl"}
+# Pictures Pillow reads in formats denoise does not write: looked for in folders and globs only
+# when --format names an output format for them (a game's TGA textures, a Photoshop file's
+# composite, a telescope's FITS), counted and said otherwise.
+READ_ONLY_SUFFIXES = {".tga", ".pcx", ".psd", ".dds", ".sgi", ".ras", ".qoi", ".fits", ".fit"}
 HEIF_SUFFIXES = {".heic", ".heif", ".hif"}  # an iPhone's or a camera's photos: read and written by the pillow-heif plugin
 # The modes each output format stores without losing depth or channels.
 FORMAT_MODES = {

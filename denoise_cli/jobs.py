@@ -21,11 +21,12 @@ import os
 import re
 import urllib.parse
 from collections.abc import Iterator
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from denoise_cli.errors import DenoiseError
-from denoise_cli.imageio import FORMAT_BY_SUFFIX, IMAGE_SUFFIXES, RAW_SUFFIXES, SUFFIX_BY_FORMAT, output_format
+from denoise_cli.imageio import FORMAT_BY_SUFFIX, IMAGE_SUFFIXES, RAW_SUFFIXES, READ_ONLY_SUFFIXES, SUFFIX_BY_FORMAT, output_format
 
 
 DEFAULT_SUFFIX = "_denoised"
@@ -78,10 +79,15 @@ class JobPlan:
     make_folders: bool = True  # False for one file sent to a named file: its folder must exist
     raw_files: int = 0  # camera raw files in the folders and globs, passed over (imageio.RAW_SUFFIXES)
     broken_links: int = 0  # links named as pictures in the folders and globs whose file is missing, passed over
+    unwritten: dict[str, int] = field(default_factory=dict)  # pictures in formats read but not written, by suffix, passed over without -f
 
 
 def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+
+
+def _is_read_only(path: Path) -> bool:
+    return path.suffix.lower() in READ_ONLY_SUFFIXES and not path.name.startswith(".")
 
 
 def _is_raw(path: Path) -> bool:
@@ -232,6 +238,13 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
     files: list[Path] = []  # explicit files and glob matches
     folders: list[Path] = []
     raw_files = broken_links = 0
+    unwritten: Counter[str] = Counter()  # READ_ONLY_SUFFIXES found, without a --format to write them in
+
+    def wanted(path: Path) -> bool:
+        """A picture to denoise: one in a format denoise writes, or any it reads when -f says what to write."""
+        if _is_read_only(path) and fmt is None:
+            unwritten[path.suffix.lower()] += 1
+        return _is_image(path) or (fmt is not None and _is_read_only(path))
     if "/" in suffix or os.sep in suffix:
         raise DenoiseError(f"--suffix {suffix!r} holds a path separator; it is added to file names, so it cannot (use -o for another folder).")
     for text in inputs:
@@ -248,7 +261,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
         elif glob.has_magic(text):
             # "**" means any depth, as in bash's globstar and zsh, with or without --recursive
             found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file() or _broken(Path(m))]
-            matches = [m for m in found if _is_image(m) and not _broken(m)]
+            matches = [m for m in found if not _broken(m) and wanted(m)]
             raw_files += sum(map(_is_raw, found))
             broken_links += sum(1 for m in found if _is_image(m) and _broken(m))
             files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern{_pattern_case_hint(text)}.")
@@ -260,7 +273,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             problems.append(f"{text}: no such file or folder{_name_case_hint(text)}.")
 
     if len(inputs) == 1 and not files and not folders:  # its one problem says it all; -o is not the matter
-        return JobPlan([], problems, [], raw_files=raw_files, broken_links=broken_links)
+        return JobPlan([], problems, [], raw_files=raw_files, broken_links=broken_links, unwritten=dict(unwritten))
     if len(inputs) == 1 and len(files) == 1 and not folders:
         target = single_target(files[0], output, suffix, fmt)
         return JobPlan([Job(files[0], target)], problems, [], make_folders=output is not None and names_folder(output))
@@ -283,7 +296,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             continue
         raw_files += sum(map(_is_raw, found))
         broken_links += sum(1 for p in found if _is_image(p) and _broken(p))
-        for source in (p for p in found if _is_image(p) and not _broken(p)):
+        for source in (p for p in found if not _broken(p) and wanted(p)):
             jobs.append(Job(source, with_format(out_root / source.relative_to(folder), fmt)))
     for source in files:
         if output is None:
@@ -296,4 +309,4 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
         jobs.append(Job(source, with_format(target, fmt)))
 
     unique, problems = _one_job_per_output(jobs, problems)
-    return JobPlan(unique, problems, skipped, raw_files=raw_files, broken_links=broken_links)
+    return JobPlan(unique, problems, skipped, raw_files=raw_files, broken_links=broken_links, unwritten=dict(unwritten))

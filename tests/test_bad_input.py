@@ -113,6 +113,24 @@ def test_camera_raw_files_are_named_not_misread(tmp_path, identity_fixed):
     assert sorted(p.name for p in (tmp_path / "shoot_denoised").iterdir()) == ["IMG_0003.png"]
 
 
+def test_pictures_in_formats_read_but_not_written_are_counted_and_taken_with_a_format(tmp_path, identity_fixed):
+    """A folder of a game's TGA textures was "no images to denoise"; they are read, but their
+    format is not written, so without -f they are counted and the way to them said, and with -f
+    they are denoised into that format."""
+    (tmp_path / "textures").mkdir()
+    pixels = np.random.default_rng(3).integers(0, 256, size=(20, 30), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "textures" / "wall.tga")
+    Image.fromarray(pixels).save(tmp_path / "textures" / "floor.pcx")
+    said = run_cli(str(tmp_path / "textures"), "-m", str(identity_fixed))
+    assert_clean_error(said)
+    assert ("2 pictures in formats denoise reads but does not write (PCX, TGA) passed over: add -f png (or another format it "
+            "writes) to denoise them too.") in said.stderr and "no images to denoise" in said.stderr
+    taken = run_cli(str(tmp_path / "textures"), "-m", str(identity_fixed), "-f", "png")
+    assert taken.returncode == 0, taken.stderr
+    assert sorted(p.name for p in (tmp_path / "textures_denoised").iterdir()) == ["floor.png", "wall.png"]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "textures_denoised" / "wall.png")), pixels)
+
+
 def test_a_file_name_with_brackets_is_printed_as_it_is(tmp_path, identity_fixed):
     """Messages go through rich on stderr; "[red]" in a file name is a name, not markup."""
     (tmp_path / "scan [red].png").write_text("not an image")
