@@ -204,8 +204,12 @@ def _one_job_per_output(jobs: list[Job], problems: list[str]) -> tuple[list[Job]
     order = {id(job): k for k, job in enumerate(jobs)}
     for job, key in sorted(displaced, key=lambda pair: order[id(pair[0])]):  # said in the order given
         winner = owner[key]
-        advice = ("files of one name from two folders: give each folder its own -o" if winner.source.name == job.source.name
-                  else "pictures that differ only by extension: leave out -f, or give each its own -o")
+        if winner.source.name == job.source.name:
+            advice = "files of one name from two folders: give each folder its own -o"
+        elif _is_read_only(winner.source) or _is_read_only(job.source):  # -f is what takes those in
+            advice = "pictures that differ only by extension: give each its own -o"
+        else:
+            advice = "pictures that differ only by extension: leave out -f, or give each its own -o"
         whose = (f"{winner.source} itself, which is denoised in place" if winner.source.resolve() == job.target.resolve()
                  else f"already that of {winner.source}")
         problems.append(f"{job.source}: not denoised: its output {job.target} is {whose} ({advice}).")

@@ -129,6 +129,9 @@ def test_pictures_in_formats_read_but_not_written_are_counted_and_taken_with_a_f
     assert taken.returncode == 0, taken.stderr
     assert sorted(p.name for p in (tmp_path / "textures_denoised").iterdir()) == ["floor.png", "wall.png"]
     assert np.array_equal(np.asarray(Image.open(tmp_path / "textures_denoised" / "wall.png")), pixels)
+    Image.fromarray(pixels).save(tmp_path / "textures" / "floor.tga")  # two outputs floor.png: -f is what takes them, so not "leave out -f"
+    clash = run_cli(str(tmp_path / "textures"), "-m", str(identity_fixed), "-f", "png", "-o", str(tmp_path / "again"))
+    assert "(pictures that differ only by extension: give each its own -o)" in clash.stderr
 
 
 def test_a_file_name_with_brackets_is_printed_as_it_is(tmp_path, identity_fixed):
