@@ -26,7 +26,7 @@ from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.extremes import impulse_guard
 from denoise_cli.holes import fill_holes
-from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, check_writable_as, fit_metadata, from_pillow, metadata_lost, output_format,
+from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, check_writable_as, colour_coding_lost, fit_metadata, from_pillow, metadata_lost, output_format,
                                   read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
 from denoise_cli.jobs import DEFAULT_SUFFIX, default_output, with_format  # noqa: F401 - DEFAULT_SUFFIX: part of the API
 from denoise_cli.model import LoadedModel, load_model
@@ -422,8 +422,9 @@ class Denoiser:
                                   "and written (a .tif output keeps them all).")
             image.pages = []
         check_writable_as(image, fmt, target)
-        if lost := metadata_lost(image, fmt):
-            image.warnings.append(f"{target}: {lost}")
+        for lost in (metadata_lost(image, fmt), colour_coding_lost(image, fmt)):
+            if lost:
+                image.warnings.append(f"{target}: {lost}")
         image.warnings += [f"{target}: {cut}" for cut in fit_metadata(image, fmt)]
         return LoadedFile(source, target, fmt, image, overwrite, started, quality)
 

@@ -560,6 +560,24 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
             f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
 
 
+NCLX_PRIMARIES = {9: "BT.2020", 11: "DCI-P3", 12: "Display P3"}  # ITU-T H.273 codes a HEIF's colour box uses
+NCLX_TRANSFERS = {8: "linear light", 16: "PQ (HDR)", 18: "HLG (HDR)"}
+
+
+def colour_coding_lost(image: ImageData, fmt: str) -> str | None:
+    """A sentence's end for a HEIF whose colour box codes its values otherwise than sRGB (an HDR
+    camera photo: BT.2020 with PQ), going where no such box is written and no ICC profile says it
+    instead: viewers would take the values for sRGB. None otherwise."""
+    colour = image.descriptive.heif_colour
+    if fmt == "HEIF" or image.icc_profile or not colour:
+        return None
+    coded = [NCLX_PRIMARIES.get(colour.get("color_primaries", 1)), NCLX_TRANSFERS.get(colour.get("transfer_characteristics", 13))]
+    if not any(coded):
+        return None
+    return (f"the picture's values are coded as {' with '.join(c for c in coded if c)} (its HEIF colour box), which a "
+            f"{format_name(fmt)} file does not record: it will look different there, washed out or dark (a .heic output keeps the coding).")
+
+
 def fit_metadata(image: ImageData, fmt: str) -> list[str]:
     """Cut what a JPEG cannot hold for size, saying so in sentence ends: EXIF, XMP and a comment
     each fit one 64 KB marker there, while a TIFF or PNG holds any size, and Pillow refuses the

@@ -526,11 +526,18 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     import pillow_heif
 
     ten_bit = _rng(18).integers(0, 1024, size=(16, 16, 3)).astype(np.uint16) << 6  # an HDR photo's depth
-    pillow_heif.from_bytes(mode="RGB;16", size=(16, 16), data=ten_bit.tobytes()).save(tmp_path / "DSCF0001.HIF", quality=-1)  # as Fujifilm names it
+    hdr_photo = pillow_heif.from_bytes(mode="RGB;16", size=(16, 16), data=ten_bit.tobytes())
+    pq = {"color_primaries": 9, "transfer_characteristics": 16, "matrix_coefficients": 9, "full_range_flag": 1}  # BT.2020 with PQ
+    hdr_photo.info["nclx_profile"] = pq
+    hdr_photo.save(tmp_path / "DSCF0001.HIF", quality=-1)  # as Fujifilm names it
     assert "DSCF0001.HIF" in [job.source.name for job in plan_jobs([str(tmp_path)], None).jobs]  # a folder of them was "no images"
     hdr = identity.denoise_file(tmp_path / "DSCF0001.HIF")
     assert any("a 10-bit HEIC, read and denoised at 8 bits per channel" in w for w in hdr.warnings)
     assert hdr.target.name == "DSCF0001_denoised.HIF" and Image.open(hdr.target).format == "HEIF"
+    kept = Image.open(hdr.target).info["nclx_profile"]  # pillow-heif wrote sRGB's: the HDR values looked washed out
+    assert {key: kept[key] for key in pq} == pq
+    assert any("values are coded as BT.2020 with PQ (HDR) (its HEIF colour box), which a png file does not record" in w
+               for w in identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.png").warnings)
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
     with pytest.raises(DenoiseError, match="IMG_0001.HEIC: HEIC needs the pillow-heif plugin: pip install pillow-heif"):
         identity.denoise_file(tmp_path / "IMG_0001.HEIC", tmp_path / "again.png")
