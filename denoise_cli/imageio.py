@@ -37,6 +37,7 @@ Mode policy (documented in the README):
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -210,6 +211,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 image.warnings.append(f"{path}: has {samples} channels, and Pillow reads {kept} of them ({_describe(image)}): the output "
                                       "holds no more.")
             image.lossless_coded = img.format == "WEBP" and _webp_is_lossless(path)
+            if img.format == "AVIF":  # Pillow does not say how an AVIF's values are coded
+                image.descriptive = replace(image.descriptive, colour_box=_avif_colour_box(path))
             if img.format == "TIFF" and pages > 1:
                 image.pages = _further_pages(img, path, width * height, max_pixels)
     except DenoiseError:
@@ -240,6 +243,19 @@ def _avif_bits(path: Path) -> int:
     at = head.find(b"pixi")
     channels = head[at + 8] if 0 <= at < len(head) - 8 else 0
     return max(head[at + 9 : at + 9 + channels], default=8)
+
+
+def _avif_colour_box(path: Path) -> dict[str, int]:
+    """An AVIF's nclx colour box ("colr", then "nclx", three 16-bit codes and the full-range
+    flag's byte), among its first 64 KB, by pillow-heif's save() keywords; empty without one."""
+    with open(path, "rb") as fp:
+        head = fp.read(1 << 16)
+    at = head.find(b"colrnclx")
+    if at < 0 or len(head) < at + 15:
+        return {}
+    primaries, transfer, matrix = struct.unpack(">3H", head[at + 8 : at + 14])
+    return {"color_primaries": primaries, "transfer_characteristics": transfer, "matrix_coefficients": matrix,
+            "full_range_flag": head[at + 14] >> 7}
 
 
 def _further_pages(img: Image.Image, path: Path, pixels: int, max_pixels: int | None) -> list[ImageData]:
@@ -565,17 +581,17 @@ NCLX_TRANSFERS = {8: "linear light", 16: "PQ (HDR)", 18: "HLG (HDR)"}
 
 
 def colour_coding_lost(image: ImageData, fmt: str) -> str | None:
-    """A sentence's end for a HEIF whose colour box codes its values otherwise than sRGB (an HDR
-    camera photo: BT.2020 with PQ), going where no such box is written and no ICC profile says it
-    instead: viewers would take the values for sRGB. None otherwise."""
-    colour = image.descriptive.heif_colour
+    """A sentence's end for a HEIF or AVIF whose colour box codes its values otherwise than sRGB
+    (an HDR photo: BT.2020 with PQ), going where no such box is written (all but HEIC) and no ICC
+    profile says it instead: viewers would take the values for sRGB. None otherwise."""
+    colour = image.descriptive.colour_box
     if fmt == "HEIF" or image.icc_profile or not colour:
         return None
     coded = [NCLX_PRIMARIES.get(colour.get("color_primaries", 1)), NCLX_TRANSFERS.get(colour.get("transfer_characteristics", 13))]
     if not any(coded):
         return None
-    return (f"the picture's values are coded as {' with '.join(c for c in coded if c)} (its HEIF colour box), which a "
-            f"{format_name(fmt)} file does not record: it will look different there, washed out or dark (a .heic output keeps the coding).")
+    return (f"the picture's values are coded as {' with '.join(c for c in coded if c)} (its colour box), which denoise's "
+            f"{format_name(fmt)} output does not record: it will look different there, washed out or dark (a .heic output keeps the coding).")
 
 
 def fit_metadata(image: ImageData, fmt: str) -> list[str]:

@@ -13,8 +13,9 @@ describe the pixels, are handled in imageio.py and exif.py; this module handles 
 - A JPEG's or GIF's comment: into a JPEG or GIF output.
 - PNG text chunks (tEXt, zTXt, iTXt), and its gamma, chromaticities and sRGB intent (gAMA,
   cHRM, sRGB): from a PNG into a PNG.
-- A HEIF's colour description (its nclx box: primaries, transfer, matrix, range), which says how
-  an HDR camera photo's values are coded (BT.2020 with PQ or HLG): from a HEIC into a HEIC.
+- A HEIF's or AVIF's colour description (its nclx box: primaries, transfer, matrix, range), which
+  says how an HDR photo's values are coded (BT.2020 with PQ or HLG): into a HEIC (Pillow writes
+  an AVIF's as sRGB's).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Descriptive:
     comment: bytes | None = None
     png_text: dict[str, str] = field(default_factory=dict)
     png_colour: list[tuple[bytes, bytes]] = field(default_factory=list)  # a PNG's gAMA, cHRM and sRGB chunks
-    heif_colour: dict[str, int] = field(default_factory=dict)  # a HEIF's nclx values, by pillow-heif's save() keywords
+    colour_box: dict[str, int] = field(default_factory=dict)  # a HEIF's or AVIF's nclx values, by pillow-heif's save() keywords
 
 
 def read_descriptive(img: Image.Image, turned_upright: bool) -> Descriptive:
@@ -57,8 +58,8 @@ def read_descriptive(img: Image.Image, turned_upright: bool) -> Descriptive:
         comment = comment.encode("utf-8")
     text = {key: str(value) for key, value in getattr(img, "text", {}).items() if key != XMP_KEY} if img.format == "PNG" else {}
     nclx = img.info.get("nclx_profile") if img.format == "HEIF" else None
-    heif_colour = {key: int(nclx[key]) for key in NCLX_KEYS if key in nclx} if isinstance(nclx, dict) else {}
-    return Descriptive(xmp or None, iptc, comment or None, text, _png_colour(img) if img.format == "PNG" else [], heif_colour)
+    colour_box = {key: int(nclx[key]) for key in NCLX_KEYS if key in nclx} if isinstance(nclx, dict) else {}
+    return Descriptive(xmp or None, iptc, comment or None, text, _png_colour(img) if img.format == "PNG" else [], colour_box)
 
 
 def _png_colour(img: Image.Image) -> list[tuple[bytes, bytes]]:
@@ -88,8 +89,8 @@ def save_options(meta: Descriptive, fmt: str, options: dict) -> None:
         options["exif"] = tags
     if meta.iptc and fmt == "JPEG":
         options["extra"] = b"".join(b"\xff\xed" + (len(payload) + 2).to_bytes(2, "big") + payload for payload in meta.iptc)
-    if meta.heif_colour and fmt == "HEIF" and len(meta.heif_colour) == len(NCLX_KEYS):  # else pillow-heif writes sRGB's
-        options.update(meta.heif_colour)
+    if meta.colour_box and fmt == "HEIF" and len(meta.colour_box) == len(NCLX_KEYS):  # else pillow-heif writes sRGB's
+        options.update(meta.colour_box)
     if meta.comment and fmt in ("JPEG", "GIF") and not (fmt == "JPEG" and len(meta.comment) > JPEG_MARKER_LIMIT):
         options["comment"] = meta.comment
     if fmt == "PNG" and (meta.png_text or meta.xmp or meta.png_colour):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 import warnings
 
 import numpy as np
@@ -510,6 +511,13 @@ def test_an_hdr_avif_read_at_8_bits_says_so(identity, tmp_path):
     assert identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "hdr.png").warnings == [
         f"{tmp_path / 'hdr.avif'}: a 10-bit AVIF, read and denoised at 8 bits per channel."]
     assert identity.denoise_file(tmp_path / "sdr.avif", tmp_path / "sdr.png").warnings == []
+    # an HDR photo's coding, BT.2020 with PQ, in its colour box: Pillow writes sRGB's into an AVIF, so said there too
+    coded = bytearray((tmp_path / "hdr.avif").read_bytes())
+    at = coded.find(b"colrnclx")
+    coded[at + 8 : at + 14] = struct.pack(">3H", 9, 16, 9)
+    (tmp_path / "pq.avif").write_bytes(bytes(coded))
+    assert any("values are coded as BT.2020 with PQ (HDR) (its colour box), which denoise's avif output does not record" in w
+               for w in identity.denoise_file(tmp_path / "pq.avif", tmp_path / "pq_out.avif").warnings)
 
 
 def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(identity, tmp_path, monkeypatch):
@@ -536,7 +544,7 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     assert hdr.target.name == "DSCF0001_denoised.HIF" and Image.open(hdr.target).format == "HEIF"
     kept = Image.open(hdr.target).info["nclx_profile"]  # pillow-heif wrote sRGB's: the HDR values looked washed out
     assert {key: kept[key] for key in pq} == pq
-    assert any("values are coded as BT.2020 with PQ (HDR) (its HEIF colour box), which a png file does not record" in w
+    assert any("values are coded as BT.2020 with PQ (HDR) (its colour box), which denoise's png output does not record" in w
                for w in identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.png").warnings)
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
     with pytest.raises(DenoiseError, match="IMG_0001.HEIC: HEIC needs the pillow-heif plugin: pip install pillow-heif"):
