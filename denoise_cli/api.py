@@ -390,7 +390,8 @@ class Denoiser:
         if camera is not None:
             image.camera = camera
         denoised = to_pillow(self.denoise_image(image, progress)[0])
-        for key, value in (("icc_profile", image.icc_profile), ("dpi", image.dpi), ("exif", image.exif), ("xmp", image.descriptive.xmp)):
+        for key, value in (("icc_profile", image.icc_profile), ("dpi", image.dpi), ("exif", image.exif), ("xmp", image.descriptive.xmp),
+                           ("nclx_profile", image.descriptive.colour_box or None)):  # pillow-heif saves a HEIC's colour coding from there
             if value is not None:
                 denoised.info[key] = value
         return denoised

@@ -544,6 +544,7 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     assert hdr.target.name == "DSCF0001_denoised.HIF" and Image.open(hdr.target).format == "HEIF"
     kept = Image.open(hdr.target).info["nclx_profile"]  # pillow-heif wrote sRGB's: the HDR values looked washed out
     assert {key: kept[key] for key in pq} == pq
+    assert identity.denoise(Image.open(tmp_path / "DSCF0001.HIF")).info["nclx_profile"] == pq  # the API's Pillow image carries it too
     assert any("values are coded as BT.2020 with PQ (HDR) (its colour box), which denoise's png output does not record" in w
                for w in identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.png").warnings)
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
