@@ -61,7 +61,8 @@ class ModelDescription:
     predicts: str = "clean"
     """"clean": the output is the clean image; "noise": the output is the noise to subtract."""
     noise_level_input: bool = False
-    """The network takes a second input `sigma` (N x K x 1 x 1, noise std on the 0-1 scale)."""
+    """The network takes a second input `sigma` (N x K x 1 x 1): the noise std on the scale of its
+    own input (the 0-1 scale times `input_scale`: 0-255 values for a model of 0-255 pixels)."""
     level_readings: list[str] = field(default_factory=lambda: ["full"])
     """With a noise-level input: the K estimator readings it was trained on, in channel order
     ("full", "half": estimate.py). A user's sigma feeds each one as white noise of that std reads."""

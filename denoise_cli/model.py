@@ -53,6 +53,7 @@ class LoadedModel:
         feeds = {"input": x}
         if d.noise_level_input:
             levels = np.broadcast_to(np.asarray(0.0 if sigma is None else sigma, dtype=np.float32), (len(d.level_readings),))
+            levels = levels * np.float32(abs(d.input_scale))  # a std in the network's own units: 0-255 ones for a 0-255 model
             feeds["sigma"] = np.broadcast_to(levels.reshape(1, -1, 1, 1), (len(x), len(levels), 1, 1)).copy()
         y = self._run(feeds)
         if d.predicts == "noise":

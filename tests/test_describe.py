@@ -83,6 +83,9 @@ def test_fixed_patches_a_noise_level_and_an_impulse_remover_s_reach(tmp_path):
                          tmp_path / "echo-mine.onnx", name="echo", noise={"kind": "gaussian"})
     assert echo.noise_level_input and echo.level_readings == ["full"]
     assert np.allclose(Denoiser(tmp_path / "echo-mine.onnx", "cpu", sigma=51).denoise(np.zeros((40, 40), np.float32)), 0.2)
+    # an FFDNet of 0-255 pixels takes its level in 0-255 units too: fed 51, not 0.2 (the echo, mapped back, reads 0.2 again)
+    describe_onnx(tmp_path / "e.onnx", tmp_path / "echo-255.onnx", name="echo", noise={"kind": "gaussian"}, input_scale=255)
+    assert np.allclose(Denoiser(tmp_path / "echo-255.onnx", "cpu", sigma=51).denoise(np.zeros((40, 40), np.float32)), 0.2)
     # output = input, but a pixel at exactly 0 or 1 becomes the mean of its 5x5 window
     window = numpy_helper.from_array(np.full((1, 1, 5, 5), 1 / 25, np.float32), "w")
     nodes = [helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.zeros((), np.float32))),
