@@ -187,7 +187,7 @@ class _Probe:
         """The output for a (1, 1, H, W) picture on the 0-1 scale, or None if the graph refuses it."""
         feeds = {"input": (unit * self.scale + self.offset).astype(np.float32)}
         if self.level:
-            feeds["sigma"] = np.full((1, 1, 1, 1), 0.1, np.float32)
+            feeds["sigma"] = np.full((1, 1, 1, 1), 0.1 * abs(self.scale), np.float32)  # std 0.1 in its own units, as model.infer feeds it
         try:
             output = self.session.run(["output"], feeds)[0]
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own exception types: this size is not taken
