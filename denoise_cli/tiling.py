@@ -64,6 +64,12 @@ def _round_up(value: int, multiple: int) -> int:
     return -(-value // multiple) * multiple
 
 
+def tile_margin(receptive_field: int, multiple_of: int) -> int:
+    """What is thrown away around each tile of a fully convolutional model: half its receptive
+    field, on the grid its sides must keep."""
+    return _round_up(math.ceil(receptive_field / 2), multiple_of)
+
+
 def axis_starts(length: int, kept: int, stride: int, align: int) -> tuple[int, ...]:
     """Kept-part starts covering [0, length): every `stride`, the last one pulled back so it ends
     at most `align - 1` pixels past the edge (and still on the `align` grid)."""
@@ -97,7 +103,7 @@ def plan_tiles(height: int, width: int, model: ModelDescription, tile: int | Non
         margin = 0
         overlap = model.patch_size // 2 if overlap is None else overlap
     else:
-        margin = _round_up(math.ceil(model.receptive_field / 2), align)
+        margin = tile_margin(model.receptive_field, align)
         side = _round_up(tile or model.tile_size or model.patch_size, align)
         full_kept = side - 2 * margin
         if full_kept < align:

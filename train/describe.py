@@ -27,6 +27,7 @@ from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.registry import FRAMEWORK_FILES
 from denoise_cli.session import open_session, session_options
+from denoise_cli.tiling import tile_margin
 
 DEFAULT_TILE = 512
 LARGEST_SIDE = 2048  # a receptive field that reaches the border of this is no local one
@@ -63,19 +64,21 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
     multiple, receptive = 1, 0
     if not fixed:
         multiple, receptive = _measure(proto, *probing)
-    elif freed := _any_size(proto, *probing):
-        try:  # an exporter without dynamic axes fixed a fully convolutional network to its example's size
+    else:  # an exporter without dynamic axes fixes a fully convolutional network to its example's size
+        freed = _with_free_sides(proto)
+        try:
             multiple, receptive = _measure(freed, *probing)
             proto, fixed = freed, 0
-        except DenoiseError:  # it runs at other sizes but is no local filter there: its own patch size it is
+        except DenoiseError:  # no picture of its input's size at other sides, or no local filter there: its own patch size it is
             pass
     if fixed and sides[0] != sides[1]:
         raise DenoiseError(f"{source}: takes {sides[1]}x{sides[0]} pictures only; denoise cuts pictures into square patches.")
-    side = fixed or max(-(-tile // multiple) * multiple, 2 * _margin(receptive, multiple) + 8 * multiple)
+    side = fixed or max(-(-tile // multiple) * multiple, 2 * tile_margin(receptive, multiple) + 8 * multiple)
     description = ModelDescription(
         name=name, summary=summary or f"Described from {source.name} (denoise-train describe)", noise=noise,
         patch_size=side, fixed_size=bool(fixed), params=_parameters(proto.graph),
-        macs_per_pixel=_macs_per_pixel(proto, fixed or multiple * math.ceil(96 / multiple), level is not None), tile_size=0 if fixed else side, multiple_of=multiple,
+        macs_per_pixel=_macs_per_pixel(proto, fixed or multiple * math.ceil(96 / multiple), level is not None),
+        tile_size=0 if fixed else side, multiple_of=multiple,
         receptive_field=receptive, input_scale=input_scale, input_offset=input_offset, predicts=predicts,
         noise_level_input=level is not None,
         recipe={"described_from": source.name, "sha256": hashlib.sha256(data).hexdigest()},
@@ -84,7 +87,7 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     serialized = proto.SerializeToString()
-    _check_runs(serialized, target.name)
+    _check_runs(serialized, target.name, description)
     write_atomically(target, lambda f: f.write(serialized), overwrite=overwrite)
     return description
 
@@ -155,10 +158,9 @@ def _measure(proto: onnx.ModelProto, source: str, scale: float, offset: float, l
     return multiple, probe.receptive_field(multiple)
 
 
-def _any_size(proto: onnx.ModelProto, source: str, scale: float, offset: float, level: bool) -> onnx.ModelProto | None:
-    """The graph with its picture's sides left free, if it still gives a picture of its input's
-    size at other sides: an exporter run without dynamic axes fixes a fully convolutional
-    network to its example's size, which would be cut into patches that see only themselves."""
+def _with_free_sides(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """The graph with its picture's sides left free, for a network an exporter fixed to its
+    example's size, which would otherwise be cut into patches that see only themselves."""
     freed = onnx.ModelProto()
     freed.CopyFrom(proto)
     del freed.graph.value_info[:]  # the example's shapes, recorded at export
@@ -168,10 +170,6 @@ def _any_size(proto: onnx.ModelProto, source: str, scale: float, offset: float, 
                 dim = value.type.tensor_type.shape.dim[axis]
                 dim.Clear()
                 dim.dim_param = label
-    try:
-        _Probe(freed.SerializeToString(), source, scale, offset, level).multiple_of()
-    except DenoiseError:
-        return None
     return freed
 
 
@@ -302,20 +300,14 @@ def _quiet_session(model: bytes) -> ort.InferenceSession:
     return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
-def _check_runs(model: bytes, name: str) -> None:
+def _check_runs(model: bytes, name: str, d: ModelDescription) -> None:
     """Run the described model as `denoise` would, in batches of several tiles."""
     with TemporaryDirectory(prefix="denoise-describe-") as folder:
         path = Path(folder) / name
         path.write_bytes(model)
-        d = Denoiser(path, "cpu").description
-        tile = None if d.fixed_size else 2 * _margin(d.receptive_field, d.multiple_of) + 4 * d.multiple_of
+        tile = None if d.fixed_size else 2 * tile_margin(d.receptive_field, d.multiple_of) + 4 * d.multiple_of
         picture = np.random.default_rng(2).random((3 * (tile or d.patch_size), 2 * (tile or d.patch_size)), dtype=np.float32)
         try:
             Denoiser(path, "cpu", tile=tile).denoise(picture)
         except DenoiseError as exc:
             raise DenoiseError(f"{exc} It failed on a batch of tiles: was its batch size fixed at export? (dynamic_axes in torch.onnx.export)") from None
-
-
-def _margin(receptive_field: int, multiple: int) -> int:
-    """What the tiler throws away around each tile (tiling.plan_tiles)."""
-    return -(-math.ceil(receptive_field / 2) // multiple) * multiple
