@@ -244,11 +244,12 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
     raw_files = broken_links = 0
     unwritten: Counter[str] = Counter()  # READ_ONLY_SUFFIXES found, without a --format to write them in
 
-    def wanted(path: Path) -> bool:
-        """A picture to denoise: one in a format denoise writes, or any it reads when -f says what to write."""
-        if _is_read_only(path) and fmt is None:
-            unwritten[path.suffix.lower()] += 1
-        return _is_image(path) or (fmt is not None and _is_read_only(path))
+    def wanted(found: list[Path]) -> list[Path]:
+        """The pictures to denoise among files found: those in formats denoise writes, and those
+        it only reads when -f says what to write (else counted in `unwritten`)."""
+        if fmt is None:
+            unwritten.update(p.suffix.lower() for p in found if _is_read_only(p))
+        return [p for p in found if not _broken(p) and (_is_image(p) or (fmt is not None and _is_read_only(p)))]
     if "/" in suffix or os.sep in suffix:
         raise DenoiseError(f"--suffix {suffix!r} holds a path separator; it is added to file names, so it cannot (use -o for another folder).")
     for text in inputs:
@@ -265,7 +266,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
         elif glob.has_magic(text):
             # "**" means any depth, as in bash's globstar and zsh, with or without --recursive
             found = [Path(m) for m in sorted(glob.glob(os.path.expanduser(text), recursive=True)) if Path(m).is_file() or _broken(Path(m))]
-            matches = [m for m in found if not _broken(m) and wanted(m)]
+            matches = wanted(found)
             raw_files += sum(map(_is_raw, found))
             broken_links += sum(1 for m in found if _is_image(m) and _broken(m))
             files.extend(matches) if matches else problems.append(f"{text}: no image matches this pattern{_pattern_case_hint(text)}.")
@@ -300,7 +301,7 @@ def plan_jobs(inputs: list[str], output: str | os.PathLike | None, *, recursive:
             continue
         raw_files += sum(map(_is_raw, found))
         broken_links += sum(1 for p in found if _is_image(p) and _broken(p))
-        for source in (p for p in found if not _broken(p) and wanted(p)):
+        for source in wanted(found):
             jobs.append(Job(source, with_format(out_root / source.relative_to(folder), fmt)))
     for source in files:
         if output is None:
