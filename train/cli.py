@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 from contextlib import contextmanager
@@ -422,7 +423,7 @@ def _noise_params(pairs: list[str]) -> dict:
     for pair in pairs:
         key, _, text = pair.partition("=")
         try:
-            values = [float(v) for v in text.split("-")] if text and not text.startswith("-") else [float(text)]
+            values = [float(v) for v in re.split(r"(?<=[0-9.])-", text)]  # LOW-HIGH; a minus sign or 1e-3 is no range
         except ValueError:
             raise DenoiseError(f"--noise-param takes KEY=VALUE or KEY=LOW-HIGH with numbers (got {pair!r}).") from None
         if not key or len(values) > 2:
