@@ -30,7 +30,7 @@ from denoise_cli.imageio import FORMAT_BY_SUFFIX, IMAGE_SUFFIXES, RAW_SUFFIXES, 
 
 
 DEFAULT_SUFFIX = "_denoised"
-URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+://")  # a scheme of two letters or more: C:// is a Windows drive
 
 
 def default_output(source: Path, suffix: str = DEFAULT_SUFFIX) -> Path:

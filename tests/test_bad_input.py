@@ -294,6 +294,8 @@ def test_unknown_glob_and_bad_option_values(tmp_path, identity_fixed):
     assert_clean_error(result)
     assert ("https://example.com/shots/IMG_1.JPG?dl=1: a URL; denoise reads files and standard input, so download it first or pipe it "
             "in: curl -sL 'https://example.com/shots/IMG_1.JPG?dl=1' | denoise - -o clean.jpg") in result.stderr
+    result = run_cli("C://photos/x.png", "-m", str(identity_fixed), cwd=tmp_path)  # a Windows drive, no URL scheme
+    assert "C://photos/x.png: no such file or folder." in result.stderr
 
 
 def test_an_unreadable_folder_is_one_problem_and_the_others_go_on(tmp_path, monkeypatch):
