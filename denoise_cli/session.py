@@ -49,8 +49,10 @@ def _providers(device: str) -> list[str]:
     return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int | None = None, name: str | None = None) -> ort.InferenceSession:
-    """An InferenceSession on the requested device; a model that will not load is a DenoiseError."""
+def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads: int | None = None, name: str | None = None,
+                 quiet: bool = False) -> ort.InferenceSession:
+    """An InferenceSession on the requested device; a model that will not load is a DenoiseError.
+    `quiet`: its runs log nothing, not even errors (a probe's refused sizes are answers)."""
     providers = _providers(device)
     source = model if isinstance(model, bytes) else str(model)
     name = name or ("model" if isinstance(model, bytes) else Path(model).name)
@@ -58,8 +60,11 @@ def open_session(model: str | os.PathLike | bytes, device: str = "auto", threads
         providers = ["CPUExecutionProvider"]
     if device == "cuda" and not _cuda_works():  # tried silently: ONNX Runtime would log its own red error first
         raise DenoiseError(NO_CUDA_GPU)
+    options = session_options(threads)
+    if quiet:
+        options.log_severity_level = 4
     try:
-        session = ort.InferenceSession(source, sess_options=session_options(threads), providers=providers)
+        session = ort.InferenceSession(source, sess_options=options, providers=providers)
     except Exception as exc:  # ORT raises its own exception types for bad files
         reason = str(exc).splitlines()[0]
         if "INVALID_PROTOBUF" in reason:  # not an ONNX file at all: an image, a PyTorch checkpoint, a download's error page

@@ -19,14 +19,13 @@ from tempfile import TemporaryDirectory
 import numpy as np
 import onnx
 import onnx.external_data_helper
-import onnxruntime as ort
 
 from denoise_cli.api import Denoiser
 from denoise_cli.atomic import check_folder_writable, write_atomically
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.registry import FRAMEWORK_FILES
-from denoise_cli.session import open_session, session_options
+from denoise_cli.session import open_session
 from denoise_cli.tiling import tile_margin
 
 DEFAULT_TILE = 512
@@ -59,7 +58,6 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
     sides = _free_batch(proto.graph)
     fixed = sides[0] if sides else 0
     del proto.metadata_props[:]  # a description of its own, if any, is replaced
-    open_session(proto.SerializeToString(), device="cpu", threads=1, name=source.name)  # one that ONNX Runtime cannot load: its sentence
     probing = (source.name, input_scale, input_offset, level is not None)
     multiple, receptive = 1, 0
     if not fixed:
@@ -77,7 +75,7 @@ def describe_onnx(source: Path, target: Path, *, name: str, noise: dict, predict
     description = ModelDescription(
         name=name, summary=summary or f"Described from {source.name} (denoise-train describe)", noise=noise,
         patch_size=side, fixed_size=bool(fixed), params=_parameters(proto.graph),
-        macs_per_pixel=_macs_per_pixel(proto, fixed or multiple * math.ceil(96 / multiple), level is not None),
+        macs_per_pixel=_macs_per_pixel(proto, fixed or multiple * math.ceil(96 / multiple), probing),
         tile_size=0 if fixed else side, multiple_of=multiple,
         receptive_field=receptive, input_scale=input_scale, input_offset=input_offset, predicts=predicts,
         noise_level_input=level is not None,
@@ -177,17 +175,21 @@ class _Probe:
     """Runs the renamed graph on ONNX Runtime to find what it takes and what reaches what."""
 
     def __init__(self, model: bytes, source: str, scale: float, offset: float, level: bool):
-        self.session = _quiet_session(model)
+        self.session = open_session(model, device="cpu", name=source, quiet=True)  # one ONNX Runtime cannot load: its sentence
         self.source, self.scale, self.offset, self.level = source, scale, offset, level
         self.refusal = ""  # ONNX Runtime's words on the last picture it refused
 
-    def run(self, unit: np.ndarray) -> np.ndarray | None:
-        """The output for a (1, 1, H, W) picture on the 0-1 scale, or None if the graph refuses it."""
+    def feeds(self, unit: np.ndarray) -> dict[str, np.ndarray]:
+        """A (1, 1, H, W) picture on the 0-1 scale as the graph takes it, with a noise level if it takes one."""
         feeds = {"input": (unit * self.scale + self.offset).astype(np.float32)}
         if self.level:
             feeds["sigma"] = np.full((1, 1, 1, 1), 0.1 * abs(self.scale), np.float32)  # std 0.1 in its own units, as model.infer feeds it
+        return feeds
+
+    def run(self, unit: np.ndarray) -> np.ndarray | None:
+        """The output for a (1, 1, H, W) picture on the 0-1 scale, or None if the graph refuses it."""
         try:
-            output = self.session.run(["output"], feeds)[0]
+            output = self.session.run(["output"], self.feeds(unit))[0]
         except Exception as exc:  # noqa: BLE001 - ONNX Runtime's own exception types: this size is not taken
             self.refusal = str(exc).splitlines()[0][:200]
             return None
@@ -262,10 +264,11 @@ def _parameters(graph: onnx.GraphProto) -> int:
             + sum(math.prod(t.dims) for t in constants if t.data_type in floats and math.prod(t.dims) > 1))
 
 
-def _macs_per_pixel(proto: onnx.ModelProto, side: int, level: bool) -> int:
+def _macs_per_pixel(proto: onnx.ModelProto, side: int, probing: tuple[str, float, float, bool]) -> int:
     """Multiply-adds of its convolutions and matrix products per pixel of a side x side picture
-    (a small one: each of their tensors is kept), from the shapes of those tensors on one real run (shape inference stops at the shapes a graph
-    computes, such as a noise level expanded to the picture's size)."""
+    (a small one: each of their tensors is kept), from the shapes of those tensors on one real
+    run (shape inference stops at the shapes a graph computes, such as a noise level expanded to
+    the picture's size)."""
     counted = [n for n in proto.graph.node if n.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm")]
     weights = {i.name: list(i.dims) for i in proto.graph.initializer}
     watched = dict.fromkeys(n for node in counted for n in (node.input[0], node.input[1], node.output[0]) if n not in weights)
@@ -273,12 +276,9 @@ def _macs_per_pixel(proto: onnx.ModelProto, side: int, level: bool) -> int:
     exposed.CopyFrom(proto)
     outputs = {o.name for o in exposed.graph.output}
     exposed.graph.output.extend(onnx.helper.make_empty_tensor_value_info(n) for n in watched if n not in outputs)
-    session = _quiet_session(exposed.SerializeToString())
-    feeds = {"input": np.zeros((1, 1, side, side), np.float32)}
-    if level:
-        feeds["sigma"] = np.full((1, 1, 1, 1), 0.1, np.float32)
-    names = [o.name for o in session.get_outputs()]
-    shapes = {**weights, **{name: list(value.shape) for name, value in zip(names, session.run(names, feeds))}}
+    probe = _Probe(exposed.SerializeToString(), *probing)
+    names = [o.name for o in probe.session.get_outputs()]
+    shapes = {**weights, **{name: list(value.shape) for name, value in zip(names, probe.session.run(names, probe.feeds(np.zeros((1, 1, side, side)))))}}
     total = 0
     for node in counted:
         first, weight, out = (shapes[n] for n in (node.input[0], node.input[1], node.output[0]))
@@ -290,14 +290,6 @@ def _macs_per_pixel(proto: onnx.ModelProto, side: int, level: bool) -> int:
             transposed = any(a.name == "transA" and a.i for a in node.attribute)
             total += math.prod(out) * (first[-2] if transposed else first[-1])
     return round(total / (side * side))
-
-
-def _quiet_session(model: bytes) -> ort.InferenceSession:
-    """A CPU session that logs nothing: the sizes a probe tries and the graph refuses are its
-    answers, not errors for the user to read."""
-    options = session_options(None)
-    options.log_severity_level = 4
-    return ort.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _check_runs(model: bytes, name: str, d: ModelDescription) -> None:
