@@ -191,7 +191,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             warnings = []
             if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
                 warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
-            if img.format == "AVIF" and (bits := _avif_bits(path)) > 8:  # so does Pillow an HDR AVIF (a phone's, a camera's)
+            avif_head = _file_head(path) if img.format == "AVIF" else b""  # its properties, which Pillow does not give
+            if avif_head and (bits := _avif_bits(avif_head)) > 8:  # so does Pillow an HDR AVIF (a phone's, a camera's)
                 warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel.")
             if img.format == "MPO":  # a phone's JPEG that carries a second picture
                 warnings.append(f"{path}: also holds {img.n_frames - 1} secondary picture{'s' if img.n_frames > 2 else ''} (an HDR gain map "
@@ -211,8 +212,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 image.warnings.append(f"{path}: has {samples} channels, and Pillow reads {kept} of them ({_describe(image)}): the output "
                                       "holds no more.")
             image.lossless_coded = img.format == "WEBP" and _webp_is_lossless(path)
-            if img.format == "AVIF":  # Pillow does not say how an AVIF's values are coded
-                image.descriptive = replace(image.descriptive, colour_box=_avif_colour_box(path))
+            if avif_head:  # Pillow does not say how an AVIF's values are coded
+                image.descriptive = replace(image.descriptive, colour_box=_avif_colour_box(avif_head))
             if img.format == "TIFF" and pages > 1:
                 image.pages = _further_pages(img, path, width * height, max_pixels)
     except DenoiseError:
@@ -235,21 +236,23 @@ def _pillow_cannot_decode(img: Image.Image) -> bool:
     return img.format == "TIFF" and img.info.get("compression") == "webp"
 
 
-def _avif_bits(path: Path) -> int:
-    """The bits per channel an AVIF file's "pixi" property gives (after its size, type, version
-    and flags, a channel count and a byte per channel), among its first 64 KB; 8 without one."""
+def _file_head(path: Path) -> bytes:
+    """A file's first 64 KB, where an AVIF's properties are."""
     with open(path, "rb") as fp:
-        head = fp.read(1 << 16)
+        return fp.read(1 << 16)
+
+
+def _avif_bits(head: bytes) -> int:
+    """The bits per channel an AVIF file's "pixi" property gives (after its size, type, version
+    and flags, a channel count and a byte per channel), in its head; 8 without one."""
     at = head.find(b"pixi")
     channels = head[at + 8] if 0 <= at < len(head) - 8 else 0
     return max(head[at + 9 : at + 9 + channels], default=8)
 
 
-def _avif_colour_box(path: Path) -> dict[str, int]:
+def _avif_colour_box(head: bytes) -> dict[str, int]:
     """An AVIF's nclx colour box ("colr", then "nclx", three 16-bit codes and the full-range
-    flag's byte), among its first 64 KB, by pillow-heif's save() keywords; empty without one."""
-    with open(path, "rb") as fp:
-        head = fp.read(1 << 16)
+    flag's byte), in its head, by pillow-heif's save() keywords; empty without one."""
     at = head.find(b"colrnclx")
     if at < 0 or len(head) < at + 15:
         return {}
