@@ -77,7 +77,7 @@ class LoadedFile:
     fmt: str
     image: ImageData
     overwrite: bool
-    started: float
+    seconds: float  # spent reading it: in a batch the next file is read while the model works, so no start time is its own
     quality: int = DEFAULT_QUALITY
 
     @property
@@ -427,10 +427,13 @@ class Denoiser:
             if lost:
                 image.warnings.append(f"{target}: {lost}")
         image.warnings += [f"{target}: {cut}" for cut in fit_metadata(image, fmt)]
-        return LoadedFile(source, target, fmt, image, overwrite, started, quality)
+        return LoadedFile(source, target, fmt, image, overwrite, time.perf_counter() - started, quality)
 
-    def save_file(self, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None) -> FileResult:
-        """Write a denoised image where `load_file` said; everything of `denoise_file` after the model."""
+    def save_file(self, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None, model_seconds: float = 0.0) -> FileResult:
+        """Write a denoised image where `load_file` said; everything of `denoise_file` after the
+        model. The result's seconds are those spent on this file: reading, `model_seconds` and
+        writing, not those it waited behind another file of a batch."""
+        started = time.perf_counter()
         write_image(denoised, loaded.target, fmt=loaded.fmt, overwrite=loaded.overwrite, quality=loaded.quality)
         image = loaded.image
         if self.description.solid_extremes and image.source_format == "JPEG":
@@ -442,7 +445,8 @@ class Denoiser:
         if self.description.solid_extremes and all(_same_pixels(page.planes, out.planes) for page, out in zip((image, *image.pages), (denoised, *denoised.pages))):
             image.warnings.append(f"{loaded.source}: {self.description.name} changed no pixel: it re-predicts only pixels at exactly black or "
                                   "white that may be impulses, and found none; the default model removes other noise.")
-        return FileResult(loaded.source, loaded.target, image.width, image.height, time.perf_counter() - loaded.started, image.warnings, setting,
+        seconds = loaded.seconds + model_seconds + time.perf_counter() - started
+        return FileResult(loaded.source, loaded.target, image.width, image.height, seconds, image.warnings, setting,
                           pages=1 + len(image.pages))
 
     def denoise_file(
@@ -465,8 +469,9 @@ class Denoiser:
         if target is not None and Path(target).is_dir():  # a folder to write into, as -o FOLDER/ for one file
             target = Path(target) / Path(source).name
         loaded = self.load_file(source, target, overwrite=overwrite, format=format, quality=quality)
+        started = time.perf_counter()
         denoised, setting = self.denoise_image(loaded.image, progress)
-        return self.save_file(loaded, denoised, setting)
+        return self.save_file(loaded, denoised, setting, time.perf_counter() - started)
 
     def denoise_bytes(self, data: bytes, *, format: str | None = None, quality: int = DEFAULT_QUALITY, progress: Progress | None = None) -> bytes:
         """An image file's bytes in, the denoised image's file bytes out: for a service that

@@ -10,6 +10,7 @@ import contextlib
 import json
 import sys
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -425,8 +426,8 @@ class Pipeline:
 
         return progress
 
-    def _save(self, job: Job, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None) -> FileResult:
-        result = self.denoiser.save_file(loaded, denoised, setting)
+    def _save(self, job: Job, loaded: LoadedFile, denoised: ImageData, setting: NoiseSetting | None, model_seconds: float) -> FileResult:
+        result = self.denoiser.save_file(loaded, denoised, setting, model_seconds)
         if job.target_name == stdio.STDOUT:
             stdio.deliver(job.target)
         return result
@@ -453,10 +454,11 @@ class Pipeline:
                     if loaded is None:
                         continue
                     progress = self._progress(job)
+                    started = time.perf_counter()
                     denoised = self._settle(job, lambda: self.denoiser.denoise_image(loaded.image, progress))
                     if denoised is None:
                         continue
-                    self.writes.append((job, io.submit(self._save, job, loaded, *denoised)))
+                    self.writes.append((job, io.submit(self._save, job, loaded, *denoised, time.perf_counter() - started)))
                     self._drain(keep=1 if small else 0)
             finally:
                 self._drain(keep=0)  # finished writes are reported even after Ctrl-C

@@ -131,6 +131,15 @@ def cli_env(colour: bool = False, **extra: str) -> dict[str, str]:
     return {**env, "COLUMNS": "200", **({} if colour else {"NO_COLOR": "1"}), **extra}
 
 
+def batch_options(inputs, output, model):
+    """A batch as `denoise INPUTS -o OUTPUT -m MODEL --device cpu` runs it, for in-process tests."""
+    from denoise_cli import batch
+
+    return batch.BatchOptions(inputs=[str(p) for p in inputs], output=str(output), model=str(model), device="cpu", recursive=False,
+                              overwrite=False, suffix="_denoised", format=None, threads=None, tile=None, overlap=None, batch_size=None,
+                              max_pixels=10**8)
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, module: str = "denoise_cli.cli", env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The real `denoise` command in a subprocess (the installed console script's module)."""
     env = cli_env(**(env or {}))

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, run_cli
+from conftest import assert_clean_error, batch_options, run_cli
 
 
 def _png(path, shape=(20, 20)):
@@ -395,15 +395,6 @@ def test_a_model_that_fails_at_run_time_fails_that_image_alone(tmp_path):
     assert result.stderr.count("ONNX Runtime failed on a batch of tiles") >= 2 and "0 denoised, 0 skipped, 2 failed" in result.stderr
 
 
-def _batch_options(inputs, output, model):
-    """A batch as `denoise INPUTS -o OUTPUT -m MODEL --device cpu` runs it, for in-process tests."""
-    from denoise_cli import batch
-
-    return batch.BatchOptions(inputs=[str(p) for p in inputs], output=str(output), model=str(model), device="cpu", recursive=False,
-                              overwrite=False, suffix="_denoised", format=None, threads=None, tile=None, overlap=None, batch_size=None,
-                              max_pixels=10**8)
-
-
 @pytest.mark.parametrize("method,error,message", [
     ("denoise_image", MemoryError(), "big.png: not enough memory to denoise it"),
     # a bug that escapes (ours, or a codec's exception of an unforeseen type) while reading
@@ -425,7 +416,7 @@ def test_an_image_that_fails_in_an_unforeseen_way_fails_alone(tmp_path, identity
         return works(self, first, *args, **kwargs)
 
     monkeypatch.setattr(Denoiser, method, fails_on_the_big_one)
-    options = _batch_options([tmp_path / "big.png", tmp_path / "small.png"], tmp_path / "out", identity_fixed)
+    options = batch_options([tmp_path / "big.png", tmp_path / "small.png"], tmp_path / "out", identity_fixed)
     assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
     assert message in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.png"]
@@ -462,7 +453,7 @@ def test_a_folder_that_cannot_be_written_is_refused_before_the_work(tmp_path, id
         monkeypatch.setattr(atomic, "_free_bytes", lambda path: 0 if os.fspath(path) == str(card) else free(path))
     worked = []
     monkeypatch.setattr(Denoiser, "denoise_image", lambda self, image, progress=None: worked.append(image))
-    options = dataclasses.replace(_batch_options([card / "a.png", card / "b.png"], tmp_path, identity_fixed), output=None)
+    options = dataclasses.replace(batch_options([card / "a.png", card / "b.png"], tmp_path, identity_fixed), output=None)
     assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=False)) == 1
     said = capsys.readouterr().err
     assert worked == [] and "0 denoised, 0 skipped, 2 failed" in said

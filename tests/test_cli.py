@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, camera_exif, cli_env, level_echo_model, run_cli, run_cli_piped
+from conftest import assert_clean_error, batch_options, camera_exif, cli_env, level_echo_model, run_cli, run_cli_piped
 from denoise_cli import Denoiser
 
 
@@ -215,6 +215,33 @@ def test_json_and_the_summary_list_files_in_the_order_given(tmp_path, identity_f
                      "--json", "-q")
     assert [Path(f["source"]).name for f in json.loads(result.stdout)["files"]] == ["c.png", "b.png", "a.png", "d.png"]
     assert [line.split(": ")[1].rsplit("/", 1)[-1] for line in result.stderr.splitlines() if line.startswith("  failed")] == ["b.png", "d.png"]
+
+
+def test_a_file_s_seconds_are_its_own_not_the_wait_behind_the_one_before(tmp_path, identity_fixed, monkeypatch, capsys):
+    """A batch reads the next file while the model works on this one: a thumbnail after a large
+    scan said it took the scan's ten seconds. (In-process, with the clock moved on 1000 s while
+    the model works on the first file.)"""
+    import time
+
+    from denoise_cli import batch
+
+    for name, side in (("scan.png", 60), ("thumb.png", 20)):
+        _write(tmp_path / name, shape=(side, side))
+    clock, moved = time.perf_counter, [0.0]
+    monkeypatch.setattr(time, "perf_counter", lambda: clock() + moved[0])
+    works = Denoiser.denoise_image
+
+    def slow_on_the_scan(self, image, progress=None):
+        if image.width == 60:
+            time.sleep(0.3)  # the thumbnail is read meanwhile
+            moved[0] += 1000.0
+        return works(self, image, progress)
+
+    monkeypatch.setattr(Denoiser, "denoise_image", slow_on_the_scan)
+    options = batch_options([tmp_path / "scan.png", tmp_path / "thumb.png"], tmp_path / "out", identity_fixed)
+    assert batch.run_batch(options, batch.Reporter(quiet=True, json_summary=True)) == 0
+    seconds = {Path(f["source"]).name: f["seconds"] for f in json.loads(capsys.readouterr().out)["files"]}
+    assert seconds["scan.png"] >= 1000 and seconds["thumb.png"] < 100
 
 
 def test_sigma_and_strength_from_the_command_line(tmp_path, level_echo):
