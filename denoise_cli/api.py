@@ -417,7 +417,7 @@ class Denoiser:
         if not target.parent.is_dir():
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
         check_folder_writable(target, overwrite)  # a read-only card or share: refused before the work
-        image = read_image(source, self.max_pixels)
+        image = read_image(source, self.max_pixels, fmt)
         if image.pages and fmt != "TIFF":  # dropped before the work, not after
             image.warnings.append(f"{source}: has {len(image.pages) + 1} pages, and {fmt} holds one: only the first is denoised "
                                   "and written (a .tif output keeps them all).")

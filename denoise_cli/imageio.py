@@ -50,6 +50,7 @@ from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, describes_layout, exif_bytes, fit_in_jpeg,
                               unresized_camera)
+from denoise_cli.heifdepth import HEIF_BITS, TEN_BIT_MODES, at_full_depth, holds_ten_bits, write_ten_bit_heif
 from denoise_cli.highdepth import (is_tiff, jpeg2000_bits, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_jpeg2000,
                                     write_16_bit_png, write_16_bit_ppm, write_with_tifffile)
 from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, read_descriptive, save_options
@@ -177,8 +178,9 @@ def raw_advice(files: int = 1) -> str:
     return f"export {'it' if files == 1 else 'them'} from your raw developer as 16-bit TIFF (or JPEG) and denoise that"
 
 
-def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> ImageData:
-    """Read an image file; any problem is one DenoiseError naming the file."""
+def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS, output_format: str | None = None) -> ImageData:
+    """Read an image file; any problem is one DenoiseError naming the file. A 10-bit HEIC is
+    read at its depth when `output_format` keeps it, else at 8 bits (heifdepth.py)."""
     path = Path(path)
     if path.suffix.lower() in RAW_SUFFIXES:
         raise DenoiseError(f"{path}: a camera raw file, which denoise does not develop: {raw_advice()}.")
@@ -189,8 +191,12 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             width, height = img.size
             check_size(path, width, height, max_pixels)
             warnings = []
-            if img.format == "HEIF" and img.info.get("bit_depth", 8) > 8:  # pillow-heif reads HDR photos at 8 bits
-                warnings.append(f"{path}: a {img.info['bit_depth']}-bit HEIC, read and denoised at 8 bits per channel.")
+            heif_bits = img.info.get("bit_depth", 8) if img.format == "HEIF" else 8  # which Pillow reads at 8
+            deep = heif_bits > 8 and img.mode in ("RGB", "RGBA") and output_format is not None and holds_ten_bits(output_format)
+            if heif_bits > 8 and not deep:
+                keeping = ", ".join(format_name(f) for f in FORMAT_MODES if holds_ten_bits(f))
+                keeps = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)" if output_format else ""
+                warnings.append(f"{path}: a {heif_bits}-bit HEIC, read and denoised at 8 bits per channel{keeps}.")
             avif_head = _file_head(path) if img.format == "AVIF" else b""  # its properties, which Pillow does not give
             if avif_head and (bits := _avif_bits(avif_head)) > 8:  # so does Pillow an HDR AVIF (a phone's, a camera's)
                 warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel.")
@@ -216,6 +222,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 image.descriptive = replace(image.descriptive, colour_box=_avif_colour_box(avif_head))
             if img.format == "TIFF" and pages > 1:
                 image.pages = _further_pages(img, path, width * height, max_pixels)
+            if deep:
+                image = at_full_depth(path, image)
     except DenoiseError:
         raise
     except UnidentifiedImageError as exc:
@@ -544,6 +552,8 @@ def _formats_holding(image: ImageData, besides: tuple[str, ...] = ()) -> str:
 def _holds(fmt: str, image: ImageData) -> bool:
     if fmt == "JXL" and image.planes.dtype == np.float64:  # libjxl's floats are of 32 bits at most
         return False
+    if fmt == "HEIF" and image.mode in TEN_BIT_MODES and image.bits is not None:  # a 10-bit HEIC's values
+        return image.bits <= HEIF_BITS
     return image.mode in FORMAT_MODES[fmt] or (fmt in SIXTEEN_BIT_GRAY_FORMATS and _fits_16_bits(image))
 
 
@@ -641,6 +651,9 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
         check_writable_as(page, fmt, path)
     if fmt == "JXL":
         jpegxl.write_jpegxl(image, path, overwrite, quality)
+        return
+    if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt == "HEIF":
+        write_ten_bit_heif(image, path, overwrite, quality)
         return
     if image.mode in SIXTEEN_BIT_WITH_CODECS:
         {"PPM": write_16_bit_ppm, "PNG": write_16_bit_png, "JPEG2000": write_16_bit_jpeg2000}.get(fmt, write_with_tifffile)(image, path, overwrite)

@@ -84,6 +84,9 @@ class ImageData:
     """XMP, IPTC, comments, PNG text: carried into the output where its format holds them."""
     pages: list[ImageData] = field(default_factory=list)
     """A multi-page TIFF's further pages, each with its own planes and mode, written after this one."""
+    bits: int | None = None
+    """Bits per channel of a source stored with fewer than its values are scaled to (a camera's
+    10-bit HEIC, on the 16-bit scale): a HEIC output holds it."""
 
     @property
     def height(self) -> int:

@@ -4,6 +4,7 @@ documented behaviour."""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import stat
@@ -533,20 +534,27 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     assert out.filename.endswith("IMG_0001_denoised.HEIC")
     import pillow_heif
 
-    ten_bit = _rng(18).integers(0, 1024, size=(16, 16, 3)).astype(np.uint16) << 6  # an HDR photo's depth
+    y, x, c = np.mgrid[:16, :16, :3]
+    ten_bit = (300 + 13 * x + 7 * y + 5 * c + _rng(18).integers(0, 4, size=(16, 16, 3))).astype(np.uint16) << 6  # an HDR sky's depth
     hdr_photo = pillow_heif.from_bytes(mode="RGB;16", size=(16, 16), data=ten_bit.tobytes())
     pq = {"color_primaries": 9, "transfer_characteristics": 16, "matrix_coefficients": 9, "full_range_flag": 1}  # BT.2020 with PQ
     hdr_photo.info["nclx_profile"] = pq
     hdr_photo.save(tmp_path / "DSCF0001.HIF", quality=-1)  # as Fujifilm names it
     assert "DSCF0001.HIF" in [job.source.name for job in plan_jobs([str(tmp_path)], None).jobs]  # a folder of them was "no images"
     hdr = identity.denoise_file(tmp_path / "DSCF0001.HIF")
-    assert any("a 10-bit HEIC, read and denoised at 8 bits per channel" in w for w in hdr.warnings)
     assert hdr.target.name == "DSCF0001_denoised.HIF" and Image.open(hdr.target).format == "HEIF"
+    decoded = np.array(pillow_heif.open_heif(tmp_path / "DSCF0001.HIF", convert_hdr_to_8bit=False)).astype(int)
+    again = pillow_heif.open_heif(hdr.target, convert_hdr_to_8bit=False)  # at its 10 bits: at 8, PQ's steps band
+    assert again.info["bit_depth"] == 10 and np.abs(np.array(again) - decoded).mean() < 2 * 64  # x265 at quality 95
     kept = Image.open(hdr.target).info["nclx_profile"]  # pillow-heif wrote sRGB's: the HDR values looked washed out
     assert {key: kept[key] for key in pq} == pq
     assert identity.denoise(Image.open(tmp_path / "DSCF0001.HIF")).info["nclx_profile"] == pq  # the API's Pillow image carries it too
     assert any("values are coded as BT.2020 with PQ (HDR) (its colour box), which denoise's png output does not record" in w
                for w in identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.png").warnings)
+    if importlib.util.find_spec("imagecodecs"):  # 16-bit colour PNG: the tiff16 extra
+        assert np.array_equal(__import__("imagecodecs").imread(tmp_path / "hdr.png"), decoded)
+    eight = identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.jpg").warnings
+    assert any("DSCF0001.HIF: a 10-bit HEIC, read and denoised at 8 bits per channel: a jpeg file holds no more (" in w for w in eight)
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
     with pytest.raises(DenoiseError, match="IMG_0001.HEIC: HEIC needs the pillow-heif plugin: pip install pillow-heif"):
         identity.denoise_file(tmp_path / "IMG_0001.HEIC", tmp_path / "again.png")

@@ -1,0 +1,65 @@
+"""A camera's 10-bit HEIF (Canon's and Sony's .HIF, an HDR HEIC) at its depth. Pillow, through
+pillow-heif, reads it at 8 bits per channel; pillow-heif itself gives its values on the 16-bit
+scale and writes such values back at 10 bits. A picture read so is denoised on the 16-bit
+scale and written as a 10-bit HEIC, or at 16 bits where its format holds that; for an 8-bit
+format (JPEG, WebP, ...) it is read at 8 bits, as before, since the output holds no more."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+
+from denoise_cli.atomic import write_atomically
+from denoise_cli.errors import DenoiseError
+from denoise_cli.highdepth import colour_planes
+from denoise_cli.metadata import save_options
+from denoise_cli.pixels import SIXTEEN_BIT, ImageData
+
+HEIF_BITS = 10  # what pillow-heif writes 16-bit values with (its 12-bit option is global, so not used)
+TEN_BIT_MODES = {"RGB;16", "RGBA;16"}
+
+
+def holds_ten_bits(fmt: str) -> bool:
+    """Whether an output format keeps a 10-bit HEIF's depth with the codecs installed: HEIC
+    itself, and 16-bit colour (PNG and JPEG 2000 by imagecodecs, TIFF by tifffile, PPM)."""
+    codec = {"PNG": "imagecodecs", "JPEG2000": "imagecodecs", "TIFF": "tifffile"}.get(fmt)
+    return fmt in ("HEIF", "PPM") or (codec is not None and find_spec(codec) is not None)
+
+
+def at_full_depth(path: Path, eight_bit: ImageData) -> ImageData:
+    """`eight_bit`, a HEIF as Pillow read it (its metadata, orientation and camera worked out
+    as for any picture), with its pixels decoded again at the file's own depth."""
+    import pillow_heif
+
+    try:
+        heif = pillow_heif.open_heif(path, convert_hdr_to_8bit=False)
+        pixels = np.array(heif)  # a copy: pillow-heif 0.16 frees the decoded buffer with the file object
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise DenoiseError(f"{path}: cannot decode the HEIC at its depth ({exc}).") from None
+    if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[:2] != eight_bit.planes.shape[1:]:
+        return eight_bit  # a layout the 8-bit reading does not match: that reading stands
+    mode, planes, alpha = colour_planes(pixels)
+    return replace(eight_bit, planes=planes, mode=mode, scale=SIXTEEN_BIT, alpha=alpha, bits=heif.info.get("bit_depth", HEIF_BITS))
+
+
+def write_ten_bit_heif(image: ImageData, path: Path, overwrite: bool, quality: int) -> None:
+    """pillow-heif writes 16-bit values at 10 bits by dropping the lower six: rounded here
+    first, so each value goes to the nearest 10-bit one."""
+    import pillow_heif
+
+    pixels = np.moveaxis(image.planes, 0, -1)
+    if image.alpha is not None:
+        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    shift = 16 - HEIF_BITS
+    nearest = np.minimum((pixels.astype(np.uint32) + (1 << (shift - 1))) >> shift, (1 << HEIF_BITS) - 1) << shift
+    heif = pillow_heif.from_bytes(image.mode, (image.width, image.height), np.ascontiguousarray(nearest.astype(np.uint16)).tobytes())
+    options: dict = {"quality": quality}
+    if image.exif:
+        options["exif"] = image.exif
+    if image.icc_profile:
+        options["icc_profile"] = image.icc_profile
+    save_options(image.descriptive, "HEIF", options)
+    write_atomically(path, lambda f: heif.save(f, **options), overwrite)
