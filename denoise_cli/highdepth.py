@@ -184,7 +184,7 @@ def _png_metadata_chunks(image: ImageData) -> bytes:
     if image.dpi:
         per_metre = [int(round(float(v) / 0.0254)) for v in image.dpi]
         out.append(chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
-    options: dict = {}
+    options: dict = {"icc_profile": image.icc_profile}  # which a cICP chunk would override
     save_options(image.descriptive, "PNG", options)  # the XMP and text chunks, as Pillow's PNG writer gets them
     out += [chunk(kind, data) for kind, data, *_ in getattr(options.get("pnginfo"), "chunks", [])]
     return b"".join(out)

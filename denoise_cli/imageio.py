@@ -53,7 +53,7 @@ from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TA
 from denoise_cli.heifdepth import HEIF_BITS, TEN_BIT_MODES, at_full_depth, holds_ten_bits, write_ten_bit_heif
 from denoise_cli.highdepth import (is_tiff, jpeg2000_bits, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_jpeg2000,
                                     write_16_bit_png, write_16_bit_ppm, write_with_tifffile)
-from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, read_descriptive, save_options
+from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, coded_otherwise, read_descriptive, save_options
 from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, check_size, data_scale, pixel_count
 
 # Pillow's own limit guards against decompression bombs by raising on large images; we check
@@ -589,22 +589,15 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
             f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
 
 
-NCLX_PRIMARIES = {9: "BT.2020", 11: "DCI-P3", 12: "Display P3"}  # ITU-T H.273 codes a HEIF's colour box uses
-NCLX_TRANSFERS = {8: "linear light", 16: "PQ (HDR)", 18: "HLG (HDR)"}
-
-
 def colour_coding_lost(image: ImageData, fmt: str) -> str | None:
-    """A sentence's end for a HEIF or AVIF whose colour box codes its values otherwise than sRGB
-    (an HDR photo: BT.2020 with PQ), going where no such box is written (all but HEIC) and no ICC
+    """A sentence's end for a HEIF, AVIF or PNG whose colour box codes its values otherwise than
+    sRGB (an HDR photo: BT.2020 with PQ), going where no such box is written (all but HEIC and PNG) and no ICC
     profile says it instead: viewers would take the values for sRGB. None otherwise."""
-    colour = image.descriptive.colour_box
-    if fmt == "HEIF" or image.icc_profile or not colour:
+    coded = coded_otherwise(image.descriptive.colour_box)
+    if fmt in ("HEIF", "PNG") or image.icc_profile or not coded:
         return None
-    coded = [NCLX_PRIMARIES.get(colour.get("color_primaries", 1)), NCLX_TRANSFERS.get(colour.get("transfer_characteristics", 13))]
-    if not any(coded):
-        return None
-    return (f"the picture's values are coded as {' with '.join(c for c in coded if c)} (its colour box), which denoise's "
-            f"{format_name(fmt)} output does not record: it will look different there, washed out or dark (a .heic output keeps the coding).")
+    return (f"the picture's values are coded as {' with '.join(coded)} (its colour box), which denoise's {format_name(fmt)} output "
+            "does not record: it will look different there, washed out or dark (a .heic or .png output keeps the coding).")
 
 
 def fit_metadata(image: ImageData, fmt: str) -> list[str]:

@@ -14,8 +14,9 @@ describe the pixels, are handled in imageio.py and exif.py; this module handles 
 - PNG text chunks (tEXt, zTXt, iTXt), and its gamma, chromaticities and sRGB intent (gAMA,
   cHRM, sRGB): from a PNG into a PNG.
 - A HEIF's or AVIF's colour description (its nclx box: primaries, transfer, matrix, range), which
-  says how an HDR photo's values are coded (BT.2020 with PQ or HLG): into a HEIC (Pillow writes
-  an AVIF's as sRGB's).
+  says how an HDR photo's values are coded (BT.2020 with PQ or HLG), and a PNG's (its cICP
+  chunk, the same codes): into a HEIC, and into a PNG without an ICC profile as cICP (Pillow
+  writes an AVIF's as sRGB's).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ JPEG_XMP_LIMIT = JPEG_MARKER_LIMIT - 29  # less XMP's namespace header
 XMP_KEY = "XML:com.adobe.xmp"  # the PNG text chunk that holds XMP
 ORIENTATION = re.compile(rb"""(tiff:Orientation\s*=\s*["']|<tiff:Orientation>\s*)[1-8]""")
 XMP_TAG = 700  # TIFF
+NCLX_PRIMARIES = {9: "BT.2020", 11: "DCI-P3", 12: "Display P3"}  # the ITU-T H.273 codes of a colour box, other than sRGB's
+NCLX_TRANSFERS = {8: "linear light", 16: "PQ (HDR)", 18: "HLG (HDR)"}
 NCLX_KEYS = ("color_primaries", "transfer_characteristics", "matrix_coefficients", "full_range_flag")
 
 
@@ -59,7 +62,34 @@ def read_descriptive(img: Image.Image, turned_upright: bool) -> Descriptive:
     text = {key: str(value) for key, value in getattr(img, "text", {}).items() if key != XMP_KEY} if img.format == "PNG" else {}
     nclx = img.info.get("nclx_profile") if img.format == "HEIF" else None
     colour_box = {key: int(nclx[key]) for key in NCLX_KEYS if key in nclx} if isinstance(nclx, dict) else {}
+    if img.format == "PNG" and getattr(img, "filename", None):
+        colour_box = _png_cicp(img.filename)
     return Descriptive(xmp or None, iptc, comment or None, text, _png_colour(img) if img.format == "PNG" else [], colour_box)
+
+
+def coded_otherwise(colour_box: dict[str, int]) -> list[str]:
+    """The primaries and transfer a colour box codes values with where they are not sRGB's
+    (["BT.2020", "PQ (HDR)"], say): a viewer that does not read the box shows them wrongly."""
+    coded = [NCLX_PRIMARIES.get(colour_box.get("color_primaries", 1)), NCLX_TRANSFERS.get(colour_box.get("transfer_characteristics", 13))]
+    return [c for c in coded if c]
+
+
+def _png_cicp(filename: str) -> dict[str, int]:
+    """A PNG's cICP chunk (PNG's third edition: primaries, transfer, matrix 0, range), which
+    Pillow skips, as a colour box; the chunks before the pixels are walked, not read."""
+    try:
+        with open(filename, "rb") as fp:
+            fp.seek(8)
+            while len(head := fp.read(8)) == 8:
+                length, kind = struct.unpack(">I4s", head)
+                if kind == b"cICP" and length == 4:
+                    return dict(zip(NCLX_KEYS, fp.read(4)))
+                if kind in (b"IDAT", b"IEND"):
+                    break
+                fp.seek(length + 4, 1)
+    except OSError:
+        pass
+    return {}
 
 
 def _png_colour(img: Image.Image) -> list[tuple[bytes, bytes]]:
@@ -93,8 +123,13 @@ def save_options(meta: Descriptive, fmt: str, options: dict) -> None:
         options.update(meta.colour_box)
     if meta.comment and fmt in ("JPEG", "GIF") and not (fmt == "JPEG" and len(meta.comment) > JPEG_MARKER_LIMIT):
         options["comment"] = meta.comment
-    if fmt == "PNG" and (meta.png_text or meta.xmp or meta.png_colour):
+    cicp = fmt == "PNG" and not options.get("icc_profile") and coded_otherwise(meta.colour_box)  # an ICC profile says it already
+    if fmt == "PNG" and (meta.png_text or meta.xmp or meta.png_colour or cicp):
         chunks = PngImagePlugin.PngInfo()
+        if cicp:  # RGB pixels (matrix 0); a HEIF's range flag is its YCbCr's, and RGB decoded from it spans the full range
+            box = meta.colour_box
+            full = box.get("full_range_flag", 1) if box.get("matrix_coefficients", 0) == 0 else 1
+            chunks.add(b"cICP", bytes([box.get("color_primaries", 1), box.get("transfer_characteristics", 13), 0, full]))
         for kind, data in meta.png_colour:
             chunks.add(kind, data)
         for key, value in meta.png_text.items():

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, features
+from PIL import Image, ImageCms, ImageOps, JpegImagePlugin, PngImagePlugin, features
 
 from conftest import camera_exif
 from denoise_cli import Denoiser
@@ -521,6 +521,35 @@ def test_an_hdr_avif_read_at_8_bits_says_so(identity, tmp_path):
                for w in identity.denoise_file(tmp_path / "pq.avif", tmp_path / "pq_out.avif").warnings)
 
 
+def _png_chunk(path, kind: bytes) -> bytes | None:
+    """The data of a PNG's first chunk of a kind, which Pillow may not read."""
+    data, at = path.read_bytes(), 8
+    while at < len(data):
+        length, found = struct.unpack(">I4s", data[at : at + 8])
+        if found == kind:
+            return data[at + 8 : at + 8 + length]
+        at += 12 + length
+    return None
+
+
+def test_a_png_keeps_its_colour_coding_chunk(identity, tmp_path):
+    """An HDR PNG (PNG's third edition: a cICP chunk says BT.2020 with PQ, as ffmpeg and browsers
+    write it) came out without the chunk, which Pillow neither reads nor writes back: viewers then
+    took its values for sRGB. Kept into a PNG, as a colour box into a HEIC; a JPEG says it is lost."""
+    pixels = _rng(31).integers(0, 256, size=(12, 16, 3), dtype=np.uint8)
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add(b"cICP", bytes([9, 16, 0, 1]))
+    Image.fromarray(pixels).save(tmp_path / "hdr.png", pnginfo=chunks)
+    identity.denoise_file(tmp_path / "hdr.png", tmp_path / "out.png")
+    assert _png_chunk(tmp_path / "out.png", b"cICP") == bytes([9, 16, 0, 1]) and np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), pixels)
+    said = identity.denoise_file(tmp_path / "hdr.png", tmp_path / "out.jpg").warnings
+    assert said == [f"{tmp_path / 'out.jpg'}: the picture's values are coded as BT.2020 with PQ (HDR) (its colour box), which denoise's jpeg output "
+                    "does not record: it will look different there, washed out or dark (a .heic or .png output keeps the coding)."]
+    Image.fromarray(pixels).save(tmp_path / "plain.png")
+    identity.denoise_file(tmp_path / "plain.png", tmp_path / "plain_out.png")
+    assert _png_chunk(tmp_path / "plain_out.png", b"cICP") is None  # sRGB needs no chunk
+
+
 def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(identity, tmp_path, monkeypatch):
     """An iPhone's HEIC or a camera's .HIF: read and written by the optional pillow-heif plugin,
     EXIF kept; without the plugin, one sentence says what to install."""
@@ -549,10 +578,12 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
     kept = Image.open(hdr.target).info["nclx_profile"]  # pillow-heif wrote sRGB's: the HDR values looked washed out
     assert {key: kept[key] for key in pq} == pq
     assert identity.denoise(Image.open(tmp_path / "DSCF0001.HIF")).info["nclx_profile"] == pq  # the API's Pillow image carries it too
-    assert any("values are coded as BT.2020 with PQ (HDR) (its colour box), which denoise's png output does not record" in w
-               for w in identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.png").warnings)
+    assert identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.png").warnings == []
+    assert _png_chunk(tmp_path / "hdr.png", b"cICP") == bytes([9, 16, 0, 1])  # PNG's own colour box: RGB, full range
     if importlib.util.find_spec("imagecodecs"):  # 16-bit colour PNG: the tiff16 extra
         assert np.array_equal(__import__("imagecodecs").imread(tmp_path / "hdr.png"), decoded)
+    assert any("values are coded as BT.2020 with PQ (HDR) (its colour box), which denoise's tiff output does not record" in w
+               for w in identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.tif").warnings)
     eight = identity.denoise_file(tmp_path / "DSCF0001.HIF", tmp_path / "hdr.jpg").warnings
     assert any("DSCF0001.HIF: a 10-bit HEIC, read and denoised at 8 bits per channel: a jpeg file holds no more (" in w for w in eight)
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if it were not installed
