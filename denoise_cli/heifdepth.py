@@ -19,7 +19,7 @@ from denoise_cli.metadata import save_options
 from denoise_cli.pixels import SIXTEEN_BIT, ImageData
 
 HEIF_BITS = 10  # what pillow-heif writes 16-bit values with (its 12-bit option is global, so not used)
-TEN_BIT_MODES = {"RGB;16", "RGBA;16"}
+TEN_BIT_MODES = {"I;16", "RGB;16", "RGBA;16"}  # Pillow reads a gray one at its depth itself
 
 
 def holds_ten_bits(fmt: str) -> bool:
@@ -29,7 +29,7 @@ def holds_ten_bits(fmt: str) -> bool:
     return fmt in ("HEIF", "PPM") or (codec is not None and find_spec(codec) is not None)
 
 
-def at_full_depth(path: Path, eight_bit: ImageData) -> ImageData:
+def at_full_depth(path: Path, eight_bit: ImageData, bits: int) -> ImageData:
     """`eight_bit`, a HEIF as Pillow read it (its metadata, orientation and camera worked out
     as for any picture), with its pixels decoded again at the file's own depth."""
     import pillow_heif
@@ -42,7 +42,7 @@ def at_full_depth(path: Path, eight_bit: ImageData) -> ImageData:
     if pixels.dtype != np.uint16 or pixels.ndim != 3 or pixels.shape[:2] != eight_bit.planes.shape[1:]:
         return eight_bit  # a layout the 8-bit reading does not match: that reading stands
     mode, planes, alpha = colour_planes(pixels)
-    return replace(eight_bit, planes=planes, mode=mode, scale=SIXTEEN_BIT, alpha=alpha, bits=heif.info.get("bit_depth", HEIF_BITS))
+    return replace(eight_bit, planes=planes, mode=mode, scale=SIXTEEN_BIT, alpha=alpha, bits=bits)
 
 
 def write_ten_bit_heif(image: ImageData, path: Path, overwrite: bool, quality: int) -> None:
@@ -50,12 +50,12 @@ def write_ten_bit_heif(image: ImageData, path: Path, overwrite: bool, quality: i
     first, so each value goes to the nearest 10-bit one."""
     import pillow_heif
 
-    pixels = np.moveaxis(image.planes, 0, -1)
+    pixels = image.planes[0] if image.mode == "I;16" else np.moveaxis(image.planes, 0, -1)
     if image.alpha is not None:
         pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
     shift = 16 - HEIF_BITS
     nearest = np.minimum((pixels.astype(np.uint32) + (1 << (shift - 1))) >> shift, (1 << HEIF_BITS) - 1) << shift
-    heif = pillow_heif.from_bytes(image.mode, (image.width, image.height), np.ascontiguousarray(nearest.astype(np.uint16)).tobytes())
+    heif = pillow_heif.from_bytes("L;16" if image.mode == "I;16" else image.mode, (image.width, image.height), np.ascontiguousarray(nearest.astype(np.uint16)).tobytes())
     options: dict = {"quality": quality}
     if image.exif:
         options["exif"] = image.exif

@@ -191,12 +191,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             width, height = img.size
             check_size(path, width, height, max_pixels)
             warnings = []
-            heif_bits = img.info.get("bit_depth", 8) if img.format == "HEIF" else 8  # which Pillow reads at 8
-            deep = heif_bits > 8 and img.mode in ("RGB", "RGBA") and output_format is not None and holds_ten_bits(output_format)
-            if heif_bits > 8 and not deep:
-                keeping = ", ".join(format_name(f) for f in FORMAT_MODES if holds_ten_bits(f))
-                keeps = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)" if output_format else ""
-                warnings.append(f"{path}: a {heif_bits}-bit HEIC, read and denoised at 8 bits per channel{keeps}.")
+            heif_bits = img.info.get("bit_depth", 8) if img.format == "HEIF" else 8
             avif_head = _file_head(path) if img.format == "AVIF" else b""  # its properties, which Pillow does not give
             if avif_head and (bits := _avif_bits(avif_head)) > 8:  # so does Pillow an HDR AVIF (a phone's, a camera's)
                 warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel.")
@@ -222,8 +217,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 image.descriptive = replace(image.descriptive, colour_box=_avif_colour_box(avif_head))
             if img.format == "TIFF" and pages > 1:
                 image.pages = _further_pages(img, path, width * height, max_pixels)
-            if deep:
-                image = at_full_depth(path, image)
+            if heif_bits > 8:
+                image = _heif_at_depth(path, image, heif_bits, output_format)
     except DenoiseError:
         raise
     except UnidentifiedImageError as exc:
@@ -235,6 +230,26 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
     holes = image.planes.size - np.count_nonzero(np.isfinite(image.planes)) if image.planes.dtype.kind == "f" else 0
     if holes:
         image.warnings.append(f"{path}: {holes} {'pixels are' if holes > 1 else 'pixel is'} NaN or infinite and left so; the others are denoised.")
+    return image
+
+
+def _heif_at_depth(path: Path, image: ImageData, bits: int, output_format: str | None) -> ImageData:
+    """A HEIF of over 8 bits per channel, as Pillow read it (colour at 8 bits, gray at 16), at its
+    depth where the output format keeps that (heifdepth.py), else at 8 bits, saying so."""
+    gray = image.mode == "I;16"
+
+    def keeps(fmt: str) -> bool:
+        return fmt == "HEIF" or ("I;16" in FORMAT_MODES[fmt] if gray else holds_ten_bits(fmt))
+
+    if output_format is None and gray:
+        return replace(image, bits=bits)
+    if output_format is not None and keeps(output_format):
+        return replace(image, bits=bits) if gray else at_full_depth(path, image, bits)
+    keeping = ", ".join(format_name(f) for f in FORMAT_MODES if keeps(f))
+    why = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)" if output_format else ""
+    image.warnings.append(f"{path}: a {bits}-bit HEIC, read and denoised at 8 bits per channel{why}.")
+    if gray:
+        return replace(image, planes=np.round(image.planes / 257.0).astype(np.uint8), mode="L", scale=EIGHT_BIT)
     return image
 
 
@@ -534,7 +549,7 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     if not _holds(fmt, image):
         able = _formats_holding(image)
         raise DenoiseError(
-            f"{path}: {fmt} cannot store this {_describe(image)} image without loss; "
+            f"{path}: {format_name(fmt).upper()} cannot store this {_describe(image)} image without loss; "
             f"choose another format ({able})."
         )
     height, width = image.planes.shape[-2:]
@@ -552,7 +567,7 @@ def _formats_holding(image: ImageData, besides: tuple[str, ...] = ()) -> str:
 def _holds(fmt: str, image: ImageData) -> bool:
     if fmt == "JXL" and image.planes.dtype == np.float64:  # libjxl's floats are of 32 bits at most
         return False
-    if fmt == "HEIF" and image.mode in TEN_BIT_MODES and image.bits is not None:  # a 10-bit HEIC's values
+    if fmt == "HEIF" and image.mode in TEN_BIT_MODES and image.bits is not None:  # a 10-bit HEIC's values, on the 16-bit scale
         return image.bits <= HEIF_BITS
     return image.mode in FORMAT_MODES[fmt] or (fmt in SIXTEEN_BIT_GRAY_FORMATS and _fits_16_bits(image))
 
@@ -645,7 +660,7 @@ def write_image(image: ImageData, path: str | os.PathLike, fmt: str | None = Non
     if fmt == "JXL":
         jpegxl.write_jpegxl(image, path, overwrite, quality)
         return
-    if image.mode in SIXTEEN_BIT_WITH_CODECS and fmt == "HEIF":
+    if fmt == "HEIF" and image.mode in TEN_BIT_MODES:
         write_ten_bit_heif(image, path, overwrite, quality)
         return
     if image.mode in SIXTEEN_BIT_WITH_CODECS:

@@ -594,6 +594,30 @@ def test_a_heic_photo_goes_through_with_pillow_heif_and_is_named_without_it(iden
         identity.denoise_file(tmp_path / "small.png", tmp_path / "out.heic")
 
 
+def test_a_gray_10_bit_heic_is_written_at_its_depth_or_brought_to_8_bits(identity, tmp_path):
+    """Pillow reads a gray 10-bit HEIC at 16 bits, and no format took it: its own HEIC output
+    was refused ("cannot store this 16-bit grayscale image"), and so was a JPEG."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from denoise_cli.imageio import use_heif_plugin
+
+    use_heif_plugin("test")
+    ramp = ((np.arange(24 * 32).reshape(24, 32) % 1024) << 6).astype(np.uint16)
+    pillow_heif.from_bytes("L;16", (32, 24), ramp.tobytes()).save(tmp_path / "gray.heic", quality=-1)
+    decoded = np.array(pillow_heif.open_heif(tmp_path / "gray.heic", convert_hdr_to_8bit=False)).astype(int)
+    assert identity.denoise_file(tmp_path / "gray.heic").warnings == []
+    again = pillow_heif.open_heif(tmp_path / "gray_denoised.heic", convert_hdr_to_8bit=False)
+    assert again.info["bit_depth"] == 10 and np.abs(np.array(again) - decoded).mean() < 2 * 64
+    said = identity.denoise_file(tmp_path / "gray.heic", tmp_path / "gray.jpg").warnings
+    assert said == [f"{tmp_path / 'gray.heic'}: a 10-bit HEIC, read and denoised at 8 bits per channel: a jpeg file holds no more (png, tiff, "
+                    "heic, jp2, pnm keep its depth)."]
+    assert np.abs(np.asarray(Image.open(tmp_path / "gray.jpg")).astype(int) - decoded / 257).mean() < 3
+    identity.denoise_file(tmp_path / "gray.heic", tmp_path / "gray.png")
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "gray.png")), decoded)
+    Image.fromarray(ramp).save(tmp_path / "sixteen.png")  # 16 bits of its own: a HEIC holds 10 of them
+    with pytest.raises(DenoiseError, match=r"sixteen.heic: HEIC cannot store this 16-bit grayscale image without loss; choose another format \(png"):
+        identity.denoise_file(tmp_path / "sixteen.png", tmp_path / "sixteen.heic")
+
+
 @pytest.mark.parametrize("source,compression,expected", [
     ("scan.tif", "tiff_lzw", "tiff_lzw"), ("scan.tif", "raw", "raw"), ("scan.tif", "packbits", "packbits"),
     ("scan.png", None, "tiff_adobe_deflate"),
