@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import tempfile
 import time
@@ -92,6 +93,16 @@ class EtaColumn(ProgressColumn):
             return Text("")
         minutes, seconds = divmod(int(left + 0.5), 60)
         return Text(f"eta {minutes // 60}:{minutes % 60:02d}:{seconds:02d}" if minutes >= 60 else f"eta {minutes}:{seconds:02d}", style="cyan")
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(message: str) -> str:
+    """A message with the control characters a file name may hold (a newline, a terminal's escape
+    sequence) written as escapes, \\n and \\x1b, as ls quotes them: one file, one line, and
+    nothing sent to the terminal but text. The JSON summary keeps names as they are."""
+    return CONTROL_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
 
 
 class Reporter:
@@ -205,12 +216,13 @@ class Reporter:
         self.error(message)
 
     def error(self, message: str) -> None:
-        self.err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # "photo [1].jpg" is no markup
+        self.err.print(f"[red]error:[/red] {escape(one_line(message))}", soft_wrap=True)  # "photo [1].jpg" is no markup
 
     def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+        self.err.print(f"[yellow]warning:[/yellow] {escape(one_line(message))}", soft_wrap=True)
 
     def _print(self, line: str) -> None:
+        line = one_line(line)
         if self.progress is not None:
             self.progress.console.print(line, soft_wrap=True, highlight=False, markup=False)
         else:
@@ -237,7 +249,7 @@ class Reporter:
             self.err.print(f"{interrupted}: {line}" if interrupted else line, soft_wrap=True)
             for r in self.records:
                 if r["status"] == "failed" and len(self.records) > 1:
-                    self.err.print(f"  failed: {r['error']}", soft_wrap=True, markup=False)
+                    self.err.print(f"  failed: {one_line(r['error'])}", soft_wrap=True, markup=False)
         if self.json_summary:
             summary = {"model": self.model, "device": self.device, "ensemble": self.ensemble, "counts": counts, "files": self.records}
             if self.dry_run:

@@ -160,6 +160,23 @@ def test_names_the_terminal_cannot_encode_are_printed_as_escapes(tmp_path, ident
         assert "2 denoised" in result.stdout + result.stderr
 
 
+def test_a_name_with_a_newline_or_an_escape_sequence_stays_one_line_of_text(tmp_path, identity_fixed):
+    """A newline in a file name split its output line in two for a script reading them, and an
+    escape sequence in one went to the terminal as a command (colours, a cleared screen). Both
+    are printed as escapes, as ls quotes them; the JSON summary keeps the names as they are."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _png(folder / "a\nb.png")
+    (folder / "e\x1b[2Jvil.png").write_text("not an image")
+    result = run_cli(str(folder), "-m", str(identity_fixed), "-o", str(tmp_path / "out"))
+    [line] = result.stdout.splitlines()
+    assert line.startswith(f"{folder}/a\\nb.png -> {tmp_path}/out/a\\nb.png (20x20, ")
+    assert "\x1b" not in result.stderr and f"error: {folder}/e\\x1b[2Jvil.png: not an image" in result.stderr
+    assert "  failed: " + f"{folder}/e\\x1b[2Jvil.png" in result.stderr
+    summary = json.loads(run_cli(str(folder), "-m", str(identity_fixed), "-o", str(tmp_path / "again"), "--json").stdout)
+    assert sorted(Path(f["source"]).name for f in summary["files"]) == ["a\nb.png", "e\x1b[2Jvil.png"]
+
+
 def test_unwritable_output(corpus, identity_fixed, tmp_path):
     if os.geteuid() == 0:  # root writes anywhere a permission allows; /proc refuses new files
         target = "/proc/denoise-cli-test.png"
