@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, features
+from PIL import Image, PngImagePlugin, features
 
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import read_image, use_heif_plugin
@@ -61,8 +61,17 @@ def samples() -> dict[str, bytes]:
     try:
         use_heif_plugin("fuzz")
         out["heic"] = pillow(Image.fromarray(rgb), "HEIF", exif=exif.tobytes())
+        import pillow_heif
+
+        for name, mode, pixels in (("10-bit.heic", "RGB;16", rng.integers(0, 1024, (40, 50, 3))), ("10-bit-gray.heic", "L;16", rng.integers(0, 1024, (40, 50)))):
+            buffer = io.BytesIO()  # a camera's .HIF: read at its depth for a HEIC output (read_image's output_format)
+            pillow_heif.from_bytes(mode, (50, 40), (pixels.astype(np.uint16) << 6).tobytes()).save(buffer, quality=90, exif=exif.tobytes())
+            out[name] = buffer.getvalue()
     except DenoiseError:
         pass
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add(b"cICP", bytes([9, 16, 0, 1]))  # an HDR PNG's colour coding, which the reader walks the chunks for
+    out["cicp.png"] = pillow(Image.fromarray(rgb), "PNG", pnginfo=chunks)
     try:
         import imagecodecs
         import tifffile
@@ -119,7 +128,7 @@ def main() -> int:
             for copy in range(copies):
                 path.write_bytes(damaged(data, copy, rng))
                 try:
-                    read_image(path)
+                    read_image(path, output_format="HEIF" if name.endswith("heic") else None)
                     outcomes["read"] += 1
                 except DenoiseError:
                     outcomes["one error line"] += 1
