@@ -1,8 +1,9 @@
-"""A camera's 10-bit HEIF (Canon's and Sony's .HIF, an HDR HEIC) at its depth. Pillow, through
-pillow-heif, reads it at 8 bits per channel; pillow-heif itself gives its values on the 16-bit
-scale and writes such values back at 10 bits. A picture read so is denoised on the 16-bit
+"""A camera's 10-bit HEIF (the .HIF of Canon, Fujifilm and Sony, an HDR HEIC) at its depth. Pillow,
+through pillow-heif, reads it at 8 bits per channel; pillow-heif itself gives its values on the
+16-bit scale and writes such values back at 10 bits. A picture read so is denoised on the 16-bit
 scale and written as a 10-bit HEIC, or at 16 bits where its format holds that; for an 8-bit
-format (JPEG, WebP, ...) it is read at 8 bits, as before, since the output holds no more."""
+format (JPEG, WebP, ...) it is read at 8 bits, as before, since the output holds no more. Pillow
+reads a gray one at 16 bits itself: it only needs its 10 bits named, or bringing to 8."""
 
 from __future__ import annotations
 
@@ -55,7 +56,8 @@ def write_ten_bit_heif(image: ImageData, path: Path, overwrite: bool, quality: i
         pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
     shift = 16 - HEIF_BITS
     nearest = np.minimum((pixels.astype(np.uint32) + (1 << (shift - 1))) >> shift, (1 << HEIF_BITS) - 1) << shift
-    heif = pillow_heif.from_bytes("L;16" if image.mode == "I;16" else image.mode, (image.width, image.height), np.ascontiguousarray(nearest.astype(np.uint16)).tobytes())
+    mode = "L;16" if image.mode == "I;16" else image.mode  # pillow-heif's name for 16-bit gray
+    heif = pillow_heif.from_bytes(mode, (image.width, image.height), np.ascontiguousarray(nearest.astype(np.uint16)).tobytes())
     options: dict = {"quality": quality}
     if image.exif:
         options["exif"] = image.exif

@@ -606,8 +606,9 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
 
 def colour_coding_lost(image: ImageData, fmt: str) -> str | None:
     """A sentence's end for a HEIF, AVIF or PNG whose colour box codes its values otherwise than
-    sRGB (an HDR photo: BT.2020 with PQ), going where no such box is written (all but HEIC and PNG) and no ICC
-    profile says it instead: viewers would take the values for sRGB. None otherwise."""
+    sRGB (an HDR photo: BT.2020 with PQ), going where no such box is written (all but HEIC and
+    PNG) and no ICC profile says it instead: viewers would take the values for sRGB. None
+    otherwise."""
     coded = coded_otherwise(image.descriptive.colour_box)
     if fmt in ("HEIF", "PNG") or image.icc_profile or not coded:
         return None
