@@ -105,6 +105,12 @@ def samples() -> dict[str, bytes]:
     return out
 
 
+def read(path: Path, name: str) -> None:
+    """Read a damaged copy of sample `name` as `denoise` would for an output in its own format
+    (a 10-bit HEIC is then decoded twice: at 8 bits, and at its depth)."""
+    read_image(path, output_format="HEIF" if name.endswith("heic") else None)
+
+
 def damaged(data: bytes, copy: int, rng: random.Random) -> bytes:
     if copy % 3 == 0:
         return data[: rng.randrange(8, len(data))]
@@ -128,7 +134,7 @@ def main() -> int:
             for copy in range(copies):
                 path.write_bytes(damaged(data, copy, rng))
                 try:
-                    read_image(path, output_format="HEIF" if name.endswith("heic") else None)
+                    read(path, name)
                     outcomes["read"] += 1
                 except DenoiseError:
                     outcomes["one error line"] += 1

@@ -591,10 +591,9 @@ def test_damaged_files_of_every_format_are_one_error_each():
     bytes in every format and layout the reader handles give a DenoiseError, nothing else."""
     import random
 
-    from fuzz_readers import damaged, samples
+    from fuzz_readers import damaged, read, samples
 
     from denoise_cli.errors import DenoiseError
-    from denoise_cli.imageio import read_image
 
     with warnings.catch_warnings(), tempfile.TemporaryDirectory() as folder:
         warnings.simplefilter("ignore")
@@ -603,4 +602,4 @@ def test_damaged_files_of_every_format_are_one_error_each():
             for copy in range(30):
                 path.write_bytes(damaged(data, copy, rng))
                 with contextlib.suppress(DenoiseError):
-                    read_image(path)
+                    read(path, name)
