@@ -26,7 +26,7 @@ from denoise_cli.errors import DenoiseError, OutputExistsError
 from denoise_cli.estimate import WHITE_NOISE_READING, estimate_noise_levels, uniformity
 from denoise_cli.extremes import impulse_guard
 from denoise_cli.holes import fill_holes
-from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, check_writable_as, colour_coding_lost, fit_metadata, from_pillow, metadata_lost, output_format,
+from denoise_cli.imageio import (DEFAULT_MAX_PIXELS, DEFAULT_QUALITY, at_depth, check_depth_held, check_writable_as, colour_coding_lost, fit_metadata, from_pillow, metadata_lost, output_format,
                                   read_image, suffix_of_content, to_pillow, unwritten_format, write_image)
 from denoise_cli.jobs import DEFAULT_SUFFIX, default_output, with_format  # noqa: F401 - DEFAULT_SUFFIX: part of the API
 from denoise_cli.model import LoadedModel, load_model
@@ -397,10 +397,12 @@ class Denoiser:
         return denoised
 
     def load_file(self, source: str | os.PathLike, target: str | os.PathLike | None = None, *, overwrite: bool = False, format: str | None = None,
-                  quality: int = DEFAULT_QUALITY) -> LoadedFile:
+                  quality: int = DEFAULT_QUALITY, depth: int | None = None) -> LoadedFile:
         """Check the target, then read the source: everything of `denoise_file` before the model."""
         if not 1 <= quality <= 100:
             raise DenoiseError(f"quality {quality} is outside 1-100.")
+        if depth not in (None, 8, 16):
+            raise DenoiseError(f"depth {depth}: 8 or 16 bits per channel.")
         started = time.perf_counter()
         source = Path(source)
         target = Path(target) if target is not None else default_output(source)
@@ -411,6 +413,7 @@ class Denoiser:
             if format is None:  # notes.txt -> notes_denoised.txt: say first that notes.txt is no image
                 read_image(source, self.max_pixels)
             raise
+        check_depth_held(target, fmt, depth)
         if not overwrite and target.exists():
             raise OutputExistsError(f"{target}: exists already; pass overwrite=True to replace it.")
         check_replaceable(target)  # before the work, not after it (a link to a pipe counts as the pipe)
@@ -418,6 +421,8 @@ class Denoiser:
             raise DenoiseError(f"{target}: the output folder {target.parent} does not exist.")
         check_folder_writable(target, overwrite)  # a read-only card or share: refused before the work
         image = read_image(source, self.max_pixels, fmt)
+        if depth is not None:
+            image = at_depth(image, depth, str(source))
         if image.pages and fmt != "TIFF":  # dropped before the work, not after
             image.warnings.append(f"{source}: has {len(image.pages) + 1} pages, and {fmt} holds one: only the first is denoised "
                                   "and written (a .tif output keeps them all).")
@@ -457,6 +462,7 @@ class Denoiser:
         overwrite: bool = False,
         format: str | None = None,
         quality: int = DEFAULT_QUALITY,
+        depth: int | None = None,
         progress: Progress | None = None,
     ) -> FileResult:
         """Read `source`, denoise it, write `target` atomically (default: <name>_denoised.<ext>;
@@ -465,15 +471,17 @@ class Denoiser:
 
         Never replaces an existing file, nor the input, unless `overwrite` is given. quality:
         JPEG, WebP, AVIF, HEIC and JPEG XL output (1-100); a JPEG from a JPEG keeps its chroma subsampling.
+        depth: 8 or 16 bits per channel for the output, as `denoise --depth` (default: the source's).
         """
         if target is not None and Path(target).is_dir():  # a folder to write into, as -o FOLDER/ for one file
             target = Path(target) / Path(source).name
-        loaded = self.load_file(source, target, overwrite=overwrite, format=format, quality=quality)
+        loaded = self.load_file(source, target, overwrite=overwrite, format=format, quality=quality, depth=depth)
         started = time.perf_counter()
         denoised, setting = self.denoise_image(loaded.image, progress)
         return self.save_file(loaded, denoised, setting, time.perf_counter() - started)
 
-    def denoise_bytes(self, data: bytes, *, format: str | None = None, quality: int = DEFAULT_QUALITY, progress: Progress | None = None) -> bytes:
+    def denoise_bytes(self, data: bytes, *, format: str | None = None, quality: int = DEFAULT_QUALITY, depth: int | None = None,
+                      progress: Progress | None = None) -> bytes:
         """An image file's bytes in, the denoised image's file bytes out: for a service that
         receives and sends files. The output is in the input's format unless `format` names
         another, and keeps what `denoise_file` keeps (depth, metadata, a JPEG's subsampling);
@@ -490,7 +498,7 @@ class Denoiser:
                 if format is None and (why := unwritten_format(source.suffix)):
                     raise DenoiseError(f"<bytes>: {why}: pass format= (png, jpeg, tiff, ...).")
                 target = with_format(Path(folder) / f"output{source.suffix}", format)
-                self.denoise_file(source, target, format=format, quality=quality, progress=progress)
+                self.denoise_file(source, target, format=format, quality=quality, depth=depth, progress=progress)
                 return target.read_bytes()
             except DenoiseError as exc:
                 raise DenoiseError(str(exc).replace(str(source), "<bytes>").replace(str(target), "<output>")) from None

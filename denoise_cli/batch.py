@@ -27,7 +27,7 @@ from denoise_cli import stdio
 from denoise_cli.api import Denoiser, FileResult, LoadedFile, NoiseSetting
 from denoise_cli.atomic import folder_refusal
 from denoise_cli.errors import DenoiseError, OutputExistsError
-from denoise_cli.imageio import DEFAULT_QUALITY, QUALITY_FORMATS, format_name, output_format, raw_advice
+from denoise_cli.imageio import DEFAULT_QUALITY, QUALITY_FORMATS, check_depth_held, format_name, output_format, raw_advice
 from denoise_cli.jobs import Job, JobPlan, plan_jobs
 from denoise_cli.pixels import ImageData
 from denoise_cli.session import cpu_cores
@@ -51,6 +51,7 @@ class BatchOptions:
     sigma: float | None = None
     strength: float | None = None  # None: automatic (the API's rule)
     quality: int | None = None  # JPEG, WebP, AVIF, HEIC and JPEG XL output (None: DEFAULT_QUALITY, and no word on other formats)
+    depth: int | None = None  # 8 or 16 bits per channel for the outputs (None: each source's own)
     ensemble: bool = False  # average over flips (api.flip_ensemble)
     dry_run: bool = False  # plan, check the model, report; read and write nothing
     from_environment: list[str] = field(default_factory=list)  # "DENOISE_MODEL=x": options the environment set
@@ -374,7 +375,7 @@ def _dry_run(plan: JobPlan, options: BatchOptions, reporter: Reporter) -> None:
     checked), without reading an image or making a folder."""
     for job in plan.jobs:
         try:
-            output_format(job.target, options.format)
+            check_depth_held(job.target, output_format(job.target, options.format), options.depth)
         except DenoiseError as exc:
             reporter.failed(job, str(exc))
             continue
@@ -407,7 +408,7 @@ class Pipeline:
             except OSError as exc:
                 raise DenoiseError(f"{job.target.parent}: cannot create the folder ({exc.strerror or exc}).") from None
         return self.denoiser.load_file(job.source, job.target, overwrite=self.options.overwrite, format=self.options.format,
-                                       quality=self.options.quality or DEFAULT_QUALITY)
+                                       quality=self.options.quality or DEFAULT_QUALITY, depth=self.options.depth)
 
     def _settle(self, job: Job, outcome: Callable[[], FileResult]) -> FileResult | None:
         """Run or collect one step, turning its error into the job's report line."""

@@ -39,6 +39,11 @@ class Device(str, Enum):
     cuda = "cuda"
 
 
+class Depth(str, Enum):
+    eight = "8"
+    sixteen = "16"
+
+
 def _output_format(value: Optional[str]) -> Optional[str]:
     """--format: a format's name, or its extension as file names spell it (`-f jpg`)."""
     if value is None:
@@ -94,6 +99,7 @@ def run(
     format: Annotated[Optional[str], typer.Option("--format", "-f", metavar="|".join(formats.PILLOW_NAMES), callback=_output_format, autocompletion=_complete_format,
                                                   help="Output format (default: the output's extension, or the input's).")] = None,
     quality: Annotated[Optional[int], typer.Option(min=1, max=100, metavar="N", help="JPEG, WebP, AVIF, HEIC and JPEG XL output quality (default 95); a JPEG from a JPEG keeps its chroma subsampling.")] = None,
+    depth: Annotated[Optional[Depth], typer.Option(metavar="8|16", help="Bits per channel of the outputs (default: the input's). 16 keeps the model's finer steps (no banding in smooth skies) in PNG, TIFF, JPEG 2000 or PNM; 8 lets a 16-bit scan go into a JPEG.")] = None,
     sigma: Annotated[Optional[float], typer.Option(min=0, max=255, metavar="FLOAT", help="Noise level (0-255 scale) for models with a noise-level input: higher smooths more. Default: estimated per image.")] = None,
     strength: Annotated[Optional[float], typer.Option(min=0, max=4, show_default=False, metavar="FLOAT", help="Factor on the noise level (estimated or --sigma): below 1 keeps more detail, above 1 removes more noise. Default 1, lower on a picture that reads as dense texture (the model's texture guard); on a camera's own unresized photo (by EXIF), up to the model's camera strength (2 for photo) as the noise read rises. 1.5 removes more from a full-size camera photo that lost its EXIF.")] = None,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Average the model over the image and its three flips: four times slower, a little better (photo on BSD68: 0.02-0.13 dB more under camera noise, clean pictures changed less).")] = False,
@@ -117,7 +123,7 @@ def run(
     options = batch.BatchOptions(
         inputs=inputs, output=output, model=model, device=device.value, recursive=recursive, overwrite=overwrite,
         suffix=suffix, format=format, threads=threads, tile=tile, overlap=overlap,
-        batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality, ensemble=ensemble,
+        batch_size=batch_size, max_pixels=max_pixels, sigma=sigma, strength=strength, quality=quality, depth=int(depth.value) if depth else None, ensemble=ensemble,
         dry_run=dry_run, from_environment=_from_environment(ctx, model=model, device=device.value),
     )
     reporter = batch.Reporter(quiet=quiet, json_summary=json_summary)

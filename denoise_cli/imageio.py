@@ -548,9 +548,11 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
         sixteen_bit_codec("tifffile" if fmt == "TIFF" else "imagecodecs", path, image.mode[:-3])
     if not _holds(fmt, image):
         able = _formats_holding(image)
+        eight = SIXTEEN_TO_EIGHT.get(image.mode)
+        or_eight = ", or --depth 8 to write it at 8 bits per channel" if eight in FORMAT_MODES[fmt] else ""  # a scan's 16 bits into a JPEG
         raise DenoiseError(
             f"{path}: {format_name(fmt).upper()} cannot store this {_describe(image)} image without loss; "
-            f"choose another format ({able})."
+            f"choose another format ({able}){or_eight}."
         )
     height, width = image.planes.shape[-2:]
     if max(width, height) > MAX_SIDE.get(fmt, max(width, height)):
@@ -576,6 +578,39 @@ def _fits_16_bits(image: ImageData) -> bool:
     """32-bit integer gray on the 16-bit scale (a TIFF of int32 pixels within 0-65535): its output
     is clipped to that scale, so a 16-bit PNG or PGM holds it without loss."""
     return image.mode == "I" and image.scale.low >= 0 and image.scale.high <= 65535
+
+
+EIGHT_TO_SIXTEEN = {"L": "I;16", "LA": "LA;16", "RGB": "RGB;16", "RGBA": "RGBA;16"}  # --depth's modes
+SIXTEEN_TO_EIGHT = {sixteen: eight for eight, sixteen in EIGHT_TO_SIXTEEN.items()}
+
+
+def at_depth(image: ImageData, bits: int, name: str) -> ImageData:
+    """`image` (and its further pages) at 8 or 16 bits per channel, as --depth asks: 8-bit values
+    times 257, exactly; 16-bit ones divided by 257 and rounded. A 16-bit output keeps the finer
+    steps of the model's output (no banding in a smooth sky once the grain that dithered it is
+    gone); an 8-bit one is what JPEG and WebP hold. Floats, CMYK and the like keep their type."""
+    page = _as_16_bits(image)  # 32-bit integer gray within 0-65535, as a 16-bit PNG holds it
+    modes = EIGHT_TO_SIXTEEN if bits == 16 else SIXTEEN_TO_EIGHT
+    if page.mode in modes:
+        alpha = None if page.alpha is None else _to_bits(page.alpha, bits)
+        page = replace(page, planes=_to_bits(page.planes, bits), alpha=alpha, mode=modes[page.mode], scale=SIXTEEN_BIT if bits == 16 else EIGHT_BIT,
+                       one_bit=False)
+    elif page.mode not in modes.values():
+        raise DenoiseError(f"{name}: --depth {bits} converts 8- and 16-bit gray and RGB pictures, and this is {_describe(image)}, which keeps its own.")
+    return replace(page, bits=None, pages=[at_depth(extra, bits, name) for extra in image.pages])  # a 10-bit HEIC's 16 bits are 16 now
+
+
+def check_depth_held(path: Path, fmt: str, bits: int | None) -> None:
+    """Refuse --depth 16 into a format of 8 bits per channel, before any reading."""
+    if bits == 16 and not any(mode.endswith(";16") for mode in FORMAT_MODES[fmt]):
+        able = ", ".join(format_name(f) for f in FORMAT_MODES if any(mode.endswith(";16") for mode in FORMAT_MODES[f]))
+        raise DenoiseError(f"{path}: {format_name(fmt).upper()} holds 8 bits per channel, not the 16 of --depth 16; choose another format ({able}).")
+
+
+def _to_bits(values: np.ndarray, bits: int) -> np.ndarray:
+    if bits == 16:
+        return values.astype(np.uint16) * np.uint16(257)
+    return ((values.astype(np.uint32) * 2 + 257) // 514).astype(np.uint8)  # v / 257, rounded
 
 
 def _as_16_bits(image: ImageData) -> ImageData:

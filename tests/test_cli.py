@@ -323,6 +323,18 @@ def test_expert_options_reach_the_api(tmp_path, conv_stack):
     assert "too small" in bad.stderr
 
 
+def test_depth_reaches_the_api_and_a_dry_run_checks_it(tmp_path, identity_fixed):
+    _write(tmp_path / "a.png")
+    result = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "--depth", "16", "-o", str(tmp_path / "a16.png"))
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "a16.png")), np.asarray(Image.open(tmp_path / "a.png")).astype(np.uint16) * 257)
+    for dry in ([], ["--dry-run"]):
+        refused = run_cli(str(tmp_path / "a.png"), "-m", str(identity_fixed), "--depth", "16", "-f", "jpeg", *dry)
+        assert_clean_error(refused)
+        assert "a_denoised.jpg: JPEG holds 8 bits per channel, not the 16 of --depth 16; choose another format (png, tiff, jp2, pnm)." in refused.stderr
+    assert not (tmp_path / "a_denoised.jpg").exists()
+
+
 def test_models_lists_the_shipped_models():
     result = run_cli("models")
     assert result.returncode == 0, result.stderr

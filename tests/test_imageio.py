@@ -478,7 +478,8 @@ def test_netpbm_output_by_format_and_a_pbm_fax_stays_1_bit(identity, tmp_path):
     with Image.open(tmp_path / "fax_out.pbm") as out:
         assert out.mode == "1" and np.array_equal(np.asarray(out.convert("L")), page)
     _netpbm(tmp_path / "deep.ppm", b"P6", _rng(24).integers(0, 65536, size=(4, 5, 3)), 65535)
-    with pytest.raises(DenoiseError, match=r"BMP cannot store this 16-bit RGB image without loss; choose another format .png, tiff, jp2, pnm.\.$"):
+    with pytest.raises(DenoiseError, match=r"BMP cannot store this 16-bit RGB image without loss; choose another format .png, tiff, jp2, pnm., or --depth 8 to write it "
+                                           r"at 8 bits per channel\.$"):
         identity.denoise_file(tmp_path / "deep.ppm", tmp_path / "deep.bmp")
 
 def _phone_photo_round_trip(identity, folder, name: str, make: str) -> Image.Image:
@@ -616,6 +617,36 @@ def test_a_gray_10_bit_heic_is_written_at_its_depth_or_brought_to_8_bits(identit
     Image.fromarray(ramp).save(tmp_path / "sixteen.png")  # 16 bits of its own: a HEIC holds 10 of them
     with pytest.raises(DenoiseError, match=r"sixteen.heic: HEIC cannot store this 16-bit grayscale image without loss; choose another format \(png"):
         identity.denoise_file(tmp_path / "sixteen.png", tmp_path / "sixteen.heic")
+
+
+def test_depth_brings_a_picture_to_8_or_16_bits_per_channel(identity, tmp_path):
+    """A 16-bit scan was refused as a JPEG ("cannot store this 16-bit grayscale image") with no
+    way to say "at 8 bits, then"; an 8-bit photo came out at 8 bits, whose steps band in a smooth
+    sky once the grain that dithered them is gone. depth= (--depth) sets the output's bits."""
+    scan = _rng(40).integers(0, 65536, size=(20, 30), dtype=np.uint16)
+    Image.fromarray(scan).save(tmp_path / "scan.png")
+    with pytest.raises(DenoiseError, match=r"scan.jpg: JPEG cannot store this 16-bit grayscale image without loss; choose another format "
+                                           r"\(png, tiff, jp2, pnm\), or --depth 8 to write it at 8 bits per channel\.$"):
+        identity.denoise_file(tmp_path / "scan.png", tmp_path / "scan.jpg")
+    identity.denoise_file(tmp_path / "scan.png", tmp_path / "scan.jpg", depth=8)
+    assert Image.open(tmp_path / "scan.jpg").mode == "L"
+    identity.denoise_file(tmp_path / "scan.png", tmp_path / "scan8.png", depth=8)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "scan8.png")), np.round(scan / 257).astype(np.uint8))
+    photo = _rng(41).integers(0, 256, size=(20, 30, 2), dtype=np.uint8)  # gray + alpha
+    Image.fromarray(photo, "LA").save(tmp_path / "photo.png")
+    identity.denoise_file(tmp_path / "photo.png", tmp_path / "photo.tif", depth=16)
+    tifffile = pytest.importorskip("tifffile")
+    assert np.array_equal(tifffile.imread(tmp_path / "photo.tif"), photo.astype(np.uint16) * 257)  # alpha too, exactly
+    with pytest.raises(DenoiseError, match=r"photo.jpg: JPEG holds 8 bits per channel, not the 16 of --depth 16; choose another format "
+                                           r"\(png, tiff, jp2, pnm\)\.$"):
+        identity.denoise_file(tmp_path / "photo.png", tmp_path / "photo.jpg", depth=16)
+    assert not (tmp_path / "photo.jpg").exists()
+    tifffile.imwrite(tmp_path / "float.tif", _rng(42).random((20, 30)).astype(np.float32))
+    with pytest.raises(DenoiseError, match=r"float.tif: --depth 8 converts 8- and 16-bit gray and RGB pictures, and this is 32-bit float "
+                                           r"grayscale, which keeps its own\.$"):
+        identity.denoise_file(tmp_path / "float.tif", tmp_path / "float_out.tif", depth=8)
+    with pytest.raises(DenoiseError, match=r"depth 12: 8 or 16 bits per channel\."):
+        identity.denoise_file(tmp_path / "scan.png", tmp_path / "x.png", depth=12)
 
 
 @pytest.mark.parametrize("source,compression,expected", [
