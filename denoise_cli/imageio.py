@@ -604,7 +604,8 @@ def check_depth_held(path: Path, fmt: str, bits: int | None) -> None:
     """Refuse --depth 16 into a format of 8 bits per channel, before any reading."""
     if bits == 16 and not any(mode.endswith(";16") for mode in FORMAT_MODES[fmt]):
         able = ", ".join(format_name(f) for f in FORMAT_MODES if any(mode.endswith(";16") for mode in FORMAT_MODES[f]))
-        raise DenoiseError(f"{path}: {format_name(fmt).upper()} holds 8 bits per channel, not the 16 of --depth 16; choose another format ({able}).")
+        held = "8 (or a camera's 10)" if fmt == "HEIF" else "8"
+        raise DenoiseError(f"{path}: {format_name(fmt).upper()} holds {held} bits per channel, not the 16 of --depth 16; choose another format ({able}).")
 
 
 def _to_bits(values: np.ndarray, bits: int) -> np.ndarray:
