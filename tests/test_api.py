@@ -115,7 +115,7 @@ def test_ensemble_averages_the_model_over_the_picture_and_its_flips(conv_stack):
     assert not np.allclose(ensembled, plain.denoise(array), atol=1e-3)  # the random stack is not flip-symmetric
 
 
-def test_a_pillow_image_comes_back_a_pillow_image(identity_fixed, models_dir):
+def test_a_pillow_image_comes_back_a_pillow_image(identity_fixed, models_dir, echoed_levels):
     """As a file would be written: alpha untouched, a palette as RGB, ICC, DPI and EXIF carried,
     the geometry as given (no EXIF orientation applied); a camera's EXIF brings its strength."""
     from PIL import Image
@@ -190,7 +190,29 @@ def test_a_mistyped_model_name_gets_the_one_it_likely_meant(typed, guess):
     assert "available: " in said and "photo" in said
 
 
-def test_sigma_and_strength_set_the_level_a_model_is_given(level_echo):
+def test_a_model_fed_more_noise_than_a_picture_holds_keeps_its_brightness(monkeypatch):
+    """Told twice the noise a flat field holds (--strength 2, a camera's strength, a high --sigma),
+    `gaussian` moved its brightness: mid-gray and a page's white up by 5-11 grey levels under
+    noise of std 10, dark gray down. The low frequencies of what it removed are given back
+    (brightness.py); at the level the picture reads, nothing changes."""
+    from denoise_cli import api
+
+    rng = np.random.default_rng(7)
+    fields = np.stack([np.clip(np.round(level + rng.normal(0, 10, (96, 96))), 0, 255) for level in (20, 105, 200, 235)]).astype(np.uint8)
+    row = np.concatenate(list(fields), axis=1)  # one picture, four flat areas
+
+    def shifts(strength: float) -> np.ndarray:
+        out = Denoiser("gaussian", "cpu", strength=strength).denoise(row).astype(float)
+        return np.array([(out - row)[:, k * 96 + 16 : (k + 1) * 96 - 16].mean() for k in range(4)])  # away from the areas' edges
+
+    assert np.abs(shifts(2)).max() < 1
+    at_its_level = Denoiser("gaussian", "cpu").denoise(row)
+    monkeypatch.setattr(api, "keep_local_brightness", lambda *args: None)
+    assert np.array_equal(Denoiser("gaussian", "cpu").denoise(row), at_its_level)  # nothing given back at strength 1
+    assert np.abs(shifts(2)).max() > 3  # what it did before
+
+
+def test_sigma_and_strength_set_the_level_a_model_is_given(level_echo, echoed_levels):
     """--sigma replaces the estimate and --strength scales it: the knobs a user turns when a
     result is over- or under-smoothed."""
     flat = np.full((40, 40), 0.5, dtype=np.float32)
@@ -202,7 +224,7 @@ def test_sigma_and_strength_set_the_level_a_model_is_given(level_echo):
     assert np.isclose(float(Denoiser(level_echo, strength=2).denoise(noisy).mean()), 2 * estimated, rtol=1e-5)
 
 
-def test_a_two_reading_model_is_fed_both_readings(models_dir):
+def test_a_two_reading_model_is_fed_both_readings(models_dir, echoed_levels):
     """A model trained on the full-resolution and the binned reading gets both, each scaled by
     --strength; a user's --sigma feeds each as white noise of that std reads (half: sigma / 2)."""
     echo_full, echo_half = (
@@ -220,7 +242,7 @@ def test_a_two_reading_model_is_fed_both_readings(models_dir):
     assert np.allclose(Denoiser(echo_half, strength=1.5).denoise(noisy), 1.5 * half, rtol=1e-5)
 
 
-def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(models_dir):
+def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(models_dir, echoed_levels):
     """A model with a level floor gets each estimate raised to at least its floor, then the
     strength: a smooth picture is read as its training patches were. A user's --sigma stays as
     given, and a camera's own photo gets the camera strength on the raised estimates."""
@@ -241,7 +263,7 @@ def test_a_model_s_level_floor_raises_the_estimates_but_not_a_user_s_sigma(model
     assert np.allclose(Denoiser(echo_half, sigma=51).denoise(flat), 25.5 / 255)
 
 
-def test_a_camera_ramp_phases_the_camera_strength_in_as_the_reading_rises(models_dir):
+def test_a_camera_ramp_phases_the_camera_strength_in_as_the_reading_rises(models_dir, echoed_levels):
     """On a camera's own photo, a model with a camera ramp gets strength 1 while its strongest
     reading is below the ramp, its full camera strength above, and in between a share of it in
     proportion; the strength used is reported. A user's --sigma gets no camera strength."""
@@ -262,7 +284,7 @@ def test_a_camera_ramp_phases_the_camera_strength_in_as_the_reading_rises(models
     assert np.allclose(Denoiser(echo, sigma=51).denoise(noisy, camera="Canon EOS 80D"), 51 / 255)
 
 
-def test_a_texture_guard_lowers_the_automatic_strength_on_readings_that_look_like_dense_texture(models_dir):
+def test_a_texture_guard_lowers_the_automatic_strength_on_readings_that_look_like_dense_texture(models_dir, echoed_levels):
     """Readings with half / full inside the guard's band and full above its start get the
     strength cap / full (at least its least), reported; white noise (half / full 0.5), and the
     same texture fainter than the start, keep 1. A user's strength or sigma, and a camera's own

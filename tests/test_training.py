@@ -499,7 +499,7 @@ def test_batch_norms_are_folded_into_the_exported_convolutions(tmp_path):
         assert torch.allclose(torch_side.net(x, sigma), net(x, sigma), atol=1e-5)
 
 
-def test_bench_runs_a_model_at_the_strength_asked(level_echo):
+def test_bench_runs_a_model_at_the_strength_asked(level_echo, echoed_levels):
     """`denoise-train bench --strength` measures what `denoise --strength` does, under its own row name."""
     from denoise_cli.train.bench import applies, model_method
 
@@ -510,7 +510,7 @@ def test_bench_runs_a_model_at_the_strength_asked(level_echo):
     assert applies("sp-jpeg", "compressed-salt-and-pepper", "clean") and not applies("sp-jpeg", "compressed-salt-and-pepper", "gauss25")
 
 
-def test_bench_can_take_test_pictures_for_a_camera_s_own_photos(models_dir):
+def test_bench_can_take_test_pictures_for_a_camera_s_own_photos(models_dir, echoed_levels):
     """`bench --camera-photo` measures what `denoise` does with a camera's own unresized photo:
     the model's camera strength, on the estimates raised to its level floor as on any picture."""
     from denoise_cli.train.bench import model_method
@@ -661,7 +661,7 @@ def test_bench_pairs_read_sibling_noisy_and_reference_folders(tmp_path):
         load_pairs(tmp_path / "set", None)
 
 
-def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_dir):
+def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_dir, echoed_levels):
     """A noisy shot whose EXIF shows it unresized from a camera gets the model's camera strength
     in `bench --pairs`, as `denoise` gives it: the figures measure what a user gets."""
     from denoise_cli.train.bench import load_pairs, model_method
