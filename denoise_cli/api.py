@@ -236,33 +236,37 @@ class Denoiser:
 
     def levels_for(self, image: ImageData) -> tuple[list[list[float]] | None, NoiseSetting | None, list[list[float]] | None]:
         """What a noise-level model is fed for each plane (0-1 scale, one level per reading it
-        was trained on), the setting to report, and what each plane reads (the estimates raised
-        to at least the model's level floor: what strength 1 feeds, brightness.py's reference).
-        Fed: the user's sigma as white noise of that std reads, else the readings; times the
-        strength. The strength is the user's; else, with the levels estimated, on a camera's own
-        unresized photo the camera strength its readings call for (camera_strength_at), on any
-        other picture the texture guard's (texture_strength_at); else 1."""
+        was trained on), the setting to report, and the level each plane holds by the user's
+        sigma or the estimator (brightness.py's reference). Fed: the user's sigma as white noise
+        of that std reads, else the estimates raised to at least the model's level floor; times
+        the strength. The strength is the user's; else, with the levels estimated, on a camera's
+        own unresized photo the camera strength its readings call for (camera_strength_at: it
+        makes up for the estimator reading a camera's noise low, so the level held is that
+        much higher), on any other picture the texture guard's (texture_strength_at); else 1."""
         description = self.description
         if not description.noise_level_input:
             return None, None, None
         camera, texture = None, False
-        raw = [estimate_noise_levels(plane, image.scale, description.level_readings) for plane in image.planes]
-        own = [self.floored(plane) for plane in raw]
+        held_by_camera = 1.0
         if self.sigma is not None:
             read = [[self.sigma / 255 / WHITE_NOISE_READING[r] for r in description.level_readings]] * len(image.planes)
         else:
-            read = own
+            raw = [estimate_noise_levels(plane, image.scale, description.level_readings) for plane in image.planes]
+            read = [self.floored(plane) for plane in raw]
+            if image.camera and description.camera_strength:
+                held_by_camera = self.camera_strength_at(read)
         if self.strength is not None:
             strength = self.strength
         elif self.sigma is None and image.camera and description.camera_strength:
-            strength, camera = self.camera_strength_at(read), image.camera
+            strength, camera = held_by_camera, image.camera
         elif self.sigma is None and description.texture_guard:
             strength = self.texture_strength_at(raw, image)
             texture = strength < 1
         else:
             strength = 1.0
         levels = [[level * strength for level in plane] for plane in read]
-        return levels, NoiseSetting([round(plane[0] * 255, 2) for plane in levels], strength, camera, texture), own
+        held = [[level * held_by_camera for level in plane] for plane in read]
+        return levels, NoiseSetting([round(plane[0] * 255, 2) for plane in levels], strength, camera, texture), held
 
     def floored(self, readings: list[float]) -> list[float]:
         """The estimator's readings of one plane, each raised to at least the model's level
@@ -313,7 +317,7 @@ class Denoiser:
         holes = [mask for _, mask in filled]
         fed = image if not any(mask is not None for mask in holes) else image.with_planes(np.stack([plane for plane, _ in filled]))
         out = np.empty(image.planes.shape, dtype=image.scale.dtype)
-        levels, setting, own = self.levels_for(fed)
+        levels, setting, held = self.levels_for(fed)
         for index, (plane, out_plane) in enumerate(zip(fed.planes, out)):
             level = None if levels is None else levels[index]
             twin = self._same_plane(image, levels, index)
@@ -327,8 +331,8 @@ class Denoiser:
             if self.description.solid_extremes:  # exact black and white: picture or impulses? (extremes.py)
                 infer = impulse_guard(infer, plane, image.scale.low, image.scale.high, self.description.solid_extremes)
             denoise_plane(plane, image.scale, infer, plan, self._batch_size(plan), on_tiles, out=out_plane)
-            if level is not None and own is not None:  # fed more noise than it holds: its areas' brightness kept
-                keep_local_brightness(plane, out_plane, image.scale, over_feeding_share(level[0], own[index][0]))
+            if level is not None and held is not None:  # fed more noise than it holds: its areas' brightness kept
+                keep_local_brightness(plane, out_plane, image.scale, over_feeding_share(level[0], held[index][0]))
             if holes[index] is not None:
                 out_plane[holes[index]] = image.planes[index][holes[index]]
         return image.with_planes(out), setting

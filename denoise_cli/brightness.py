@@ -1,6 +1,7 @@
 """Keeps the brightness of large areas when a noise-level model is fed more noise than the picture
-holds: --strength above 1, a camera photo's automatic strength, a --sigma above the estimator's
-reading. So fed, the networks move the brightness of flat areas (a sky, a wall, a page) and stretch
+holds: --strength above 1 (above the camera strength on a camera's own photo, which makes up for
+the estimator reading a camera's noise low). A --sigma says what the noise is, and is taken at its
+word. So fed, the networks move the brightness of flat areas (a sky, a wall, a page) and stretch
 their contrast: told twice the noise of flat fields under noise of std 10, `gaussian` raised
 mid-gray by 5 grey levels and a page's white by 11, and lowered dark gray by 2 (tests/test_api.py).
 Noise has no mean, so a denoiser should leave each area's mean where it was: the low frequencies of
@@ -27,10 +28,8 @@ SHARE_FROM, SHARE_FULL = 1.1, 1.35  # the level fed over the picture's own readi
 
 def over_feeding_share(fed: float, read: float) -> float:
     """How much of the low frequencies to give back: none up to 1.1 times the level the picture
-    reads, all of them from 1.35 times, linearly between. At the level it reads they would bring
-    back some of the noise's own low frequencies for nothing, and a given --sigma may sit a little
-    above the reading (5 of the 240 BSD68 and Set12 pictures with saved Gaussian noise of std 15,
-    25 and 50 read more than 10% low); fed more, they gain (Benchmark).
+    holds, all of them from 1.35 times, linearly between. At the level it holds they would only
+    bring back some of the noise's own low frequencies; fed more, they gain (Benchmark).
     """
     if read <= 0:
         return 1.0 if fed > 0 else 0.0

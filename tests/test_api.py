@@ -194,7 +194,8 @@ def test_a_model_fed_more_noise_than_a_picture_holds_keeps_its_brightness(monkey
     """Told twice the noise a flat field holds (--strength 2, a camera's strength, a high --sigma),
     `gaussian` moved its brightness: mid-gray and a page's white up by 5-11 grey levels under
     noise of std 10, dark gray down. The low frequencies of what it removed are given back
-    (brightness.py); at the level the picture reads, nothing changes."""
+    (brightness.py); at the level the picture reads, and at a camera photo's own strength,
+    nothing changes."""
     from denoise_cli import api
 
     rng = np.random.default_rng(7)
@@ -207,8 +208,11 @@ def test_a_model_fed_more_noise_than_a_picture_holds_keeps_its_brightness(monkey
 
     assert np.abs(shifts(2)).max() < 1
     at_its_level = Denoiser("gaussian", "cpu").denoise(row)
+    grainy = np.clip(np.round(128 + rng.normal(0, 25, (128, 128))), 0, 255).astype(np.uint8)
+    as_shot = Denoiser("photo", "cpu").denoise(grainy, camera="Canon EOS 80D")  # the camera strength: 2 at this reading
     monkeypatch.setattr(api, "keep_local_brightness", lambda *args: None)
     assert np.array_equal(Denoiser("gaussian", "cpu").denoise(row), at_its_level)  # nothing given back at strength 1
+    assert np.array_equal(Denoiser("photo", "cpu").denoise(grainy, camera="Canon EOS 80D"), as_shot)  # nor at a camera's strength
     assert np.abs(shifts(2)).max() > 3  # what it did before
 
 
