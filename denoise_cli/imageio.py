@@ -248,9 +248,7 @@ def _heif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
     keeping = ", ".join(format_name(f) for f in FORMAT_MODES if keeps(f))
     why = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)" if output_format else ""
     image.warnings.append(f"{path}: a {bits}-bit HEIC, read and denoised at 8 bits per channel{why}.")
-    if gray:
-        return replace(image, planes=np.round(image.planes / 257.0).astype(np.uint8), mode="L", scale=EIGHT_BIT)
-    return image
+    return at_depth(image, 8, str(path)) if gray else image
 
 
 def _pillow_cannot_decode(img: Image.Image) -> bool:
@@ -587,8 +585,8 @@ SIXTEEN_TO_EIGHT = {sixteen: eight for eight, sixteen in EIGHT_TO_SIXTEEN.items(
 def at_depth(image: ImageData, bits: int, name: str) -> ImageData:
     """`image` (and its further pages) at 8 or 16 bits per channel, as --depth asks: 8-bit values
     times 257, exactly; 16-bit ones divided by 257 and rounded. A 16-bit output keeps the finer
-    steps of the model's output (no banding in a smooth sky once the grain that dithered it is
-    gone); an 8-bit one is what JPEG and WebP hold. Floats, CMYK and the like keep their type."""
+    steps of the model's output, which 8 bits round away; an 8-bit one is what JPEG and WebP
+    hold. Floats, CMYK and the like keep their type."""
     page = _as_16_bits(image)  # 32-bit integer gray within 0-65535, as a 16-bit PNG holds it
     modes = EIGHT_TO_SIXTEEN if bits == 16 else SIXTEEN_TO_EIGHT
     if page.mode in modes:
@@ -602,10 +600,14 @@ def at_depth(image: ImageData, bits: int, name: str) -> ImageData:
 
 def check_depth_held(path: Path, fmt: str, bits: int | None) -> None:
     """Refuse --depth 16 into a format of 8 bits per channel, before any reading."""
-    if bits == 16 and not any(mode.endswith(";16") for mode in FORMAT_MODES[fmt]):
-        able = ", ".join(format_name(f) for f in FORMAT_MODES if any(mode.endswith(";16") for mode in FORMAT_MODES[f]))
+    if bits == 16 and not _holds_16_bits(fmt):
+        able = ", ".join(format_name(f) for f in FORMAT_MODES if _holds_16_bits(f))
         held = "8 (or a camera's 10)" if fmt == "HEIF" else "8"
         raise DenoiseError(f"{path}: {format_name(fmt).upper()} holds {held} bits per channel, not the 16 of --depth 16; choose another format ({able}).")
+
+
+def _holds_16_bits(fmt: str) -> bool:
+    return any(mode.endswith(";16") for mode in FORMAT_MODES[fmt])
 
 
 def _to_bits(values: np.ndarray, bits: int) -> np.ndarray:
