@@ -15,7 +15,7 @@ import numpy as np
 
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
-from denoise_cli.highdepth import colour_planes
+from denoise_cli.highdepth import colour_planes, interleaved
 from denoise_cli.metadata import save_options
 from denoise_cli.pixels import SIXTEEN_BIT, ImageData
 
@@ -51,9 +51,7 @@ def write_ten_bit_heif(image: ImageData, path: Path, overwrite: bool, quality: i
     first, so each value goes to the nearest 10-bit one."""
     import pillow_heif
 
-    pixels = image.planes[0] if image.mode == "I;16" else np.moveaxis(image.planes, 0, -1)
-    if image.alpha is not None:
-        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    pixels = interleaved(image)
     shift = 16 - HEIF_BITS
     nearest = np.minimum((pixels.astype(np.uint32) + (1 << (shift - 1))) >> shift, (1 << HEIF_BITS) - 1) << shift
     mode = "L;16" if image.mode == "I;16" else image.mode  # pillow-heif's name for 16-bit gray

@@ -116,9 +116,7 @@ def _read_16_bit_jpeg2000(path: Path, img: Image.Image, warnings: list[str]) -> 
 def write_16_bit_jpeg2000(image: ImageData, path: Path, overwrite: bool) -> None:
     """Lossless (OpenJPEG's reversible wavelet, by imagecodecs), a .j2k file as a bare codestream."""
     imagecodecs = sixteen_bit_codec("imagecodecs", path, image.mode[:-3])
-    pixels = np.moveaxis(image.planes, 0, -1)
-    if image.alpha is not None:
-        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    pixels = interleaved(image)
     encoded = imagecodecs.jpeg2k_encode(np.ascontiguousarray(pixels), level=0, codecformat="j2k" if path.suffix.lower() == ".j2k" else "jp2")
     write_atomically(path, lambda f: f.write(encoded), overwrite)
 
@@ -160,13 +158,22 @@ def colour_planes(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | Non
     return mode, np.ascontiguousarray(np.moveaxis(pixels[..., :channels], -1, 0)), alpha
 
 
+def interleaved(image: ImageData) -> np.ndarray:
+    """The planes and alpha as one (H, W, C) array, or (H, W) for gray alone, as codecs take
+    pixels: colour_planes' inverse."""
+    if len(image.planes) == 1 and image.alpha is None:
+        return image.planes[0]
+    pixels = np.moveaxis(image.planes, 0, -1)
+    if image.alpha is not None:
+        pixels = np.concatenate([pixels, image.alpha[..., None].astype(pixels.dtype)], axis=-1)
+    return pixels
+
+
 def write_16_bit_png(image: ImageData, path: Path, overwrite: bool) -> None:
     """libpng (imagecodecs) writes the pixels; the metadata chunks a PNG from Pillow would carry
     (ICC profile, EXIF, DPI, XMP and text) go in after the header chunk, where readers look."""
     imagecodecs = sixteen_bit_codec("imagecodecs", path, image.mode[:-3])
-    pixels = np.moveaxis(image.planes, 0, -1)
-    if image.alpha is not None:
-        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    pixels = interleaved(image)
     encoded = imagecodecs.png_encode(np.ascontiguousarray(pixels), level=6)
     header_end = 8 + 4 + 4 + 13 + 4  # signature, then IHDR: length, type, 13 bytes, CRC
     write_atomically(path, lambda f: f.write(encoded[:header_end] + _png_metadata_chunks(image) + encoded[header_end:]), overwrite)
@@ -225,9 +232,7 @@ def write_with_tifffile(image: ImageData, path: Path, overwrite: bool) -> None:
     """A TIFF of the planes in their own type (16-bit colour, float colour, gray floats Pillow
     does not write), with alpha, the text tags of EXIF, XMP, ICC profile and DPI."""
     tifffile = sixteen_bit_codec("tifffile", path, image.mode.split(";")[0])
-    pixels = image.planes[0] if len(image.planes) == 1 and image.alpha is None else np.moveaxis(image.planes, 0, -1)
-    if image.alpha is not None:
-        pixels = np.concatenate([pixels, image.alpha[..., None]], axis=-1)
+    pixels = interleaved(image)
     exif = Image.Exif()
     if image.exif:
         exif.load(image.exif)

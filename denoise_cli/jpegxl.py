@@ -24,7 +24,7 @@ from PIL import Image
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import ORIENTATION_TAG, exif_bytes, unresized_camera
-from denoise_cli.highdepth import planes_of
+from denoise_cli.highdepth import interleaved, planes_of
 from denoise_cli.metadata import ORIENTATION, Descriptive
 from denoise_cli.pixels import ImageData, check_size
 
@@ -274,10 +274,7 @@ def write_jpegxl(image: ImageData, path: Path, overwrite: bool, quality: int) ->
     """Lossy at `quality`, as cjxl writes anything but a JPEG by default, or lossless after a
     lossless source (a JPEG XL or WebP); a container with the EXIF and XMP when there are any."""
     imagecodecs = codec(str(path))
-    pixels = np.moveaxis(image.planes, 0, -1)
-    if image.alpha is not None:
-        pixels = np.concatenate([pixels, image.alpha[..., None].astype(pixels.dtype)], axis=-1)
-    pixels = pixels[..., 0] if pixels.shape[-1] == 1 else pixels
+    pixels = interleaved(image)
     try:
         coding = {"lossless": True} if image.lossless_coded else {"level": quality}
         codestream = imagecodecs.jpegxl_encode(np.ascontiguousarray(pixels), effort=EFFORT, **coding)
