@@ -22,7 +22,7 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
-from conftest import camera_exif, cli_env, conv_stack_model, level_echo_model, run_cli, run_train_cli  # noqa: E402
+from conftest import assert_clean_error, camera_exif, cli_env, conv_stack_model, level_echo_model, run_cli, run_train_cli  # noqa: E402
 from denoise_cli.errors import DenoiseError  # noqa: E402
 from denoise_cli.estimate import estimate_noise_levels  # noqa: E402
 from denoise_cli.pixels import PixelScale  # noqa: E402
@@ -84,6 +84,31 @@ def test_folder_loader_and_patches(tiny_data):
     images = datasets.load_folder(tiny_data / "photos")
     patches = datasets.random_patches(images, 10, 24, np.random.default_rng(0))
     assert len(images) == 20 and patches.shape == (10, 1, 24, 24)
+
+
+def test_enlarged_copies_are_the_share_asked_smooth_8_bit_and_seeded(tiny_data):
+    images = datasets.load_folder(tiny_data / "photos")
+    mixed = datasets.with_enlarged_copies(images, 0.5, (1.5, 3.0), np.random.default_rng(3))
+    copies = mixed[len(images):]
+    assert mixed[: len(images)] == images and len(copies) == len(images)
+    for copy, original in zip(copies, images):
+        factor = copy.shape[0] / original.shape[0]
+        assert 1.45 <= factor <= 3.05 and copy.shape[1] / original.shape[1] == pytest.approx(factor, abs=0.05)
+        assert np.array_equal(np.round(copy * 255) / 255, copy) and copy.min() >= 0 and copy.max() <= 1
+        # smoother at the pixel scale: neighbours differ less than in the original
+        assert np.abs(np.diff(copy, axis=1)).mean() < np.abs(np.diff(original, axis=1)).mean()
+    again = datasets.with_enlarged_copies(images, 0.5, (1.5, 3.0), np.random.default_rng(3))
+    assert all(np.array_equal(a, b) for a, b in zip(copies, again[len(images):]))
+
+
+def test_enlarged_share_trains_a_folder_recipe_and_is_refused_on_digits(tiny_data, tmp_path):
+    photo = override(get_recipe("photo"), data="folder:photos", epochs=1, batch_size=4, steps_per_epoch=1, holdout_images=4, patch_size=20,
+                     network_args={**get_recipe("photo").network_args, "channels": 8, "depth": 3}, enlarged_share=0.5)
+    result = train(photo, tiny_data, tmp_path / "photo", show_progress=False, log=lambda *_: None)
+    assert result.metrics["recipe"]["enlarged_share"] == 0.5
+    refused = run_train_cli("--recipe", "mnist-conv-bn", "--data-dir", str(tiny_data), "--out", str(tmp_path), "--enlarged-share", "0.5")
+    assert_clean_error(refused)
+    assert "enlarged copies (--enlarged-share) apply to image-folder recipes only" in refused.stderr
 
 
 def test_a_training_folder_with_an_image_smaller_than_the_patches_is_one_sentence(tiny_data, tmp_path):

@@ -23,7 +23,8 @@ import numpy as np
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import IMAGE_SUFFIXES, camera_of, read_gray
 from denoise_cli.noise import PROTOCOL_VARIANTS, check_protocol_variant, protocol_noise, protocol_scenario, protocol_sigma
-from denoise_cli.train.scoring import image_scores, mean_of, quantize
+from denoise_cli.train.data import enlarge
+from denoise_cli.train.scoring import image_scores, mean_of
 
 Method = Callable[[np.ndarray, float], np.ndarray]
 SETS = ("set12", "bsd68")
@@ -235,18 +236,6 @@ def set_paths(data_dir: Path, name: str, limit: int | None) -> list[Path]:
     if not folder.is_dir():
         raise DenoiseError(f"benchmark set {folder} not found (expected {', '.join(SETS)} under the data directory).")
     return sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png")[:limit]
-
-
-def enlarge(image: np.ndarray, factor: float) -> np.ndarray:
-    """The image enlarged (Lanczos) and stored as 8 bits again: a test picture as smooth at the
-    pixel scale as a camera's own photo, which optics and demosaicing blur over several pixels,
-    where the test sets were scaled down and hold detail in every pixel."""
-    from PIL import Image
-
-    h, w = image.shape
-    size = (round(w * factor), round(h * factor))
-    large = Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.LANCZOS)
-    return quantize(np.asarray(large)) / 255
 
 
 @dataclass(frozen=True)

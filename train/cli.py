@@ -78,6 +78,7 @@ def train_command(
     batch_size: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Batch size (default: the recipe's).")] = None,
     lr: Annotated[Optional[float], typer.Option(metavar="FLOAT", callback=_positive, help="Adam learning rate (default: the recipe's).")] = None,
     seed: Annotated[Optional[int], typer.Option(metavar="N", help="Random seed (default: the recipe's).")] = None,
+    enlarged_share: Annotated[Optional[float], typer.Option(metavar="FLOAT", min=0, max=0.75, help="Image-folder recipes: this share of the training pictures are enlarged copies, 1.5-3x, as smooth as a camera's own photos (default: the recipe's).")] = None,
     threads: Annotated[Optional[int], typer.Option(metavar="N", min=1, help="Torch threads (default: torch's).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/RECIPE/checkpoint.pt.")] = False,
     progress: Annotated[bool, typer.Option(show_default=False, help="Show a progress bar (default: when on a terminal).")] = sys.stderr.isatty(),
@@ -87,7 +88,7 @@ def train_command(
     from denoise_cli.train.recipes import get_recipe, override
 
     with user_errors():
-        chosen = override(get_recipe(recipe), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)
+        chosen = override(get_recipe(recipe), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, enlarged_share=enlarged_share)
         signal.signal(signal.SIGTERM, _raise_terminated)  # `kill` on a nohup run: said, as a Ctrl-C is
         try:
             result = train(chosen, data_dir, out / chosen.name, resume=resume, threads=threads, show_progress=progress)

@@ -18,6 +18,7 @@ import numpy as np
 
 from denoise_cli.errors import DenoiseError
 from denoise_cli.imageio import IMAGE_SUFFIXES, read_gray
+from denoise_cli.train.scoring import quantize
 
 DATA_DIR_ENV = "DENOISE_DATA_DIR"
 
@@ -179,3 +180,23 @@ def random_patches(images: list[np.ndarray], count: int, size: int, rng: np.rand
         patch = np.rot90(patch, k=int(rng.integers(4)))
         out[k, 0] = patch[:, ::-1] if rng.integers(2) else patch
     return out
+
+
+def enlarge(image: np.ndarray, factor: float) -> np.ndarray:
+    """The image enlarged (Lanczos) and stored as 8 bits again: a test picture as smooth at the
+    pixel scale as a camera's own photo, which optics and demosaicing blur over several pixels,
+    where the test sets were scaled down and hold detail in every pixel."""
+    from PIL import Image
+
+    h, w = image.shape
+    size = (round(w * factor), round(h * factor))
+    large = Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.LANCZOS)
+    return quantize(np.asarray(large)).astype(np.float32) / 255
+
+
+def with_enlarged_copies(images: list[np.ndarray], share: float, factors: tuple[float, float], rng: np.random.Generator) -> list[np.ndarray]:
+    """`images` and enlarged copies of them (each by a factor drawn from `factors`), the copies
+    `share` of the whole: training pictures as smooth at the pixel scale as a camera's own
+    photos, whose noise readings are the noise's alone (recipes.py: what it gained `photo`)."""
+    count = int(round(len(images) * share / (1 - share)))
+    return images + [enlarge(images[k % len(images)], rng.uniform(*factors)) for k in range(count)]

@@ -67,7 +67,8 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
     from denoise_cli.api import Denoiser
     from denoise_cli.errors import DenoiseError
     from denoise_cli.imageio import camera_of, read_image
-    from denoise_cli.train.bench import STAND_IN_CAMERA, enlarge as enlarged, read_pair, scenario_noise
+    from denoise_cli.train.bench import STAND_IN_CAMERA, read_pair, scenario_noise
+    from denoise_cli.train.data import enlarge as enlarged
     from denoise_cli.train.scoring import psnr, quantize
     from denoise_cli.train.svg import Panel
 

@@ -84,6 +84,8 @@ def clean_patch_readings(recipe: Recipe, data: Data, count: int = 1600) -> list[
 
 def load_data(recipe: Recipe, data_dir: Path, with_levels: bool = False) -> Data:
     train_images = None
+    if recipe.enlarged_share and not recipe.data.startswith("folder:"):
+        raise DenoiseError(f"recipe {recipe.name} trains on {recipe.data}, not on a folder of pictures: enlarged copies (--enlarged-share) apply to image-folder recipes only.")
     if recipe.data == "mnist":
         train, test = datasets.load_mnist(data_dir, "train"), datasets.load_mnist(data_dir, "test")
     elif recipe.data == "cifar10-gray":
@@ -94,6 +96,8 @@ def load_data(recipe: Recipe, data_dir: Path, with_levels: bool = False) -> Data
         if len(images) <= holdout:
             raise DenoiseError(f"recipe {recipe.name}: the image folder needs more than {holdout} images.")
         train, train_images = None, images[:-holdout]
+        if recipe.enlarged_share:
+            train_images = datasets.with_enlarged_copies(train_images, recipe.enlarged_share, recipe.enlarged_factors, np.random.default_rng([recipe.seed, 5]))
         test = _stack_crops(images[-holdout:])
     else:
         raise DenoiseError(f"recipe {recipe.name}: unknown data {recipe.data!r}.")

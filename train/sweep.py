@@ -22,7 +22,8 @@ from denoise_cli.errors import DenoiseError
 from denoise_cli.estimate import estimate_noise_levels, uniformity
 from denoise_cli.imageio import read_gray
 from denoise_cli.pixels import PixelScale
-from denoise_cli.train.bench import check_scenarios, enlarge, scenario_noise, set_paths
+from denoise_cli.train.bench import check_scenarios, scenario_noise, set_paths
+from denoise_cli.train.data import enlarge
 from denoise_cli.train.scoring import psnr, quantize
 
 UNIT = PixelScale(0.0, 1.0, np.dtype(np.float32))
