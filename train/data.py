@@ -183,15 +183,15 @@ def random_patches(images: list[np.ndarray], count: int, size: int, rng: np.rand
 
 
 def enlarge(image: np.ndarray, factor: float) -> np.ndarray:
-    """The image enlarged (Lanczos) and stored as 8 bits again: a test picture as smooth at the
-    pixel scale as a camera's own photo, which optics and demosaicing blur over several pixels,
-    where the test sets were scaled down and hold detail in every pixel."""
+    """The image enlarged (Lanczos) and stored as 8 bits again: a picture as smooth at the pixel
+    scale as a camera's own photo, which optics and demosaicing blur over several pixels, where
+    the test sets and Train400 were scaled down and hold detail in every pixel."""
     from PIL import Image
 
     h, w = image.shape
     size = (round(w * factor), round(h * factor))
     large = Image.fromarray(image.astype(np.float32), mode="F").resize(size, Image.LANCZOS)
-    return quantize(np.asarray(large)).astype(np.float32) / 255
+    return quantize(np.asarray(large)) / 255
 
 
 def with_enlarged_copies(images: list[np.ndarray], share: float, factors: tuple[float, float], rng: np.random.Generator) -> list[np.ndarray]:
@@ -199,4 +199,4 @@ def with_enlarged_copies(images: list[np.ndarray], share: float, factors: tuple[
     `share` of the whole: training pictures as smooth at the pixel scale as a camera's own
     photos, whose noise readings are the noise's alone (recipes.py: what it gained `photo`)."""
     count = int(round(len(images) * share / (1 - share)))
-    return images + [enlarge(images[k % len(images)], rng.uniform(*factors)) for k in range(count)]
+    return images + [enlarge(images[k % len(images)], rng.uniform(*factors)).astype(np.float32) for k in range(count)]
