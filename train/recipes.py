@@ -62,7 +62,8 @@ class Recipe:
         data["level_readings"] = tuple(data.get("level_readings", ("full",)))
         data["camera_ramp"] = tuple(data.get("camera_ramp", ()))
         data["texture_guard"] = tuple(data.get("texture_guard", ()))
-        data["enlarged_factors"] = tuple(data.get("enlarged_factors", (1.5, 3.0)))
+        if "enlarged_factors" in data:  # absent from earlier runs' recipes: the field's default
+            data["enlarged_factors"] = tuple(data["enlarged_factors"])
         return cls(**data)
 
 
