@@ -346,6 +346,16 @@ def test_models_lists_the_shipped_models():
     assert both.returncode == 2 and "give one" in both.stderr and not both.stdout
 
 
+def test_models_name_says_when_a_model_trained_on_enlarged_copies():
+    """`photo` learnt what noise reads on pictures as smooth as a camera's own, from enlarged
+    copies of its training pictures; its page says so, from its own recipe, and `gaussian`'s does not."""
+    photo = run_cli("models", "photo", env={"COLUMNS": "200"})
+    gaussian = run_cli("models", "gaussian", env={"COLUMNS": "200"})
+    assert photo.returncode == gaussian.returncode == 0, photo.stderr + gaussian.stderr
+    assert "on folder:train400 (50% of it enlarged copies, 1.5-3x)," in photo.stdout
+    assert "on folder:train400, " in gaussian.stdout and "enlarged" not in gaussian.stdout
+
+
 def test_models_reads_on_an_80_column_terminal_default_first():
     """On 80 columns (or a pipe, which rich takes for 80) the overview is a block per model, not a
     six-column table that breaks words in the middle; the default comes first and the reference
