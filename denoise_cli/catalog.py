@@ -263,7 +263,7 @@ def print_details(entry: registry.ModelEntry, d: ModelDescription) -> None:
         epochs = f"{recipe.get('epochs')} epochs" + (f" + {recipe['folded_epochs']} folded" if recipe.get("folded_epochs") else "")
         data = recipe.get("data")
         if recipe.get("enlarged_share"):  # what makes a model fit for a camera's unresized photos: say it
-            low, high = recipe.get("enlarged_factors", (1.5, 3.0))
+            low, high = recipe["enlarged_factors"]  # exported with the share since both exist
             data = f"{data} ({recipe['enlarged_share']:.0%} of it enlarged copies, {low:g}-{high:g}x)"
         facts.add_row("trained", f"recipe {recipe.get('name', d.name)}: {recipe.get('network')} on {data}, {epochs}, "
                       f"{recipe.get('loss')} loss, batch {recipe.get('batch_size')} (denoise-train --recipe {recipe.get('name', d.name)})")
