@@ -374,8 +374,10 @@ _register(Recipe(
     epochs=100,  # about 100 min on 2 threads, and 12 more for the folded epochs
     predicts="noise",
     patch_size=64,  # a multiple of JPEG's 8x8 blocks, larger than the 50 px receptive field
-    # Not kept: half the training crops enlarged 1-3x (bicubic), for content as smooth at the
-    # pixel scale as a camera's own photos. Blind, 100 epochs, against this model: on the stand-in
+    # Not kept, an earlier probe unlike `enlarged_share` above (whole pictures, Lanczos, enlarged
+    # before cutting): half the training crops enlarged 1-3x after cutting (bicubic), for content as
+    # smooth at the pixel scale as a camera's own photos. Blind, 100 epochs, against the model of
+    # that time: on the stand-in
     # for real photos (BSD68 x2.25; noisy cameraXL 37.02 dB) 37.62 (37.34), gauss2 42.04 (41.91),
     # clean 73.1 (52.6); Set12 camera L / M / H 36.28 / 30.07 / 24.50 (35.69 / 30.16 / 24.94),
     # gauss2 41.66 (41.74); BSD68 36.25 / 29.78 / 24.21 (36.15 / 29.74 / 24.61), gauss2 40.97
