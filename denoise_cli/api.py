@@ -87,10 +87,12 @@ class LoadedFile:
 
 
 def texture_strength(full: float, half: float, guard: list[float] | tuple[float, ...], uniform: float | Callable[[], float] | None = None) -> float:
-    """The automatic strength a texture guard [start, cap, low, high, least(, even)] gives one
-    plane's full and half readings (0-1 scale, before any floor) and its uniformity (estimate.py):
-    cap / full, at least `least` and at most 1, where half / full lies between low and high, full
-    is above start and the uniformity is below `even` (no `even`: whatever it is); else 1.
+    """The automatic strength a texture guard [start, cap, low, high, least(, even(, ramp))] gives
+    one plane's full and half readings (0-1 scale, before any floor) and its uniformity
+    (estimate.py): cap / full, at least `least` and at most 1, where half / full lies between low
+    and high, full is above start and the uniformity is below `even` (no `even`: whatever it is);
+    else 1. With a ramp, full readings from start - ramp up to start are guarded in part, from
+    none to the guard's strength at start.
 
     White noise reads half as much binned 2x2 (half / full 0.5), camera noise, correlated by
     demosaicing, about twice as much; dense texture reads much the same at both scales, and under
@@ -101,16 +103,23 @@ def texture_strength(full: float, half: float, guard: list[float] | tuple[float,
     reads that way too, and a smooth picture under it lost most of its denoising to the cap; but
     noise reads as much in the picture's flat areas as anywhere, texture does not: a uniform
     reading is left alone (the photo recipe has the figures; `denoise-train sweep` measures them).
+    The ramp is there because the readings come in steps (a quarter of a grey level apart on
+    Train400): with a hard start, one step below it a dense texture got strength 1 and one step
+    above it less than half, and the textures just under the start were the ones that lost.
     `uniform` may be a function that reads it: called only for readings inside the band."""
     start, cap, low, high, least = guard[:5]
-    if not (full > start and low * full <= half <= high * full):
+    ramp = guard[6] if len(guard) > 6 else 0.0
+    if not (full > start - ramp and low * full <= half <= high * full):
         return 1.0
     if len(guard) > 5:
         if uniform is None:
             raise ValueError("this texture guard needs the picture's uniformity")
         if (uniform() if callable(uniform) else uniform) >= guard[5]:
             return 1.0
-    return max(least, min(1.0, cap / full))
+    guarded = max(least, min(1.0, cap / max(full, start)))
+    if full >= start:
+        return guarded
+    return 1.0 - (1.0 - guarded) * (full - (start - ramp)) / ramp
 
 
 MAX_STRENGTH = 4.0  # beyond this, any model smooths an image flat

@@ -25,10 +25,11 @@ TRAINING_ONLY_NOISE_KEYS = ("png8_fraction", "clean_probability")  # how trainin
 
 
 def _valid_guard(guard: list[float], readings: list[str]) -> bool:
-    if len(guard) not in (5, 6) or sorted(readings) != sorted(LEVEL_READINGS):
+    if len(guard) not in (5, 6, 7) or sorted(readings) != sorted(LEVEL_READINGS):
         return False
     start, cap, low, high, least = guard[:5]
-    return start >= 0 and cap > 0 and 0 <= low < high and 0 < least <= 1 and (len(guard) == 5 or guard[5] > 0)
+    return (start >= 0 and cap > 0 and 0 <= low < high and 0 < least <= 1 and (len(guard) == 5 or guard[5] > 0)
+            and (len(guard) < 7 or 0 <= guard[6] <= start))
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,13 @@ class ModelDescription:
     phases in and at which it applies in full; below the start such a photo gets strength 1
     (api.Denoiser.camera_strength_at says why). Empty: in full whatever the reading."""
     texture_guard: list[float] = field(default_factory=list)
-    """With "full" and "half" readings: [start, cap, low, high, least] or [..., least, even]. A
-    picture whose readings (as read, before any floor) have half / full between low and high and
-    full above start (0-1 scale), and whose uniformity (estimate.py) is below `even`, gets, when
-    the user sets neither strength nor sigma, the strength cap / full (at least `least`): such
-    readings are dense texture's more often than noise's, and the model fed them in full smooths
-    the texture away (api.texture_strength says more). Empty: no guard."""
+    """With "full" and "half" readings: [start, cap, low, high, least], [..., least, even] or
+    [..., even, ramp]. A picture whose readings (as read, before any floor) have half / full
+    between low and high and full above start (0-1 scale), and whose uniformity (estimate.py) is
+    below `even`, gets, when the user sets neither strength nor sigma, the strength cap / full (at
+    least `least`): such readings are dense texture's more often than noise's, and the model fed
+    them in full smooths the texture away (api.texture_strength says more). With a ramp, full
+    readings from start - ramp to start get part of it. Empty: no guard."""
     level_floor: list[float] = field(default_factory=list)
     """With estimated levels: per reading, what a typical clean training patch reads (0-1 scale).
     The model learnt its levels from patches whose readings include their texture; a photo that
@@ -119,7 +121,7 @@ class ModelDescription:
         if self.camera_ramp and (len(self.camera_ramp) != 2 or not 0 <= self.camera_ramp[0] < self.camera_ramp[1] or not self.camera_strength):
             problems.append(f"camera_ramp {self.camera_ramp!r} (a start of 0 or more and a larger end, with a camera strength)")
         if self.texture_guard and not _valid_guard(self.texture_guard, self.level_readings):
-            problems.append(f"texture_guard {self.texture_guard!r} (start 0 or more, cap above 0, low below high, least in (0, 1], an optional sixth value, even, above 0, with the full and half readings)")
+            problems.append(f"texture_guard {self.texture_guard!r} (start 0 or more, cap above 0, low below high, least in (0, 1], an optional sixth value, even, above 0, then an optional ramp from 0 to start, with the full and half readings)")
         if self.level_floor and (len(self.level_floor) != len(self.level_readings) or min(self.level_floor) < 0):
             problems.append(f"level_floor {self.level_floor!r} (one level of 0 or more per reading)")
         if not isinstance(self.noise, dict) or "kind" not in self.noise:

@@ -335,6 +335,27 @@ def test_a_texture_guard_with_an_even_value_leaves_noise_that_reads_uniformly(mo
         assert setting.texture == guarded and (setting.strength < 1) == guarded
 
 
+def test_a_texture_guard_with_a_ramp_phases_in_below_its_start():
+    """Readings come in steps: with a ramp, a texture just under the start is guarded in part,
+    not given strength 1 while one step above gets the whole guard; the strength falls without a
+    jump from 1 at start - ramp to the guard's at start, and above it is as without a ramp."""
+    from denoise_cli.api import texture_strength
+
+    hard = [3.75, 1.2, 0.65, 1.8, 0.1, 0.82]
+    ramped = [*hard, 1.25]
+    fulls = np.arange(2.0, 6.0, 0.01)
+    strengths = [texture_strength(f, f, ramped, 0.5) for f in fulls]
+    assert all(s == 1 for f, s in zip(fulls, strengths) if f <= 2.5)
+    assert texture_strength(3.125, 3.125, ramped, 0.5) == pytest.approx(1 - (1 - 1.2 / 3.75) / 2)
+    assert max(abs(a - b) for a, b in zip(strengths, strengths[1:])) < 0.01  # no jump
+    assert all(texture_strength(f, f, ramped, 0.5) == texture_strength(f, f, hard, 0.5) for f in fulls if f >= 3.75)
+    assert texture_strength(3.7, 3.7, hard, 0.5) == 1 and texture_strength(3.7, 3.7, ramped, 0.5) < 0.4
+    assert texture_strength(3.0, 1.5, ramped, 0.5) == 1  # out of the band: white noise
+    assert texture_strength(3.0, 3.0, ramped, 0.9) == 1  # uniform: noise, not texture
+    with pytest.raises(DenoiseError, match="texture_guard"):
+        describe("bad", noise_level_input=True, level_readings=["full", "half"], texture_guard=[0.01, 0.01, 0.7, 1.8, 0.25, 0.8, 0.02])  # ramp beyond 0
+
+
 def test_a_texture_guard_needs_both_readings_and_a_band():
     with pytest.raises(DenoiseError, match="texture_guard"):
         describe("bad", noise_level_input=True, texture_guard=[0.01, 0.01, 0.7, 1.8, 0.25])  # the full reading only

@@ -361,6 +361,29 @@ def test_ship_registers_a_model_and_a_refused_ship_leaves_the_weights_folder_as_
     assert {p.name: p.read_bytes() for p in weights.iterdir()} == before
 
 
+def test_restate_gives_a_trained_model_its_recipe_s_new_guard_and_nothing_else(tiny_data, tmp_path, conv_stack):
+    """A shipped model whose run folder is gone takes a recipe's new run settings as `--resume`
+    would give them, weights untouched; a recipe that would now train it differently, or a file
+    another recipe (or none) made, is refused in one sentence."""
+    import onnx
+
+    from denoise_cli.train.export import restate
+
+    recipe = override(get_recipe("photo"), data="folder:photos", epochs=1, batch_size=4, steps_per_epoch=2, holdout_images=4,
+                      patch_size=20, folded_epochs=0, network_args={**get_recipe("photo").network_args, "channels": 8, "depth": 3})
+    model = train(recipe, tiny_data, tmp_path / "run", show_progress=False, log=lambda *_: None).onnx_path
+    graph = onnx.load(str(model)).graph
+    new_guard = override(recipe, texture_guard=(4 / 255, 1 / 255, 0.6, 1.8, 0.2, 0.8, 2 / 255))
+    restate(model, new_guard)
+    description = load_model(model, device="cpu").description
+    assert description.texture_guard == list(new_guard.texture_guard) and description.recipe["texture_guard"] == list(new_guard.texture_guard)
+    assert description.level_floor and onnx.load(str(model)).graph == graph
+    with pytest.raises(DenoiseError, match="now trains differently \\(epochs\\)"):
+        restate(model, override(new_guard, epochs=2))
+    other = run_train_cli("restate", str(conv_stack), "--recipe", "photo")
+    assert other.returncode == 1 and "not trained by the recipe 'photo'" in other.stderr and "Traceback" not in other.stderr
+
+
 def test_score_from_rows_on_a_file_that_is_no_model_or_without_rows_is_one_sentence(tmp_path, conv_stack):
     (tmp_path / "rows.json").write_text("[]")
     (tmp_path / "bad.onnx").write_text("no model")

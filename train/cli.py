@@ -138,6 +138,22 @@ def _split(values: str) -> list[str]:
     return [v.strip() for v in values.split(",") if v.strip()]
 
 
+@app.command("restate")
+def restate_command(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", exists=True, dir_okay=False, help="An ONNX model exported by denoise-train (rewritten in place).")],
+    recipe: Annotated[str, typer.Option(metavar="NAME", help="The recipe that trained it.")],
+) -> None:
+    """Give a trained model its recipe's camera strength, camera ramp and texture guard as the
+    recipe now stands, weights untouched (`--resume` does it to a finished run's export); then
+    score and ship it."""
+    from denoise_cli.train.export import restate
+    from denoise_cli.train.recipes import get_recipe
+
+    with user_errors():
+        restate(model, get_recipe(recipe))
+    typer.echo(f"{model}: run settings of the recipe {recipe!r} as it stands; score and ship it again.")
+
+
 @app.command("bench")
 def bench_command(
     data_dir: DataDir = None,
@@ -192,7 +208,7 @@ def sweep_command(
     enlarge: Annotated[float, typer.Option(metavar="FLOAT", min=1, max=8, help="Enlarge each picture by this factor first, as `bench --enlarge`.")] = 1.0,
     out: Annotated[Optional[Path], typer.Option(metavar="PATH", help="Write one JSON line per picture here (readings, PSNR at each strength).")] = None,
     read: Annotated[Optional[Path], typer.Option("--from", metavar="PATH", help="Instead of measuring, read an earlier --out file.")] = None,
-    guard: Annotated[Optional[str], typer.Option(metavar="TEXT", help="A texture guard to evaluate on the sweep: start,cap,low,high,least(,even) (start and cap on 0-255; even: the uniformity from which it stays off); default: the model's own.")] = None,
+    guard: Annotated[Optional[str], typer.Option(metavar="TEXT", help="A texture guard to evaluate on the sweep: start,cap,low,high,least(,even(,ramp)) (start, cap and ramp on 0-255; even: the uniformity from which it stays off; ramp: how far below start it is phased in); default: the model's own.")] = None,
 ) -> None:
     """Each picture at a range of fixed strengths, with its noise readings: which pictures the
     automatic strength damages, and what a texture guard gives on them (a table)."""
@@ -209,12 +225,12 @@ def sweep_command(
             try:
                 values = [float(v) for v in _split(guard)]
             except ValueError:
-                raise DenoiseError(f"--guard {guard!r}: expected numbers start,cap,low,high,least(,even).") from None
+                raise DenoiseError(f"--guard {guard!r}: expected numbers start,cap,low,high,least(,even(,ramp)).") from None
         else:
             own = Denoiser(model, device="cpu").description.texture_guard
-            values = [own[0] * 255, own[1] * 255, *own[2:]] if own else []
-        if len(values) not in (5, 6):
-            raise DenoiseError("--guard takes five or six values: start,cap,low,high,least(,even) (the model has no guard of its own).")
+            values = [own[0] * 255, own[1] * 255, *own[2:6], *(v * 255 for v in own[6:])] if own else []
+        if len(values) not in (5, 6, 7):
+            raise DenoiseError("--guard takes five to seven values: start,cap,low,high,least(,even(,ramp)) (the model has no guard of its own).")
         if pictures is None:
             lines: list[str] = []
 

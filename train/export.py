@@ -4,6 +4,7 @@ the metadata, and a parity check against PyTorch that fails the export when they
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import warnings
@@ -18,6 +19,7 @@ from denoise_cli.atomic import write_atomically
 from denoise_cli.description import ModelDescription
 from denoise_cli.errors import DenoiseError
 from denoise_cli.session import open_session
+from denoise_cli.train.recipes import Recipe
 from denoise_cli.train.networks import fold_batch_norm, level_channels
 from denoise_cli.train.subpixel import to_subpixel
 
@@ -99,6 +101,29 @@ def rewrite_description(path: Path, change) -> ModelDescription:
     serialized = proto.SerializeToString()
     write_atomically(path, lambda f: f.write(serialized), overwrite=True)
     return description
+
+
+# Recipe fields that set only how a finished model is run, not what it learns.
+RUN_SETTINGS = ("camera_strength", "camera_ramp", "texture_guard")
+
+
+def restate(path: Path, recipe: Recipe) -> ModelDescription:
+    """Give an exported model its recipe's run settings as the recipe stands now: what `train
+    --resume` does to a finished run's export, for a file whose run folder (its checkpoint) is
+    gone. Refused unless every other field of the recipe the file records is the recipe's now,
+    so that the file stays what the recipe trains."""
+
+    def change(description: ModelDescription) -> ModelDescription:
+        if not description.recipe or description.recipe.get("name") != recipe.name:
+            raise DenoiseError(f"{path}: not trained by the recipe {recipe.name!r} (its description records {description.recipe.get('name', 'none')!r}).")
+        recorded = Recipe.from_dict(description.recipe)
+        differ = [f.name for f in dataclasses.fields(Recipe) if f.name not in RUN_SETTINGS and getattr(recorded, f.name) != getattr(recipe, f.name)]
+        if differ:
+            raise DenoiseError(f"{path}: the recipe {recipe.name!r} now trains differently ({', '.join(differ)}): train it again instead.")
+        return dataclasses.replace(description, camera_strength=recipe.camera_strength, camera_ramp=list(recipe.camera_ramp),
+                                   texture_guard=list(recipe.texture_guard), recipe=recipe.to_dict())
+
+    return rewrite_description(path, change)
 
 
 def check_parity(model: nn.Module, onnx_model: Path | bytes, inputs: dict[str, torch.Tensor], name: str | None = None) -> float:

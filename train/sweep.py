@@ -84,8 +84,9 @@ def load_sweep(path: Path) -> list[SweptPicture]:
 
 def guard_rows(pictures: list[SweptPicture], guard: list[float]) -> list[dict]:
     """Per set and scenario: mean PSNR and gain over the noisy input at strength 1 and with the
-    guard (start and cap on 0-255), pictures losing more than LOSS dB, the worst, the mean strength."""
-    unit_guard = (guard[0] / 255, guard[1] / 255, *guard[2:])
+    guard (start, cap and any ramp on 0-255), pictures losing more than LOSS dB, the worst, the mean
+    strength."""
+    unit_guard = (guard[0] / 255, guard[1] / 255, *guard[2:6], *(v / 255 for v in guard[6:]))
     if len(guard) > 5 and any(p.uniformity is None for p in pictures):
         raise DenoiseError("a guard with a sixth value (even) needs each picture's uniformity, which this sweep predates: run it again.")
     groups: dict[tuple[str, str], list[tuple[SweptPicture, float]]] = {}
