@@ -229,7 +229,7 @@ def _level_handling(d: ModelDescription) -> str:
     if d.level_floor:
         parts.append(f"raised to at least {_grey(d.level_floor)} grey levels")
     if d.texture_guard:
-        ramp = f", phased in from a reading of {_grey([d.texture_guard[0] - d.texture_guard[6]])} to {_grey(d.texture_guard[:1])}" if len(d.texture_guard) > 6 and d.texture_guard[6] else ""
+        ramp = f", phased in from a reading of {_grey([d.texture_guard[0] - d.texture_guard[6]])} to {_grey(d.texture_guard[:1])} grey levels" if len(d.texture_guard) > 6 and d.texture_guard[6] else ""
         parts.append(f"on readings that look like dense texture, capped at {_grey(d.texture_guard[1:2])} grey levels (strength at least {d.texture_guard[4]:g}{ramp}: the texture guard)")
     if d.camera_strength:
         ramp = f", phased in from a reading of {_grey(d.camera_ramp[:1])} to {_grey(d.camera_ramp[1:])} grey levels" if d.camera_ramp else ""

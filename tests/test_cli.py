@@ -356,6 +356,17 @@ def test_models_name_says_when_a_model_trained_on_enlarged_copies():
     assert "on folder:train400, " in gaussian.stdout and "enlarged" not in gaussian.stdout
 
 
+def test_models_name_says_where_the_texture_guard_phases_in():
+    """The guard's ramp is part of how a model chooses its strength: its page states it, read from
+    the file's own description, in the grey levels the output line speaks."""
+    from denoise_cli.api import Denoiser
+
+    guard = Denoiser("photo", device="cpu").description.texture_guard
+    photo = run_cli("models", "photo", env={"COLUMNS": "200"})
+    assert photo.returncode == 0, photo.stderr
+    assert f"phased in from a reading of {(guard[0] - guard[6]) * 255:.2f} to {guard[0] * 255:.2f} grey levels: the texture guard" in photo.stdout
+
+
 def test_models_reads_on_an_80_column_terminal_default_first():
     """On 80 columns (or a pipe, which rich takes for 80) the overview is a block per model, not a
     six-column table that breaks words in the middle; the default comes first and the reference
