@@ -349,10 +349,11 @@ _register(Recipe(
     # camera L (test056 3.2 at gauss2); from 5.5 to 7.0, camera M 31.52
     camera_ramp=(5.5 / 255, 8.5 / 255),
     # On any other picture, with the strength automatic: readings that look like dense texture (half
-    # / full 0.65-1.8: white noise reads 0.5, camera noise about 2) with a full reading above 3 get
-    # the strength 1.2 / full, at least 0.1 (api.texture_strength), unless the picture reads as
-    # uniformly as noise does (uniformity, estimate.py, 0.82 or more: smooth pictures under noise).
-    # Chosen on Train400, the training pictures, not the test sets: every 4th picture,
+    # / full 0.65-1.8: white noise reads 0.5, camera noise about 2) with a full reading of 3.75 or
+    # more get the strength 1.2 / full, at least 0.1 (api.texture_strength), phased in from a
+    # reading of 2.5, unless the picture reads as uniformly as noise does (uniformity,
+    # estimate.py, 0.82 or more: smooth pictures under noise). First without a ramp, with the
+    # start at 3, chosen on Train400, the training pictures, not the test sets: every 4th picture,
     # `denoise-train sweep --sets train400 --every 4 --strengths
     # 0.1,0.25,0.4,0.55,0.7,0.85,1,1.2,1.5,2 --out F` at native size with --scenarios
     # gauss2,cameraL,cameraM, and gauss15,cameraH,gauss5, and with --enlarge 2.25 --scenarios
@@ -365,9 +366,9 @@ _register(Recipe(
     # losing, camera L +1.10 / +0.96 / +1.21 (14 / 0 / 0 losing), M +2.90 / +2.59 / +2.63, gauss5
     # +1.85 / +1.52 / +2.01 (17 / 0 / 0 losing), gauss15 +5.56 / +5.51 / +5.52, and enlarged
     # cameraXL +3.14 / +3.08 / +3.10, gauss5 +6.08 in each. The guards below 0.65 give gauss5 0.13
-    # dB less (3,1.2,0.6: +1.39) for no fewer losers; from 0.75, 4 lose. Three BSD68 pictures lose
-    # at gauss2 (test053 0.93 dB, 011, 003): each reads 2.965, just under the start; a start of 2.9
-    # would spare them, read off the test set, so not taken. The file shipped before used the guard
+    # dB less (3,1.2,0.6: +1.39) for no fewer losers; from 0.75, 4 lose. Three BSD68 pictures lost
+    # at gauss2 with it (test053 0.93 dB, 011, 003): each reads 2.965, just under the start; a start
+    # of 2.9 would have spared them, read off the test set, so not taken. The file shipped before used the guard
     # above, chosen the same way on its own sweeps (every 2nd picture: 65 of 200 lost at gauss2 at
     # strength 1, 4 with it).
     # Then the ramp (the seventh value): the readings come in steps of a quarter of a grey level,
