@@ -120,8 +120,8 @@ def restate(path: Path, recipe: Recipe) -> ModelDescription:
         differ = [f.name for f in dataclasses.fields(Recipe) if f.name not in RUN_SETTINGS and getattr(recorded, f.name) != getattr(recipe, f.name)]
         if differ:
             raise DenoiseError(f"{path}: the recipe {recipe.name!r} now trains differently ({', '.join(differ)}): train it again instead.")
-        return dataclasses.replace(description, camera_strength=recipe.camera_strength, camera_ramp=list(recipe.camera_ramp),
-                                   texture_guard=list(recipe.texture_guard), recipe=recipe.to_dict())
+        settings = {name: getattr(recipe, name) for name in RUN_SETTINGS}
+        return dataclasses.replace(description, **{k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}, recipe=recipe.to_dict())
 
     return rewrite_description(path, change)
 
