@@ -222,6 +222,10 @@ def _grey(levels: list[float]) -> str:
     return " / ".join(f"{v * 255:.2f}" for v in levels)
 
 
+def _phased_in(start: float, end: float) -> str:
+    return f", phased in from a reading of {_grey([start])} to {_grey([end])} grey levels"
+
+
 def _level_handling(d: ModelDescription) -> str:
     """How the noise level fed to the model is chosen, from its description."""
     parts = [f"estimated from each image ({' and '.join(d.level_readings)} resolution readings)" if len(d.level_readings) > 1
@@ -229,10 +233,10 @@ def _level_handling(d: ModelDescription) -> str:
     if d.level_floor:
         parts.append(f"raised to at least {_grey(d.level_floor)} grey levels")
     if d.texture_guard:
-        ramp = f", phased in from a reading of {_grey([d.texture_guard[0] - d.texture_guard[6]])} to {_grey(d.texture_guard[:1])} grey levels" if len(d.texture_guard) > 6 and d.texture_guard[6] else ""
+        ramp = _phased_in(d.texture_guard[0] - d.texture_guard[6], d.texture_guard[0]) if len(d.texture_guard) > 6 and d.texture_guard[6] else ""
         parts.append(f"on readings that look like dense texture, capped at {_grey(d.texture_guard[1:2])} grey levels (strength at least {d.texture_guard[4]:g}{ramp}: the texture guard)")
     if d.camera_strength:
-        ramp = f", phased in from a reading of {_grey(d.camera_ramp[:1])} to {_grey(d.camera_ramp[1:])} grey levels" if d.camera_ramp else ""
+        ramp = _phased_in(*d.camera_ramp) if d.camera_ramp else ""
         parts.append(f"strength up to {d.camera_strength:g} on a camera's own unresized photo{ramp}")
     return "; ".join(parts) + "; --sigma and --strength override it"
 

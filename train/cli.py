@@ -215,7 +215,7 @@ def sweep_command(
     from denoise_cli.api import Denoiser
     from denoise_cli.atomic import check_folder_writable, write_atomically
     from denoise_cli.train.data import resolve_data_dir
-    from denoise_cli.train.sweep import guard_rows, load_sweep, sweep, to_markdown
+    from denoise_cli.train.sweep import guard_rows, load_sweep, rescale_guard, sweep, to_markdown
 
     with user_errors():
         if out is not None:  # before the measuring, not after it
@@ -228,7 +228,7 @@ def sweep_command(
                 raise DenoiseError(f"--guard {guard!r}: expected numbers start,cap,low,high,least(,even(,ramp)).") from None
         else:
             own = Denoiser(model, device="cpu").description.texture_guard
-            values = [own[0] * 255, own[1] * 255, *own[2:6], *(v * 255 for v in own[6:])] if own else []
+            values = rescale_guard(own, 255)
         if len(values) not in (5, 6, 7):
             raise DenoiseError("--guard takes five to seven values: start,cap,low,high,least(,even(,ramp)) (the model has no guard of its own).")
         if pictures is None:

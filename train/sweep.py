@@ -82,11 +82,20 @@ def load_sweep(path: Path) -> list[SweptPicture]:
         raise DenoiseError(f"{path}: not a file written by `denoise-train sweep --out`.") from None
 
 
+GREY_LEVEL_ENTRIES = (0, 1, 6)  # a texture guard's start, cap and ramp: readings, not ratios
+
+
+def rescale_guard(guard: list[float], factor: float) -> list[float]:
+    """A texture guard with its readings (start, cap, ramp) times `factor`: 255 from a model's
+    0-1 scale to the grey levels `--guard` is given in, 1 / 255 back."""
+    return [v * factor if i in GREY_LEVEL_ENTRIES else v for i, v in enumerate(guard)]
+
+
 def guard_rows(pictures: list[SweptPicture], guard: list[float]) -> list[dict]:
     """Per set and scenario: mean PSNR and gain over the noisy input at strength 1 and with the
     guard (start, cap and any ramp on 0-255), pictures losing more than LOSS dB, the worst, the mean
     strength."""
-    unit_guard = (guard[0] / 255, guard[1] / 255, *guard[2:6], *(v / 255 for v in guard[6:]))
+    unit_guard = rescale_guard(guard, 1 / 255)
     if len(guard) > 5 and any(p.uniformity is None for p in pictures):
         raise DenoiseError("a guard with a sixth value (even) needs each picture's uniformity, which this sweep predates: run it again.")
     groups: dict[tuple[str, str], list[tuple[SweptPicture, float]]] = {}
