@@ -489,6 +489,30 @@ def test_before_after_figure_of_a_real_noisy_shot_and_its_reference(tmp_path):
     assert enlarged.returncode == 1 and "does not apply" in enlarged.stderr
 
 
+def test_before_after_figure_of_a_real_photo_without_a_reference_and_a_baseline(tmp_path):
+    """`before-after --noisy PHOTO` alone: a real photo has no mean of many shots, so the figure
+    shows the photo and each output, unscored; a baseline of `bench` (median3) can stand beside
+    the models, run on the whole picture as they are."""
+    from scipy.ndimage import median_filter
+
+    from denoise_cli.train.svg import read_panels
+
+    yy, xx = np.mgrid[0:60, 0:70]
+    scene = np.clip(60 + 2 * xx + 40 * ((yy // 10) % 2), 0, 255)
+    shot = np.clip(scene + np.random.default_rng(1).normal(0, 12, scene.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(shot).save(tmp_path / "photo.png")
+    figure = tmp_path / "figure.svg"
+    result = run_train_cli("before-after", "--noisy", str(tmp_path / "photo.png"), "-o", str(figure), "--box", "10,5,40,30", "--models", "photo,median3")
+    assert result.returncode == 0, result.stderr
+    (noisy_label, noisy), (photo_label, denoised), (median_label, median) = read_panels(figure.read_text())
+    assert (noisy_label, photo_label, median_label) == ("noisy (real)", "photo", "median3")  # no reference, no scores
+    assert np.array_equal(noisy, shot[5:35, 10:50])
+    assert np.array_equal(median, median_filter(shot, size=3, mode="reflect")[5:35, 10:50])
+    assert not np.array_equal(denoised, noisy)
+    neither = run_train_cli("before-after", "-o", str(tmp_path / "other.svg"))
+    assert neither.returncode == 1 and "--noisy" in neither.stderr and "Traceback" not in neither.stderr
+
+
 def test_the_receptive_field_of_an_impulse_remover_is_its_window_not_one_pixel():
     """An impulse remover passes every pixel but exact black and white through, so at a random
     input the gradient reached the pixel itself alone: `salt-and-pepper` shipped with a receptive

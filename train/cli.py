@@ -379,19 +379,20 @@ def make_noisy_command(
 
 @app.command("before-after")
 def before_after_command(
-    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="A clean image (gray, or its first channel is used); with --noisy, that shot's reference.")],
     out: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Where to write the figure (.svg).")],
+    image: Annotated[Optional[Path], typer.Argument(metavar="IMAGE", help="A clean image (gray, or its first channel is used); with --noisy, that shot's reference, if there is one.")] = None,
     box: Annotated[str, typer.Option(metavar="TEXT", help="The crop shown: X,Y,WIDTH,HEIGHT in pixels.")] = "0,0,64,64",
     scenario: Annotated[str, typer.Option(metavar="TEXT", help="A benchmark scenario: gaussS, spNN, spjpegNN, cameraXL/L/M/H.")] = "cameraM",
-    models: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated models, one panel each; MODEL@S runs it at strength S, MODEL@camera as on a camera's own unresized photo.")] = "photo",
+    models: Annotated[str, typer.Option(metavar="TEXT", help="Comma-separated models, one panel each; MODEL@S runs it at strength S, MODEL@camera as on a camera's own unresized photo; bench's baselines (median3, nlm, bm3d, ...) too.")] = "photo",
     seed: Annotated[int, typer.Option(metavar="N", help="Seeds the noise (the benchmark uses the image's index).")] = 0,
     enlarge: Annotated[float, typer.Option(metavar="FLOAT", min=1, help="Enlarge the image by this factor first, as `bench --enlarge` (the box is in the enlarged image).")] = 1.0,
     zoom: Annotated[int, typer.Option(metavar="N", min=1, max=16, help="Screen pixels per image pixel.")] = 4,
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
-    noisy: Annotated[Optional[Path], typer.Option(metavar="PATH", help="A real noisy shot of IMAGE's scene (as `bench --pairs` takes them), shown instead of simulated noise; both are read as 8-bit gray, and --scenario and --seed do not apply.")] = None,
+    noisy: Annotated[Optional[Path], typer.Option(metavar="PATH", help="A real noisy shot, shown instead of simulated noise; with IMAGE, its reference (as `bench --pairs` takes them), without one, the figure has no scores. Read as 8-bit gray; --scenario and --seed do not apply.")] = None,
 ) -> None:
     """A before/after figure as SVG text: noisy, each model's output, clean, side by side with
-    each crop's PSNR. The models see the whole image; only the figure is cropped."""
+    each crop's PSNR (a real noisy photo without a reference: noisy and outputs, unscored). The
+    models see the whole image; only the figure is cropped."""
     from denoise_cli.train.figures import before_after_panels
     from denoise_cli.train.svg import write_panels
 

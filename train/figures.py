@@ -53,7 +53,7 @@ def plot_samples(rows: list[tuple[str, np.ndarray]], path: Path, title: str) -> 
         plt.close(fig)
 
 
-def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0, enlarge: float = 1.0, noisy_path: Path | None = None) -> list:
+def before_after_panels(image_path: Path | None, box: tuple[int, int, int, int], scenario: str, models: list[str], seed: int = 0, enlarge: float = 1.0, noisy_path: Path | None = None) -> list:
     """Noisy / each model / clean crops of one image, labelled with each crop's PSNR. The noise
     is the benchmark scenario's, saved as an 8-bit file would hold it; the models denoise the
     whole image through the public API, so the crop shows what a user gets. A model given as
@@ -63,29 +63,43 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
 
     With `noisy_path`, a real noisy shot takes the simulated noise's place and `image_path` is its
     reference (the mean of many shots), both read as `bench --pairs` reads them (8-bit gray), and
-    the models see the shot as `denoise` would (a camera's own photo, if its EXIF says so)."""
+    the models see the shot as `denoise` would (a camera's own photo, if its EXIF says so). With no
+    reference (`image_path` None) the figure is the shot and the outputs alone, without scores: a
+    real photo shows what the models do to real noise even where no mean of many shots exists.
+
+    A classical baseline of `bench` (median3, nlm, bm3d, ...) may stand among the models, given the
+    level `bench` gives it: the protocol's sigma, or the estimator's reading of the noisy picture."""
     from denoise_cli.api import Denoiser
     from denoise_cli.errors import DenoiseError
     from denoise_cli.imageio import camera_of, read_image
-    from denoise_cli.train.bench import STAND_IN_CAMERA, read_pair, scenario_noise
+    from denoise_cli.imageio import read_gray
+    from denoise_cli.train.bench import BASELINES, STAND_IN_CAMERA, check_baselines, read_pair, scenario_noise, scenario_sigma
     from denoise_cli.train.data import enlarge as enlarged
     from denoise_cli.train.scoring import psnr, quantize
     from denoise_cli.train.svg import Panel
 
-    camera = None
+    check_baselines([spec for spec in models if spec in BASELINES])
+    camera, clean = None, None
     if noisy_path is not None:
         if enlarge != 1:
             raise DenoiseError("--enlarge simulates a camera's full-size photo; with --noisy the photo is real, so it does not apply.")
-        clean, noisy = read_pair(image_path, noisy_path)
-        clean, camera = clean.astype(np.float64), camera_of(noisy_path)
+        if image_path is None:
+            noisy = read_gray(noisy_path)
+        else:
+            clean, noisy = read_pair(image_path, noisy_path)
+            clean = clean.astype(np.float64)
+        camera = camera_of(noisy_path)
+    elif image_path is None:
+        raise DenoiseError("give a clean IMAGE to add noise to, or a real noisy shot with --noisy.")
     else:
         image = read_image(image_path)
         clean = image.scale.to_unit(image.planes[0]).astype(np.float64)
         if enlarge != 1:
             clean = enlarged(clean, enlarge)
     x, y, width, height = box
-    if min(width, height) < 1 or x < 0 or y < 0 or x + width > clean.shape[1] or y + height > clean.shape[0]:
-        raise DenoiseError(f"the box {x},{y},{width},{height} does not fit inside the {clean.shape[1]}x{clean.shape[0]} image.")
+    shape = (noisy if clean is None else clean).shape
+    if min(width, height) < 1 or x < 0 or y < 0 or x + width > shape[1] or y + height > shape[0]:
+        raise DenoiseError(f"the box {x},{y},{width},{height} does not fit inside the {shape[1]}x{shape[0]} image.")
     if noisy_path is None:
         noisy = quantize(scenario_noise(clean, scenario, seed, "png8")).astype(np.float32) / 255
 
@@ -93,9 +107,13 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
         return a[y : y + height, x : x + width]
 
     def labelled(name: str, output: np.ndarray) -> Panel:
+        if clean is None:
+            return Panel(name, crop(output))
         return Panel(f"{name} {psnr(quantize(crop(clean)), quantize(crop(output))):.1f} dB", crop(output))
 
     def run(spec: str) -> Panel:
+        if spec in BASELINES:
+            return labelled(spec, BASELINES[spec](noisy, scenario_sigma("real" if noisy_path else scenario, noisy)))
         name, _, strength = spec.partition("@")
         if strength == "camera":
             return labelled(f"{name} (camera photo)", Denoiser(name).denoise(noisy, camera=STAND_IN_CAMERA))
@@ -107,4 +125,6 @@ def before_after_panels(image_path: Path, box: tuple[int, int, int, int], scenar
         return labelled(label, Denoiser(name, strength=value).denoise(noisy, camera=camera))
 
     panels = [labelled("noisy (real)" if noisy_path else f"noisy ({scenario})", noisy), *(run(spec) for spec in models)]
+    if clean is None:
+        return panels
     return [*panels, Panel("reference" if noisy_path else "clean", crop(clean))]
