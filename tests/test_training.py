@@ -909,3 +909,41 @@ def test_denoise_train_without_the_training_extra_says_what_to_install(tmp_path,
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.strip() == (f"error: {named} is not installed, and denoise-train needs the training extra: install the PyTorch build "
                                      'you want (pip install torch), then pip install "denoise-cli[train]".')
+
+
+def test_make_pair_keeps_the_shot_as_taken_and_averages_the_others_for_bench_pairs(tmp_path):
+    """`make-pair SHOTS -o pairs/scene`: a burst of a still scene becomes a real pair as `bench
+    --pairs` takes it: the chosen shot copied byte for byte (its EXIF still tells what `denoise`
+    makes of it), the mean of the other shots as its reference; a shot that moved is refused."""
+    from scipy.ndimage import gaussian_filter
+
+    from denoise_cli.imageio import read_gray
+
+    rng = np.random.default_rng(3)
+    texture = gaussian_filter(rng.normal(0, 1, (96, 128)), 3)
+    scene = np.clip(128 + 60 * texture / texture.std(), 0, 255)
+    shots = []
+    for k in range(6):
+        path = tmp_path / f"IMG_{k}.png"
+        Image.fromarray(np.clip(np.round(scene + rng.normal(0, 8, scene.shape)), 0, 255).astype(np.uint8)).save(path)
+        shots.append(path)
+    result = run_train_cli("make-pair", *map(str, shots), "-o", str(tmp_path / "pairs" / "scene"), "--shot", "2")
+    assert result.returncode == 0, result.stderr
+    real, mean = tmp_path / "pairs" / "scene_real.png", tmp_path / "pairs" / "scene_mean.png"
+    assert real.read_bytes() == shots[1].read_bytes()
+    others = np.mean([read_gray(p) for k, p in enumerate(shots) if k != 1], axis=0)
+    assert np.array_equal(read_gray(mean), np.round(others * 255) / np.float32(255))  # bench reads it at 8 bits
+    assert np.array(Image.open(mean)).dtype == np.uint16  # the mean keeps its fractions
+    noise = float(re.search(r"noise of the shot: ([0-9.]+)", result.stdout).group(1))
+    assert 7 < noise < 9  # the shots' own std, 8
+    bench = run_train_cli("bench", "--pairs", str(tmp_path / "pairs"), "--baselines", "noisy", "--models", "photo")
+    assert bench.returncode == 0 and "| photo (blind) |" in bench.stdout and "dB over the noisy shots" in bench.stderr, bench.stderr
+    moved = tmp_path / "moved.png"
+    Image.fromarray(np.roll(np.asarray(Image.open(shots[0])), 2, axis=1)).save(moved)
+    refused = run_train_cli("make-pair", *map(str, shots), str(moved), "-o", str(tmp_path / "other"))
+    assert refused.returncode == 1 and "moved by 2 px sideways" in refused.stderr and "Traceback" not in refused.stderr
+    assert not list(tmp_path.glob("other_*"))  # nothing written
+    again = run_train_cli("make-pair", *map(str, shots), "-o", str(tmp_path / "pairs" / "scene"))
+    assert again.returncode == 1 and "exists already" in again.stderr
+    few = run_train_cli("make-pair", *map(str, shots[:2]), "-o", str(tmp_path / "few"))
+    assert few.returncode == 1 and "at least 3 shots" in few.stderr

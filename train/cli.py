@@ -377,6 +377,25 @@ def make_noisy_command(
     typer.echo(out)
 
 
+@app.command("make-pair")
+def make_pair_command(
+    shots: Annotated[list[Path], typer.Argument(metavar="SHOTS...", help="Shots of one still scene from a tripod, as the camera wrote them.")],
+    out: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="The pair's folder and name: pairs/kitchen writes pairs/kitchen_real.EXT and pairs/kitchen_mean.png.")],
+    shot: Annotated[int, typer.Option(metavar="N", min=1, help="Which shot is the noisy one (1: the first given); the others make the mean.")] = 1,
+    overwrite: Annotated[bool, typer.Option(help="Replace the pair's files if they exist.")] = False,
+) -> None:
+    """A real noisy pair from a burst, as real-noise sets are made: one shot as taken (its EXIF
+    kept), and the mean of the others as its reference, for `bench --pairs` and `before-after
+    --noisy`. Shots that moved are refused."""
+    from denoise_cli.train.pairs import make_pair
+
+    with user_errors():
+        pair = make_pair(shots, out, shot - 1, overwrite)
+    typer.echo(f"{pair.shot}: shot {shot} of {len(shots)}, as taken")
+    typer.echo(f"{pair.mean}: the mean of the other {pair.shots_averaged} (16-bit gray)")
+    typer.echo(f"noise of the shot: {pair.noise:.2f} grey levels (std, in gray); the mean keeps {pair.mean_noise:.2f} of it")
+
+
 @app.command("before-after")
 def before_after_command(
     out: Annotated[Path, typer.Option("--output", "-o", metavar="PATH", help="Where to write the figure (.svg).")],
