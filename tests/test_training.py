@@ -4,6 +4,7 @@ CLI then runs, resume, and the export parity check failing on a broken export.""
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import io
 import json
 import os
@@ -747,6 +748,26 @@ def test_bench_pairs_treat_a_camera_s_own_shot_as_denoise_does(tmp_path, models_
     _, run, _ = model_method(str(level_echo_model(models_dir / "pair-echo.onnx", camera_strength=2.0)), give_sigma=False)
     shot = photos.shots[0]
     assert np.allclose(run(shot, 0.0, photos.shot_cameras[0]), 2 * run(shot, 0.0, None), rtol=1e-5)
+
+
+def test_bench_gives_a_fixed_sigma_to_every_method_that_takes_a_level(tmp_path, models_dir, echoed_levels):
+    """`bench --sigma S`: our noise-level models are told S on every picture (as `denoise --sigma`),
+    in one row instead of the blind and sigma-given pair, and so are nlm and bm3d; on a real pair
+    that tells a model short of its reading from one short of itself. Filters without a level
+    keep their names."""
+    from denoise_cli.train.bench import benchmark, model_method
+
+    folder = _pair_folder(tmp_path / "pairs")
+    echo = level_echo_model(models_dir / "fixed-echo.onnx")
+    _, run, _ = model_method(str(echo), give_sigma=False, fixed_sigma=8.0)
+    shot = np.full((40, 52), 0.5, np.float32)
+    assert np.allclose(run(shot, 25.0), 8 / 255, atol=1e-6)  # the fixed level, not the one the bench offers
+    baselines = ["noisy", "median3"] + (["nlm"] if importlib.util.find_spec("cv2") else [])
+    rows = benchmark(folder, [], [], [], baselines, [str(echo)], None, log=lambda *_: None, pairs=folder, fixed_sigma=8.0)
+    methods = list(dict.fromkeys(r.method for r in rows))
+    assert methods == ["noisy", "median3"] + (["nlm (sigma 8)"] if "nlm" in baselines else []) + ["fixed-echo (sigma 8)"]
+    bad = run_train_cli("bench", "--pairs", str(folder), "--baselines", "noisy", "--models", str(echo), "--sigma", "300")
+    assert bad.returncode == 1 and "--sigma must be between 0 and 255" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_bench_enlarges_the_test_pictures_when_asked(tmp_path):

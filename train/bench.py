@@ -111,6 +111,12 @@ BASELINES: dict[str, Method] = {
 
 # The module each baseline imports that the training extra lacks: the bench extra brings it.
 BASELINE_MODULES = {"nlm": "cv2", "bm3d": "bm3d"}
+LEVEL_BASELINES = ("nlm", "bm3d")  # the baselines that take a noise level
+
+
+def baseline_of(method: str) -> str:
+    """A row's method without its tags: "bm3d (sigma 8)" is the bm3d baseline."""
+    return method.partition(" (")[0]
 
 
 def check_baselines(baselines: list[str]) -> None:
@@ -187,26 +193,31 @@ def applies(name: str, noise_kind: str | None, scenario: str) -> bool:
 
 
 def model_method(model: str, give_sigma: bool, strength: float | None = None, camera_photo: bool = False,
-                 ensemble: bool = False) -> tuple[str, Method, str]:
+                 ensemble: bool = False, fixed_sigma: float | None = None) -> tuple[str, Method, str]:
     """One of our models through the public API; with `give_sigma`, a noise-level model is told
     the protocol's level instead of estimating it (blind); `strength` is the API's factor on it
     (None: automatic, as `denoise`; 1 on arrays, or on a camera's shot the camera strength its
     readings call for); `camera_photo` runs every picture as a camera's own unresized photo, as
-    its EXIF would; `ensemble` averages over flips, as `denoise --ensemble`."""
+    its EXIF would; `ensemble` averages over flips, as `denoise --ensemble`. `fixed_sigma` tells
+    it that level on every picture, as `denoise --sigma` (give_sigma then does not apply)."""
     from denoise_cli.api import Denoiser
 
     if camera_photo and strength is not None:
         raise DenoiseError("a strength and a camera photo's automatic strength exclude each other: give one of them.")
-    denoiser = Denoiser(model, device="cpu", threads=THREADS, strength=strength, ensemble=ensemble)
+    denoiser = Denoiser(model, device="cpu", threads=THREADS, sigma=fixed_sigma, strength=strength, ensemble=ensemble)
     levels = denoiser.description.noise_level_input
-    tags = [SIGMA_GIVEN if give_sigma else BLIND] if levels else []
+    if fixed_sigma is not None:
+        tags = [f"sigma {fixed_sigma:g}"] if levels else []
+    else:
+        tags = [SIGMA_GIVEN if give_sigma else BLIND] if levels else []
     tags += [f"strength {strength:g}"] if levels and strength not in (None, 1) else []
     tags += ["as a camera's photo"] if levels and camera_photo else []
     tags += ["ensemble"] if ensemble else []
     name = denoiser.description.name + (f" ({', '.join(tags)})" if tags else "")
 
     def run(noisy: np.ndarray, sigma: float, camera: str | None = None) -> np.ndarray:
-        denoiser.sigma = sigma if (give_sigma and levels) else None
+        if fixed_sigma is None:
+            denoiser.sigma = sigma if (give_sigma and levels) else None
         return denoiser.denoise(noisy.astype(np.float32), camera=camera or (STAND_IN_CAMERA if camera_photo else None))
 
     run(np.zeros((32, 32), np.float32), 25.0)  # warm-up, excluded from timing
@@ -387,7 +398,7 @@ def _column_order(column: tuple[str, str]) -> tuple[int, int]:
 
 def _method_order(method: str) -> int:
     """Classical baselines first, in their usual order; then our models (sorted() is stable)."""
-    return list(BASELINES).index(method) if method in BASELINES else len(BASELINES)
+    return list(BASELINES).index(baseline_of(method)) if baseline_of(method) in BASELINES else len(BASELINES)
 
 
 def to_markdown(rows: list[Row]) -> str:
@@ -427,7 +438,7 @@ def target_lines(rows: list[Row]) -> list[str]:
     lines = []
     by_key = {(r.method, r.set, r.scenario, r.variant): r for r in rows}
     for row in rows:
-        if row.method in BASELINES or row.scenario not in ("real", "gauss2"):
+        if baseline_of(row.method) in BASELINES or row.scenario not in ("real", "gauss2"):
             continue
         noisy = by_key.get(("noisy", row.set, row.scenario, row.variant))
         if noisy is None:
@@ -500,20 +511,28 @@ def benchmark(
     data_dir: Path | None, sets: list[str], scenarios: list[str], variants: list[str], baselines: list[str],
     models: list[str], limit: int | None, log=print, sigma_given: bool = True, strength: float | None = None,
     pairs: Path | None = None, enlarge_by: float = 1.0, camera_photo: bool = False, ensemble: bool = False,
+    fixed_sigma: float | None = None,
 ) -> list[Row]:
     """Every method on every set, scenario and variant, each set's pictures enlarged by
     `enlarge_by` (the set is then named e.g. "bsd68 x2.5"); with `pairs`, on that folder of real
     photos instead (scenarios "real" and "reference"; data_dir, sets, scenarios and variants
     unused). `camera_photo`: our models take every test picture for a camera's own photo;
-    `ensemble`: they average over flips (`denoise --ensemble`)."""
+    `ensemble`: they average over flips (`denoise --ensemble`). `fixed_sigma`: every method that
+    takes a level is given that one (0-255), in place of the estimate or the protocol's: on real
+    photos, it tells a model that falls short by its reading from one that falls short itself."""
     check_baselines(baselines)
     if pairs is None:
         check_scenarios(scenarios, variants)
     set_threads()
-    methods: list[tuple[str, Method, str | None]] = [(b, BASELINES[b], None) for b in baselines]
+    methods: list[tuple[str, Method, str | None]] = []
+    for b in baselines:
+        if fixed_sigma is not None and b in LEVEL_BASELINES:
+            methods.append((f"{b} (sigma {fixed_sigma:g})", lambda noisy, sigma, method=BASELINES[b]: method(noisy, fixed_sigma), None))
+        else:
+            methods.append((b, BASELINES[b], None))
     for model in models:
-        for give_sigma in (False, True) if sigma_given else (False,):
-            name, run, kind = model_method(model, give_sigma, strength, camera_photo, ensemble)
+        for give_sigma in (False, True) if sigma_given and fixed_sigma is None else (False,):
+            name, run, kind = model_method(model, give_sigma, strength, camera_photo, ensemble, fixed_sigma)
             methods.append((name, run, kind))
             if f"({BLIND}" not in name:
                 break  # a model without a noise-level input has one row only

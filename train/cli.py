@@ -168,6 +168,7 @@ def bench_command(
     merge: Annotated[Optional[list[Path]], typer.Option(metavar="PATH", help="Instead of measuring, render the rows of these --out .json files as one table (repeatable).")] = None,
     sigma_given: Annotated[bool, typer.Option(help="Also run noise-level models with the protocol's sigma given (a second row).")] = True,
     strength: Annotated[Optional[float], typer.Option(metavar="FLOAT", min=0, max=4, show_default=False, help="Noise-level models: the factor on their level, as `denoise --strength` (default: automatic, as `denoise`).")] = None,
+    sigma: Annotated[Optional[float], typer.Option(metavar="FLOAT", show_default=False, help="A fixed noise level (0-255) for every method that takes one, in place of the estimate or the protocol's: noise-level models (as `denoise --sigma`), nlm and bm3d. On real pairs: does a model fall short by its reading, or by itself?")] = None,
     enlarge: Annotated[float, typer.Option(metavar="FLOAT", min=1, max=8, help="Enlarge each test picture by this factor first (Lanczos), as smooth at the pixel scale as a camera's own photos.")] = 1.0,
     camera_photo: Annotated[bool, typer.Option(help="Noise-level models take each test picture for a camera's own unresized photo, as its EXIF would make `denoise` do (the model's camera strength).")] = False,
     ensemble: Annotated[bool, typer.Option("--ensemble", help="Our models average over the picture and its three flips, as `denoise --ensemble`.")] = False,
@@ -185,6 +186,7 @@ def bench_command(
         rows = load_rows(merge) if merge else benchmark(
             resolve_data_dir(data_dir) if pairs is None else None, _split(sets), _split(scenarios), _split(variants), _split(baselines), _split(models), limit,
             log=_log, sigma_given=sigma_given, strength=strength, pairs=pairs, enlarge_by=enlarge, camera_photo=camera_photo, ensemble=ensemble,
+            fixed_sigma=sigma,
         )
         table = to_markdown(rows)
         typer.echo(table)
