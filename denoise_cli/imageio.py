@@ -178,12 +178,18 @@ def raw_advice(files: int = 1) -> str:
     return f"export {'it' if files == 1 else 'them'} from your raw developer as 16-bit TIFF (or JPEG) and denoise that"
 
 
+def refuse_raw(path: Path) -> None:
+    """A camera raw file is refused by name: Pillow opens several (TIFFs inside) and would read
+    the small preview they embed, not the sensor's picture."""
+    if path.suffix.lower() in RAW_SUFFIXES:
+        raise DenoiseError(f"{path}: a camera raw file, which denoise does not develop: {raw_advice()}.")
+
+
 def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS, output_format: str | None = None) -> ImageData:
     """Read an image file; any problem is one DenoiseError naming the file. A 10-bit HEIC is
     read at its depth when `output_format` keeps it, else at 8 bits (heifdepth.py)."""
     path = Path(path)
-    if path.suffix.lower() in RAW_SUFFIXES:
-        raise DenoiseError(f"{path}: a camera raw file, which denoise does not develop: {raw_advice()}.")
+    refuse_raw(path)
     if _starts_as_jpegxl(path):
         return jpegxl.read_jpegxl(path, max_pixels)
     try:
@@ -445,8 +451,10 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     """8-bit grayscale as float32 in [0, 1], the benchmark protocol's way (convert('L') / 255).
 
     A 16-bit gray file (a mean of many shots is often kept so) is brought to 8 bits by its scale:
-    Pillow's convert('L') clips it instead, which turns all but the darkest pixels white."""
+    Pillow's convert('L') clips it instead, which turns all but the darkest pixels white. A camera
+    raw file is refused, as by read_image."""
     path = Path(path)
+    refuse_raw(path)
     if _starts_as_jpegxl(path):
         return _gray_of(read_image(path))
     try:

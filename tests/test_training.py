@@ -968,3 +968,7 @@ def test_make_pair_keeps_the_shot_as_taken_and_averages_the_others_for_bench_pai
     assert again.returncode == 1 and "exists already" in again.stderr
     few = run_train_cli("make-pair", *map(str, shots[:2]), "-o", str(tmp_path / "few"))
     assert few.returncode == 1 and "at least 3 shots" in few.stderr
+    raw = tmp_path / "IMG_9.DNG"
+    raw.write_bytes(shots[0].read_bytes())  # Pillow would read a raw's embedded preview, not its sensor data
+    refused_raw = run_train_cli("make-pair", str(raw), *map(str, shots), "-o", str(tmp_path / "raw"))
+    assert refused_raw.returncode == 1 and "camera raw file" in refused_raw.stderr

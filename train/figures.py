@@ -71,8 +71,7 @@ def before_after_panels(image_path: Path | None, box: tuple[int, int, int, int],
     level `bench` gives it: the protocol's sigma, or the estimator's reading of the noisy picture."""
     from denoise_cli.api import Denoiser
     from denoise_cli.errors import DenoiseError
-    from denoise_cli.imageio import camera_of, read_image
-    from denoise_cli.imageio import read_gray
+    from denoise_cli.imageio import camera_of, read_gray, read_image
     from denoise_cli.train.bench import BASELINES, STAND_IN_CAMERA, check_baselines, read_pair, scenario_noise, scenario_sigma
     from denoise_cli.train.data import enlarge as enlarged
     from denoise_cli.train.scoring import psnr, quantize
