@@ -86,7 +86,7 @@ def make_pair(shots: list[Path], out: Path, index: int = 0, overwrite: bool = Fa
         raise DenoiseError("the shot is the same as the mean of the others: these are copies of one picture, not separate shots.")
     shot_path = out.with_name(f"{out.name}_real{shots[index].suffix.lower()}")
     mean_path = out.with_name(f"{out.name}_mean.png")
-    for path in (shot_path, mean_path):
+    for path in (shot_path, mean_path):  # both before either is written: never half a pair
         if path.exists() and not overwrite:
             raise DenoiseError(f"{path} exists already (--overwrite replaces it).")
     out.parent.mkdir(parents=True, exist_ok=True)
