@@ -458,7 +458,7 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     if _starts_as_jpegxl(path):
         return _gray_of(read_image(path))
     try:
-        with Image.open(path) as img:
+        with _open_image(path) as img:
             if _pillow_cannot_decode(img):
                 return _gray_of(read_image(path))
             if img.mode in SIXTEEN_BIT_MODES or img.mode == "I":

@@ -1303,6 +1303,18 @@ def test_read_gray_reads_what_read_image_reads(tmp_path, kind):
     assert np.array_equal(read_gray(tmp_path / f"pic.{kind.split('.')[-1]}"), read_gray(tmp_path / "same.png"))
 
 
+def test_read_gray_reads_an_iphone_s_heic_as_denoise_does(tmp_path):
+    """A phone's burst for `make-pair` and `bench --pairs` is often HEIC: read_gray opened files
+    with Pillow alone, which knows no HEIC without its plugin, and called them unreadable."""
+    from denoise_cli.imageio import _gray_of, read_gray
+
+    pillow_heif = pytest.importorskip("pillow_heif")
+    rgb = _rng(35).integers(0, 256, size=(24, 32, 3), dtype=np.uint8)
+    pillow_heif.from_bytes(mode="RGB", size=(32, 24), data=rgb.tobytes()).save(tmp_path / "shot.heic", quality=90)
+    gray = read_gray(tmp_path / "shot.heic")
+    assert gray.shape == (24, 32) and np.array_equal(gray, _gray_of(read_image(tmp_path / "shot.heic")))
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
 def test_overwrite_keeps_the_replaced_files_permissions(tmp_path):
     src = tmp_path / "private.png"
