@@ -25,12 +25,18 @@ EXIF_WIDTH_TAG, EXIF_HEIGHT_TAG = 0xA002, 0xA003
 BULKY_TAGS = {0x927C: "the camera maker's notes", 0x9286: "the user comment"}  # what a big EXIF is big with
 CAMERA_MIN_PIXELS = 5_000_000  # phones and cameras record 8-50 MP; web exports are 1-4 MP
 # TIFF tags that describe a file's pixel layout, not the picture: a TIFF's getexif() includes
-# them, and copying them into another file would corrupt it.
+# them, and copying them into another file would corrupt it. YCbCrPositioning (531) is among
+# them: where a JPEG's chroma samples sit is its encoder's doing. Left out, readers take the
+# default, centred, which is what libjpeg writes; a camera's "co-sited" would misdescribe our file.
 LAYOUT_TAGS = {
-    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 282, 283, 284, 288, 289,
-    290, 291, 296, 317, 318, 319, 320, 321, 322, 323, 324, 325, 338, 339, 340, 341, 347, 512, 513, 514,
+    254, 255, 256, 257, 258, 259, 262, 263, 266, 273, 277, 278, 279, 280, 281, 284, 288, 289,
+    290, 291, 317, 318, 319, 320, 321, 322, 323, 324, 325, 338, 339, 340, 341, 347, 512, 513, 514,
     515, 517, 518, 519, 520, 521, 529, 530, 531, 532, 700, 33723, 34377, 34675, 37724,
 }
+# The picture's resolution (X, Y, unit): picture, not layout, so kept in the EXIF as the input had
+# it; the output format's own resolution field (JFIF, pHYs, a TIFF's tags) comes from `ImageData.dpi`.
+X_RESOLUTION_TAG, Y_RESOLUTION_TAG, RESOLUTION_UNIT_TAG = 282, 283, 296
+RESOLUTION_TAGS = {X_RESOLUTION_TAG, Y_RESOLUTION_TAG, RESOLUTION_UNIT_TAG}
 IMAGE_DESCRIPTION_TAG = 270
 ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {  # EXIF orientation -> upright (H, W, C)
     2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
@@ -42,6 +48,7 @@ TIFF_TEXT_TAGS = (271, 272, 305, 306, 315, 33432)  # make, model, software, date
 # without its rewriting of the EXIF, which raises on damaged EXIF that Pillow could read).
 TRANSPOSES = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+SIDEWAYS = {5, 6, 7, 8}  # orientations whose upright picture swaps width and height (and X and Y resolution)
 
 
 def exif_bytes(exif: Image.Exif, warnings: list[str], name: str) -> bytes | None:

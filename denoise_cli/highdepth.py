@@ -20,7 +20,7 @@ from PIL import Image
 
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
-from denoise_cli.exif import EXIF_IFD, LAYOUT_TAGS, ORIENTATION_TAG, ORIENTATIONS, TIFF_TEXT_TAGS, exif_bytes, unresized_camera
+from denoise_cli.exif import EXIF_IFD, LAYOUT_TAGS, ORIENTATION_TAG, ORIENTATIONS, RESOLUTION_TAGS, TIFF_TEXT_TAGS, exif_bytes, unresized_camera
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
 from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale
 
@@ -66,7 +66,7 @@ def read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Ima
     pixels = turn(pixels) if turn is not None else pixels
     descriptive = read_descriptive(img, turned_upright=turn is not None)
     text = {tag: exif[tag] for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)}
-    if set(exif) - set(TIFF_TEXT_TAGS) - LAYOUT_TAGS - {ORIENTATION_TAG} or exif.get_ifd(EXIF_IFD):
+    if set(exif) - set(TIFF_TEXT_TAGS) - LAYOUT_TAGS - RESOLUTION_TAGS - {ORIENTATION_TAG} or exif.get_ifd(EXIF_IFD):
         warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...), its XMP and its ICC profile.")
     exif_out = Image.Exif()
     exif_out.update(text)

@@ -48,8 +48,8 @@ from PIL import Image, ImageFile, JpegImagePlugin, UnidentifiedImageError, featu
 from denoise_cli import formats, jpegxl
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
-from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TAG, TRANSPOSES, describes_layout, exif_bytes, fit_in_jpeg,
-                              unresized_camera)
+from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TAG, SIDEWAYS, TRANSPOSES, X_RESOLUTION_TAG, Y_RESOLUTION_TAG,
+                              describes_layout, exif_bytes, fit_in_jpeg, unresized_camera)
 from denoise_cli.heifdepth import HEIF_BITS, TEN_BIT_MODES, at_full_depth, holds_ten_bits, write_ten_bit_heif
 from denoise_cli.highdepth import (is_tiff, jpeg2000_bits, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_jpeg2000,
                                     write_16_bit_png, write_16_bit_ppm, write_with_tifffile)
@@ -378,6 +378,10 @@ def _to_image_data(img: Image.Image, warnings: list[str], name: str, upright: bo
     turn = TRANSPOSES.get(exif.get(ORIENTATION_TAG, 1)) if upright else None
     descriptive = read_descriptive(img, turned_upright=turn is not None)
     if turn is not None:
+        if exif.get(ORIENTATION_TAG) in SIDEWAYS:  # the X resolution of the picture as stored is the Y of it upright
+            dpi = dpi[::-1] if dpi else dpi
+            if X_RESOLUTION_TAG in exif and Y_RESOLUTION_TAG in exif:
+                exif[X_RESOLUTION_TAG], exif[Y_RESOLUTION_TAG] = exif[Y_RESOLUTION_TAG], exif[X_RESOLUTION_TAG]
         img = img.transpose(turn)
         exif[ORIENTATION_TAG] = 1
     for tag in LAYOUT_TAGS & set(exif):

@@ -228,17 +228,23 @@ def test_a_multi_page_tiff_has_every_page_denoised_on_its_own(tmp_path, level_ec
 
 
 def test_exif_orientation_is_applied_and_exif_kept(identity, tmp_path):
+    """The camera's tags come back, its resolution among them (picture, not file layout), turned
+    with the pixels; a sideways photo's X and Y resolution swap as its width and height do."""
     pixels = _rng(10).integers(0, 256, size=(20, 40, 3), dtype=np.uint8)
-    exif = Image.Exif()
-    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
-    exif[0x010F] = "TestCam"  # Make
-    src = tmp_path / "rot.jpg"
-    Image.fromarray(pixels).save(src, exif=exif, quality=95)
-    identity.denoise_file(src, tmp_path / "rot_out.jpg")
-    out = Image.open(tmp_path / "rot_out.jpg")
-    assert out.size == (20, 40)  # width and height swapped: the pixels are upright now
-    assert out.getexif().get(0x0112, 1) == 1
-    assert out.getexif().get(0x010F) == "TestCam"
+    for orientation, resolution in ((6, (200.0, 300.0)), (1, (300.0, 200.0))):  # 6: rotate 90 degrees clockwise to display
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        exif[0x010F] = "TestCam"  # Make
+        exif[282], exif[283], exif[296] = 300.0, 200.0, 2  # X and Y resolution, in inches
+        src = tmp_path / "rot.jpg"
+        Image.fromarray(pixels).save(src, exif=exif, quality=95)
+        identity.denoise_file(src, tmp_path / "rot_out.jpg", overwrite=True)
+        out = Image.open(tmp_path / "rot_out.jpg")
+        assert out.size == ((20, 40) if orientation == 6 else (40, 20))  # width and height swapped: the pixels are upright now
+        kept = out.getexif()
+        assert kept.get(0x0112, 1) == 1
+        assert kept.get(0x010F) == "TestCam"
+        assert (kept.get(282), kept.get(283), kept.get(296)) == (*resolution, 2)
 
 
 def test_a_camera_s_own_unresized_photo_is_recognised(tmp_path):
