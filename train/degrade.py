@@ -42,6 +42,11 @@ curve is a camera's. The flaw is not the faint shadow noise alone: crushing only
 of the gamma, moved nothing past the control (test011 -0.38 / -0.32; black pixels +4.2 with the
 first).
 
+The one real pair at hand (docs/photo.md, "Real photos at hand") is a first sign on the curve, from
+one crop: its flat areas hold the least noise in the shadows, 5.1 grey levels rms against 8.0-8.5
+from mid-grey up, where the plain gamma puts the most (cameraM on the same picture: 12.8 against
+9.1-9.5).
+
 Nor true black in the training crops, though Train400, the pictures `photo` trains on, holds
 almost none (one pixel in 90,000 is 0, no picture more than 50; test011 has 308). The same 10
 folded epochs with 5% of the crops given black (a levels stretch, x -> (x - b) / (1 - b), b the
