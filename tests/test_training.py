@@ -407,6 +407,29 @@ def test_make_noisy_degrades_each_channel_and_keeps_the_image(tiny_data, tmp_pat
     assert again.returncode == 1 and "cameraL" in again.stderr and "Traceback" not in again.stderr
 
 
+def test_the_camera_pipeline_s_tone_curve_keeps_the_picture_and_moves_noise_out_of_the_shadows():
+    """With the tone curve, a noiseless patch comes back as it was (the curve is undone before the
+    noise and applied after it), and the shadows hold less of the noise than mid-grey, as in the
+    real pair (docs/photo.md), where the plain gamma puts more there; at probability 0 the
+    pipeline draws what it drew before the option existed."""
+    from denoise_cli.train.degrade import CameraNoise, camera_noise, smoothstep, smoothstep_inverse
+
+    ramp = np.linspace(0, 1, 101, dtype=np.float32)
+    assert np.allclose(smoothstep(smoothstep_inverse(ramp)), ramp, atol=1e-5)
+    quiet = dict(log_shot=(np.log(1e-12), np.log(1e-12)), read_offset=-40.0, read_jitter=0.0, sharpen_probability=0.0, jpeg_probability=0.0)
+    patch = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    assert np.allclose(camera_noise(patch, np.random.default_rng(1), CameraNoise(**quiet, tone_curve_probability=1.0)), patch, atol=1e-4)
+
+    loud = dict(log_shot=(np.log(4e-3), np.log(4e-3)), read_jitter=0.0, white_probability=1.0, sharpen_probability=0.0, jpeg_probability=0.0)
+    shadow, mid = np.full((128, 128), 0.08, np.float32), np.full((128, 128), 0.5, np.float32)
+    for curve, shadow_over_mid in ((0.0, lambda r: r > 1.3), (1.0, lambda r: r < 0.8)):  # 1.59 and 0.70 here
+        p = CameraNoise(**loud, tone_curve_probability=curve)
+        std = [float((camera_noise(x, np.random.default_rng(2), p) - x).std()) for x in (shadow, mid)]
+        assert shadow_over_mid(std[0] / std[1]), (curve, std)
+    plain = camera_noise(patch, np.random.default_rng(3), CameraNoise())
+    assert np.array_equal(plain, camera_noise(patch, np.random.default_rng(3), CameraNoise(tone_curve_probability=0.0)))
+
+
 def test_svg_panels_hold_exactly_the_pixels_they_were_given(tmp_path):
     from denoise_cli.train.svg import Panel, read_panels, write_panels
 
