@@ -282,8 +282,8 @@ _register(Recipe(
     # 49.3 (48.3 / 50.1); white noise of std 5 35.84 / 35.43 (36.40 / 36.13), 15 31.10 / 30.36
     # (31.26 / 30.62), 25 28.71 / 28.07 (28.84 / 28.19). Kept: a camera's own photos are what this
     # model is for, and on them it now beats BM3D; white noise on scaled-down pictures is
-    # `gaussian`'s job. A quarter enlarged, from nothing, is the next probe (started; not finished
-    # here)
+    # `gaussian`'s job. A quarter enlarged, from nothing, was started once and not run to the end:
+    # unmeasured
     enlarged_share=0.5,
     folded_epochs=10, folded_lr=5e-5,
     init="he",  # with PyTorch's default init this stack stayed at "predict no noise" for 2 epochs
