@@ -50,7 +50,7 @@ from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import (IMAGE_DESCRIPTION_TAG, LAYOUT_TAGS, ORIENTATION_TAG, SIDEWAYS, TRANSPOSES, X_RESOLUTION_TAG, Y_RESOLUTION_TAG,
                               describes_layout, exif_bytes, fit_in_jpeg, unresized_camera)
-from denoise_cli.heifdepth import HEIF_BITS, TEN_BIT_MODES, at_full_depth, holds_ten_bits, write_ten_bit_heif
+from denoise_cli.heifdepth import HEIF_BITS, TEN_BIT_MODES, at_full_depth, avif_at_full_depth, decodes_deep_avif, holds_ten_bits, write_ten_bit_heif
 from denoise_cli.highdepth import (is_tiff, jpeg2000_bits, read_16_bit_colour, read_with_tifffile, sixteen_bit_codec, write_16_bit_jpeg2000,
                                     write_16_bit_png, write_16_bit_ppm, write_with_tifffile)
 from denoise_cli.metadata import JPEG_MARKER_LIMIT, JPEG_XMP_LIMIT, coded_otherwise, read_descriptive, save_options
@@ -186,8 +186,8 @@ def refuse_raw(path: Path) -> None:
 
 
 def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS, output_format: str | None = None) -> ImageData:
-    """Read an image file; any problem is one DenoiseError naming the file. A 10-bit HEIC is
-    read at its depth when `output_format` keeps it, else at 8 bits (heifdepth.py)."""
+    """Read an image file; any problem is one DenoiseError naming the file. A 10-bit HEIC or AVIF
+    is read at its depth when `output_format` keeps it, else at 8 bits (heifdepth.py)."""
     path = Path(path)
     refuse_raw(path)
     if _starts_as_jpegxl(path):
@@ -199,8 +199,7 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             warnings = []
             heif_bits = img.info.get("bit_depth", 8) if img.format == "HEIF" else 8
             avif_head = _file_head(path) if img.format == "AVIF" else b""  # its properties, which Pillow does not give
-            if avif_head and (bits := _avif_bits(avif_head)) > 8:  # so does Pillow an HDR AVIF (a phone's, a camera's)
-                warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel.")
+            avif_bits = _avif_bits(avif_head) if avif_head else 8  # Pillow reads an HDR AVIF at 8 bits too
             if img.format == "MPO":  # a phone's JPEG that carries a second picture
                 warnings.append(f"{path}: also holds {img.n_frames - 1} secondary picture{'s' if img.n_frames > 2 else ''} (an HDR gain map "
                                 "or a depth map, say); the main picture alone is denoised and written.")
@@ -225,6 +224,8 @@ def read_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
                 image.pages = _further_pages(img, path, width * height, max_pixels)
             if heif_bits > 8:
                 image = _heif_at_depth(path, image, heif_bits, output_format)
+            if avif_bits > 8:
+                image = _avif_at_depth(path, image, avif_bits, output_format)
     except DenoiseError:
         raise
     except UnidentifiedImageError as exc:
@@ -255,6 +256,34 @@ def _heif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
     why = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)" if output_format else ""
     image.warnings.append(f"{path}: a {bits}-bit HEIC, read and denoised at 8 bits per channel{why}.")
     return at_depth(image, 8, str(path)) if gray else image
+
+
+def _avif_at_depth(path: Path, image: ImageData, bits: int, output_format: str | None) -> ImageData:
+    """An AVIF of over 8 bits per channel, as Pillow read it (at 8), at its depth where the output
+    format keeps that and imagecodecs decodes it (heifdepth.py), else at 8 bits, saying so."""
+    gray = len(image.planes) == 1
+
+    def keeps(fmt: str) -> bool:  # a HEIC holds 10 bits of a 12-bit one's 12
+        return bits <= HEIF_BITS if fmt == "HEIF" else "I;16" in FORMAT_MODES[fmt] if gray else holds_ten_bits(fmt)
+
+    decodes = decodes_deep_avif()
+    if output_format is not None and keeps(output_format) and decodes and (deep := avif_at_full_depth(path, image, bits)) is not None:
+        return deep
+    keeping = ", ".join(format_name(f) for f in FORMAT_MODES if keeps(f))
+    if output_format is None:
+        why = ""
+    elif not decodes:
+        why = ": imagecodecs, with libavif, reads it at its depth (pip install \"denoise-cli[tiff16]\")"
+    elif output_format == "AVIF":
+        why = f": an AVIF is written at 8 bits ({keeping} keep its depth)"
+    elif output_format == "HEIF" and not keeps("HEIF"):
+        why = f": a heic file holds {HEIF_BITS} ({keeping} keep its {bits})"
+    elif keeps(output_format):
+        why = ": libavif, through imagecodecs, did not decode it at its depth as the picture Pillow read"
+    else:
+        why = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)"
+    image.warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel{why}.")
+    return image
 
 
 def _pillow_cannot_decode(img: Image.Image) -> bool:

@@ -506,20 +506,89 @@ def test_an_avif_photo_keeps_its_exif_and_comes_out_as_avif(identity, tmp_path):
         identity.denoise_file(tmp_path / "la.png", tmp_path / "la.avif")
 
 
-@pytest.mark.skipif(not features.check("avif"), reason="this Pillow has no AVIF support")
-def test_an_hdr_avif_read_at_8_bits_says_so(identity, tmp_path):
-    """Pillow reads a 10- or 12-bit AVIF (an HDR photo from a phone or a camera) as 8 bits per
-    channel, as pillow-heif reads a 10-bit HEIC: said, not silent."""
+def _avif_codec():
     imagecodecs = pytest.importorskip("imagecodecs")
     if not imagecodecs.AVIF.available:
         pytest.skip("this imagecodecs has no AVIF codec")
+    return imagecodecs
+
+
+@NO_AVIF
+@pytest.mark.parametrize("bits", [10, 12])
+def test_an_hdr_avif_is_denoised_at_its_depth_where_the_output_keeps_it(identity, tmp_path, bits):
+    """Pillow reads a 10- or 12-bit AVIF (an HDR photo, as Lightroom and phones export it) as 8
+    bits per channel: into a 16-bit PNG it is decoded again at its depth, every value kept; into
+    an AVIF (Pillow writes 8 bits) or a JPEG it stays at 8, and the warning says where its depth
+    would be kept."""
+    imagecodecs = _avif_codec()
+    full = (1 << bits) - 1
+    y, x, c = np.mgrid[:16, :24, :3]
+    deep = np.minimum(full // 4 + (full // 60) * x + (full // 90) * y + 7 * c, full).astype(np.uint16)  # a sky's smooth ramp
+    (tmp_path / "hdr.avif").write_bytes(imagecodecs.avif_encode(deep, level=100, bitspersample=bits))
+    decoded = imagecodecs.avif_decode((tmp_path / "hdr.avif").read_bytes()).astype(np.float64)
+    sixteen = np.round(decoded * 65535 / full)
+    assert identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "hdr.png").warnings == []
+    written = imagecodecs.imread(tmp_path / "hdr.png")
+    assert written.dtype == np.uint16 and np.array_equal(written, sixteen)  # at 8 bits: steps of 257
+    keeping = "png, tiff, heic, jp2, pnm" if bits == 10 else "png, tiff, jp2, pnm"
+    said = identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "out.avif").warnings
+    assert said == [f"{tmp_path / 'hdr.avif'}: a {bits}-bit AVIF, read and denoised at 8 bits per channel: an AVIF is written at 8 bits "
+                    f"({keeping} keep its depth)."]
+    said = identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "out.jpg").warnings
+    assert said == [f"{tmp_path / 'hdr.avif'}: a {bits}-bit AVIF, read and denoised at 8 bits per channel: a jpeg file holds no more "
+                    f"({keeping} keep its depth)."]
+    if importlib.util.find_spec("pillow_heif"):  # a HEIC holds 10 bits: a 12-bit one's is then written from the 8 read
+        import pillow_heif
+
+        from denoise_cli.imageio import use_heif_plugin
+
+        use_heif_plugin("test")
+        said = identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "out.heic").warnings
+        if bits == 10:
+            assert said == [] and pillow_heif.open_heif(tmp_path / "out.heic", convert_hdr_to_8bit=False).info["bit_depth"] == 10
+        else:
+            assert said == [f"{tmp_path / 'hdr.avif'}: a 12-bit AVIF, read and denoised at 8 bits per channel: a heic file holds 10 (png, "
+                            "tiff, jp2, pnm keep its 12)."]
+    gray = deep[..., 0]
+    (tmp_path / "gray.avif").write_bytes(imagecodecs.avif_encode(gray, level=100, bitspersample=bits))
+    identity.denoise_file(tmp_path / "gray.avif", tmp_path / "gray.png")
+    out = Image.open(tmp_path / "gray.png")
+    expected = np.round(imagecodecs.avif_decode((tmp_path / "gray.avif").read_bytes()) * (65535 / full))
+    assert out.mode == "I;16" and np.array_equal(np.asarray(out), expected)
+
+
+@NO_AVIF
+def test_an_hdr_avif_decoded_otherwise_than_pillow_read_it_stays_as_pillow_read_it(identity, tmp_path, monkeypatch):
+    """The second decoding must be the picture Pillow read: turned upright as Pillow turned it (an
+    AVIF's irot and imir boxes, its EXIF orientation), or else not used."""
+    imagecodecs = _avif_codec()
+    deep = (np.arange(12 * 20 * 3).reshape(12, 20, 3) % 1024).astype(np.uint16)
+    (tmp_path / "hdr.avif").write_bytes(imagecodecs.avif_encode(deep, level=100, bitspersample=10))
+    decode = imagecodecs.avif_decode
+    upright = np.round(decode((tmp_path / "hdr.avif").read_bytes()) * (65535 / 1023))
+    monkeypatch.setattr(imagecodecs, "avif_decode", lambda data: np.rot90(decode(data))[::-1])  # as if stored turned
+    assert identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "turned.png").warnings == []
+    assert np.array_equal(imagecodecs.imread(tmp_path / "turned.png"), upright)
+    monkeypatch.setattr(imagecodecs, "avif_decode", lambda data: decode(data)[:, ::-1] // 2)  # another picture: not taken for it
+    said = identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "other.png").warnings
+    assert said == [f"{tmp_path / 'hdr.avif'}: a 10-bit AVIF, read and denoised at 8 bits per channel: libavif, through imagecodecs, did not "
+                    "decode it at its depth as the picture Pillow read."]
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "other.png")), np.asarray(Image.open(tmp_path / "hdr.avif")))
+    monkeypatch.setitem(__import__("sys").modules, "imagecodecs", None)  # as if it were not installed
+    said = identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "without.ppm").warnings
+    assert said == [f"{tmp_path / 'hdr.avif'}: a 10-bit AVIF, read and denoised at 8 bits per channel: imagecodecs, with libavif, reads it "
+                    "at its depth (pip install \"denoise-cli[tiff16]\")."]
+
+
+@NO_AVIF
+def test_an_avif_photo_says_when_its_colours_are_coded_for_hdr(identity, tmp_path):
+    """An HDR photo's coding, BT.2020 with PQ, in its colour box: Pillow writes sRGB's into an
+    AVIF, so that is said; an 8-bit AVIF is read as it is, without a word."""
+    imagecodecs = _avif_codec()
     ten_bit = _rng(32).integers(0, 1024, size=(16, 16, 3)).astype(np.uint16)
     (tmp_path / "hdr.avif").write_bytes(imagecodecs.avif_encode(ten_bit, level=100, bitspersample=10))
     Image.fromarray((ten_bit >> 2).astype(np.uint8)).save(tmp_path / "sdr.avif")
-    assert identity.denoise_file(tmp_path / "hdr.avif", tmp_path / "hdr.png").warnings == [
-        f"{tmp_path / 'hdr.avif'}: a 10-bit AVIF, read and denoised at 8 bits per channel."]
     assert identity.denoise_file(tmp_path / "sdr.avif", tmp_path / "sdr.png").warnings == []
-    # an HDR photo's coding, BT.2020 with PQ, in its colour box: Pillow writes sRGB's into an AVIF, so said there too
     coded = bytearray((tmp_path / "hdr.avif").read_bytes())
     at = coded.find(b"colrnclx")
     coded[at + 8 : at + 14] = struct.pack(">3H", 9, 16, 9)
