@@ -57,9 +57,10 @@ move. The recipe run from nothing with the curve on every camera patch (all 110 
 shipped file in brackets) keeps the gain at heavy noise, Set12 / BSD68 camera H 26.19 / 25.62
 (25.15 / 24.81), but loses at every lighter setting: L 35.95 / 36.52 (36.14 / 36.54), M 30.47 /
 29.79 (30.53 / 29.85), gauss2 42.06 / 42.71 (42.12 / 42.78), the stand-in's cameraXL 39.91 (40.05)
-and gauss2 44.27 (44.54, 2 pictures losing, against none), and the real pair 30.39 (30.74: +1.22 dB
-over the shot, short of the issue's +1.5). Clean pictures gain 0.2 (46.16 / 49.48 against 45.95 /
-49.28). Not kept: real photos' noise is mostly light, and the one real pair loses 0.35 dB.
+and gauss2 44.27 (44.54; the same 2 pictures losing more than 0.1 dB), and the real pair 30.39
+(30.74: +1.22 dB over the shot, short of the issue's +1.5). Clean pictures gain 0.2 (46.16 / 49.48
+against 45.95 / 49.28). Not kept: the issue's real photos hold light noise (37.28 dB noisy), and the
+one real pair loses 0.35 dB.
 (`python -c 'from denoise_cli.train.loop import train; from denoise_cli.train.recipes import
 get_recipe, override; train(override(get_recipe("photo"), noise={"kind": "camera",
 "clean_probability": 0.3, "tone_curve_probability": 1.0}), "../shared/data", "runs/photo-tone")'`,
