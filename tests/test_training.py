@@ -132,6 +132,11 @@ def test_missing_data_says_what_is_expected(tmp_path, monkeypatch):
         datasets.load_mnist(tmp_path, "train")
     with pytest.raises(DenoiseError, match="cifar-10-python.tar.gz"):
         datasets.load_cifar10_rgb(tmp_path, "train")
+    with pytest.raises(DenoiseError, match=r"train400 does not exist: expected Train400, DnCNN's 400 training pictures \(180x180"):
+        datasets.load_folder(tmp_path / "train400")
+    (tmp_path / "train400").mkdir()
+    with pytest.raises(DenoiseError, match="train400 holds no images: expected Train400"):
+        datasets.load_folder(tmp_path / "train400")
     monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
     with pytest.raises(DenoiseError, match="DENOISE_DATA_DIR"):
         datasets.resolve_data_dir(None)

@@ -150,14 +150,18 @@ def load_cifar10_gray(data_dir: Path, split: str) -> Split:
 # --- a folder of images ----------------------------------------------------------------------
 
 
+KNOWN_FOLDERS = {"train400": "Train400, DnCNN's 400 training pictures (180x180 8-bit gray PNGs)"}  # what a recipe's folder holds
+
+
 def load_folder(folder: Path, min_side: int = 1) -> list[np.ndarray]:
     """Every image of a folder (sorted by name) as float32 grayscale in [0, 1]; each must have
     sides of at least `min_side`, the training patch it is cropped to."""
+    expected = f": expected {KNOWN_FOLDERS[folder.name]}" if folder.name in KNOWN_FOLDERS else ""
     if not folder.is_dir():
-        raise DenoiseError(f"image folder {folder} does not exist.")
+        raise DenoiseError(f"image folder {folder} does not exist{expected}.")
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
-        raise DenoiseError(f"image folder {folder} holds no images.")
+        raise DenoiseError(f"image folder {folder} holds no images{expected}.")
     images = [read_gray(p) for p in paths]
     small = [(path, image.shape) for path, image in zip(paths, images) if min(image.shape) < min_side]
     if small:
