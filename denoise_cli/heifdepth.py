@@ -71,8 +71,8 @@ def avif_at_full_depth(path: Path, eight_bit: ImageData, bits: int) -> ImageData
         return None
     if pixels.dtype != np.uint16:
         return None
-    full = (1 << bits) - 1
-    pixels = np.minimum(np.round(pixels.astype(np.float64) * (65535 / full)), 65535).astype(np.uint16)
+    full = (1 << bits) - 1  # odd: no value falls half-way, so this rounds as np.round would
+    pixels = ((np.minimum(pixels, full).astype(np.uint32) * 65535 + full // 2) // full).astype(np.uint16)
     if pixels.ndim == 2:
         mode, planes, alpha = "I;16", pixels[None], None
     else:
