@@ -92,6 +92,8 @@ def samples() -> dict[str, bytes]:
         tifffile.imwrite(buffer, pixels, **options)
         out[name] = buffer.getvalue()
     out["16-bit.png"] = imagecodecs.png_encode(deep)
+    if features.check("avif") and imagecodecs.AVIF.available:  # an HDR AVIF: read at its depth for a PNG output
+        out["10-bit.avif"] = bytes(imagecodecs.avif_encode(deep >> 6, level=90, bitspersample=10))
     out["jxl"] = bytes(imagecodecs.jpegxl_encode(rgb, level=90))
     def box(kind: bytes, payload: bytes) -> bytes:
         return (len(payload) + 8).to_bytes(4, "big") + kind + payload
@@ -107,8 +109,9 @@ def samples() -> dict[str, bytes]:
 
 def read(path: Path, name: str) -> None:
     """Read a damaged copy of sample `name` as `denoise` would for an output in its own format
-    (a 10-bit HEIC is then decoded twice: at 8 bits, and at its depth)."""
-    read_image(path, output_format="HEIF" if name.endswith("heic") else None)
+    (a 10-bit HEIC is then decoded twice: at 8 bits, and at its depth), a 10-bit AVIF for a PNG
+    output (an AVIF output is written at 8 bits)."""
+    read_image(path, output_format="HEIF" if name.endswith("heic") else "PNG" if name == "10-bit.avif" else None)
 
 
 def damaged(data: bytes, copy: int, rng: random.Random) -> bytes:
