@@ -39,7 +39,9 @@ from __future__ import annotations
 import os
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -244,16 +246,12 @@ def _heif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
     """A HEIF of over 8 bits per channel, as Pillow read it (colour at 8 bits, gray at 16), at its
     depth where the output format keeps that (heifdepth.py), else at 8 bits, saying so."""
     gray = image.mode == "I;16"
-
-    def keeps(fmt: str) -> bool:
-        return fmt == "HEIF" or ("I;16" in FORMAT_MODES[fmt] if gray else holds_ten_bits(fmt))
-
+    keeps = partial(_keeps_depth, gray=gray, heif=True)
     if output_format is None and gray:
         return replace(image, bits=bits)
     if output_format is not None and keeps(output_format):
         return replace(image, bits=bits) if gray else at_full_depth(path, image, bits)
-    keeping = ", ".join(format_name(f) for f in FORMAT_MODES if keeps(f))
-    why = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)" if output_format else ""
+    why = _holds_no_more(output_format, keeps) if output_format else ""
     image.warnings.append(f"{path}: a {bits}-bit HEIC, read and denoised at 8 bits per channel{why}.")
     return at_depth(image, 8, str(path)) if gray else image
 
@@ -261,15 +259,11 @@ def _heif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
 def _avif_at_depth(path: Path, image: ImageData, bits: int, output_format: str | None) -> ImageData:
     """An AVIF of over 8 bits per channel, as Pillow read it (at 8), at its depth where the output
     format keeps that and imagecodecs decodes it (heifdepth.py), else at 8 bits, saying so."""
-    gray = len(image.planes) == 1
-
-    def keeps(fmt: str) -> bool:  # a HEIC holds 10 bits of a 12-bit one's 12
-        return bits <= HEIF_BITS if fmt == "HEIF" else "I;16" in FORMAT_MODES[fmt] if gray else holds_ten_bits(fmt)
-
+    keeps = partial(_keeps_depth, gray=len(image.planes) == 1, heif=bits <= HEIF_BITS)  # a HEIC holds 10 of a 12-bit one's 12
     decodes = decodes_deep_avif()
     if output_format is not None and keeps(output_format) and decodes and (deep := avif_at_full_depth(path, image, bits)) is not None:
         return deep
-    keeping = ", ".join(format_name(f) for f in FORMAT_MODES if keeps(f))
+    keeping = _formats_keeping(keeps)
     if output_format is None:
         why = ""
     elif not decodes:
@@ -281,9 +275,26 @@ def _avif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
     elif keeps(output_format):
         why = ": libavif, through imagecodecs, did not decode it at its depth as the picture Pillow read"
     else:
-        why = f": a {format_name(output_format)} file holds no more ({keeping} keep its depth)"
+        why = _holds_no_more(output_format, keeps)
     image.warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel{why}.")
     return image
+
+
+def _keeps_depth(fmt: str, gray: bool, heif: bool) -> bool:
+    """Whether an output format holds a deep HEIC's or AVIF's depth: 16-bit gray for gray, at
+    least 10 bits per channel for colour; a HEIC as `heif` says (it holds 10 bits)."""
+    if fmt == "HEIF":
+        return heif
+    return "I;16" in FORMAT_MODES[fmt] if gray else holds_ten_bits(fmt)
+
+
+def _formats_keeping(keeps: Callable[[str], bool]) -> str:
+    return ", ".join(format_name(f) for f in FORMAT_MODES if keeps(f))
+
+
+def _holds_no_more(fmt: str, keeps: Callable[[str], bool]) -> str:
+    """The end of a deep picture's warning when the output format holds 8 bits per channel."""
+    return f": a {format_name(fmt)} file holds no more ({_formats_keeping(keeps)} keep its depth)"
 
 
 def _pillow_cannot_decode(img: Image.Image) -> bool:
