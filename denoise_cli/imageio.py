@@ -246,12 +246,12 @@ def _heif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
     """A HEIF of over 8 bits per channel, as Pillow read it (colour at 8 bits, gray at 16), at its
     depth where the output format keeps that (heifdepth.py), else at 8 bits, saying so."""
     gray = image.mode == "I;16"
-    keeps = partial(_keeps_depth, gray=gray, heif=True)
+    keeps = partial(_keeps_depth, gray=gray, bits=bits)
     if output_format is None and gray:
         return replace(image, bits=bits)
     if output_format is not None and keeps(output_format):
         return replace(image, bits=bits) if gray else at_full_depth(path, image, bits)
-    why = _holds_no_more(output_format, keeps) if output_format else ""
+    why = _holds_no_more(output_format, keeps, bits) if output_format else ""
     image.warnings.append(f"{path}: a {bits}-bit HEIC, read and denoised at 8 bits per channel{why}.")
     return at_depth(image, 8, str(path)) if gray else image
 
@@ -259,7 +259,7 @@ def _heif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
 def _avif_at_depth(path: Path, image: ImageData, bits: int, output_format: str | None) -> ImageData:
     """An AVIF of over 8 bits per channel, as Pillow read it (at 8), at its depth where the output
     format keeps that and imagecodecs decodes it (heifdepth.py), else at 8 bits, saying so."""
-    keeps = partial(_keeps_depth, gray=len(image.planes) == 1, heif=bits <= HEIF_BITS)  # a HEIC holds 10 of a 12-bit one's 12
+    keeps = partial(_keeps_depth, gray=len(image.planes) == 1, bits=bits)
     decodes = decodes_deep_avif()
     if output_format is not None and keeps(output_format) and decodes and (deep := avif_at_full_depth(path, image, bits)) is not None:
         return deep
@@ -270,21 +270,19 @@ def _avif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
         why = ": imagecodecs, with libavif, reads it at its depth (pip install \"denoise-cli[tiff16]\")"
     elif output_format == "AVIF":
         why = f": an AVIF is written at 8 bits ({keeping} keep its depth)"
-    elif output_format == "HEIF" and not keeps("HEIF"):
-        why = f": a heic file holds {HEIF_BITS} ({keeping} keep its {bits})"
     elif keeps(output_format):
         why = ": libavif, through imagecodecs, did not decode it at its depth as the picture Pillow read"
     else:
-        why = _holds_no_more(output_format, keeps)
+        why = _holds_no_more(output_format, keeps, bits)
     image.warnings.append(f"{path}: a {bits}-bit AVIF, read and denoised at 8 bits per channel{why}.")
     return image
 
 
-def _keeps_depth(fmt: str, gray: bool, heif: bool) -> bool:
-    """Whether an output format holds a deep HEIC's or AVIF's depth: 16-bit gray for gray, at
-    least 10 bits per channel for colour; a HEIC as `heif` says (it holds 10 bits)."""
+def _keeps_depth(fmt: str, gray: bool, bits: int) -> bool:
+    """Whether an output format holds the depth of a HEIC's or AVIF's `bits`: 16-bit gray for
+    gray, at least 10 bits per channel for colour; a HEIC, 10 bits at most."""
     if fmt == "HEIF":
-        return heif
+        return bits <= HEIF_BITS
     return "I;16" in FORMAT_MODES[fmt] if gray else holds_ten_bits(fmt)
 
 
@@ -292,8 +290,10 @@ def _formats_keeping(keeps: Callable[[str], bool]) -> str:
     return ", ".join(format_name(f) for f in FORMAT_MODES if keeps(f))
 
 
-def _holds_no_more(fmt: str, keeps: Callable[[str], bool]) -> str:
-    """The end of a deep picture's warning when the output format holds 8 bits per channel."""
+def _holds_no_more(fmt: str, keeps: Callable[[str], bool], bits: int) -> str:
+    """The end of a deep picture's warning when the output format holds fewer of its bits."""
+    if fmt == "HEIF":  # 10 of a 12-bit one's 12: read at 8, as any picture it cannot keep
+        return f": a heic file holds {HEIF_BITS} ({_formats_keeping(keeps)} keep its {bits})"
     return f": a {format_name(fmt)} file holds no more ({_formats_keeping(keeps)} keep its depth)"
 
 

@@ -694,6 +694,31 @@ def test_a_gray_10_bit_heic_is_written_at_its_depth_or_brought_to_8_bits(identit
         identity.denoise_file(tmp_path / "sixteen.png", tmp_path / "sixteen.heic")
 
 
+def test_a_12_bit_heic_into_a_heic_is_denoised_at_8_bits_and_says_so(identity, tmp_path, monkeypatch):
+    """A HEIC holds 10 bits, and a 12-bit one was read at 12 for a HEIC output, then refused
+    ("HEIC cannot store this 16-bit RGB image"): `denoise photo.heic` failed. Now it is denoised
+    at 8 bits with a warning naming the formats that keep 12, as a 12-bit AVIF is."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from denoise_cli.imageio import use_heif_plugin
+
+    use_heif_plugin("test")
+    monkeypatch.setattr(pillow_heif.options, "SAVE_HDR_TO_12_BIT", True)
+    y, x, c = np.mgrid[:16, :24, :3]
+    colour = ((1000 + 97 * x + 61 * y + 300 * c) << 4).astype(np.uint16)  # 12 bits on the 16-bit scale
+    pillow_heif.from_bytes("RGB;16", (24, 16), colour.tobytes()).save(tmp_path / "colour.heic", quality=-1)
+    pillow_heif.from_bytes("L;16", (24, 16), np.ascontiguousarray(colour[..., 0]).tobytes()).save(tmp_path / "gray.heic", quality=-1)
+    monkeypatch.setattr(pillow_heif.options, "SAVE_HDR_TO_12_BIT", False)
+    for name in ("colour", "gray"):
+        assert Image.open(tmp_path / f"{name}.heic").info["bit_depth"] == 12
+        said = identity.denoise_file(tmp_path / f"{name}.heic").warnings
+        assert said == [f"{tmp_path / f'{name}.heic'}: a 12-bit HEIC, read and denoised at 8 bits per channel: a heic file holds 10 (png, "
+                        "tiff, jp2, pnm keep its 12)."]
+        assert Image.open(tmp_path / f"{name}_denoised.heic").format == "HEIF"
+        assert identity.denoise_file(tmp_path / f"{name}.heic", tmp_path / f"{name}.png").warnings == []
+    decoded = np.array(pillow_heif.open_heif(tmp_path / "gray.heic", convert_hdr_to_8bit=False))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "gray.png")), decoded)  # the PNG keeps every one of the 12 bits
+
+
 def test_depth_brings_a_picture_to_8_or_16_bits_per_channel(identity, tmp_path):
     """A 16-bit scan was refused as a JPEG ("cannot store this 16-bit grayscale image") with no
     way to say "at 8 bits, then"; an 8-bit photo came out at 8 bits, whose steps band in a smooth
