@@ -294,7 +294,7 @@ def _holds_no_more(fmt: str, keeps: Callable[[str], bool], bits: int) -> str:
     """The end of a deep picture's warning when the output format holds fewer of its bits."""
     if fmt == "HEIF":  # 10 of a 12-bit one's 12: read at 8, as any picture it cannot keep
         return f": a heic file holds {HEIF_BITS} ({_formats_keeping(keeps)} keep its {bits})"
-    return f": a {format_name(fmt)} file holds no more ({_formats_keeping(keeps)} keep its depth)"
+    return f": {a_file(fmt)} holds no more ({_formats_keeping(keeps)} keep its depth)"
 
 
 def _pillow_cannot_decode(img: Image.Image) -> bool:
@@ -607,7 +607,7 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     height, width = image.planes.shape[-2:]
     if max(width, height) > MAX_SIDE.get(fmt, max(width, height)):
         able = _formats_holding(image, besides=(*MAX_SIDE, "HEIF"))  # HEIC's encoder has size limits of its own
-        raise DenoiseError(f"{path}: a {format_name(fmt)} file holds pictures of at most {MAX_SIDE[fmt]:,} pixels a side, and this one "
+        raise DenoiseError(f"{path}: {a_file(fmt)} holds pictures of at most {MAX_SIDE[fmt]:,} pixels a side, and this one "
                            f"is {width}x{height}; choose another format ({able}).")
 
 
@@ -677,6 +677,12 @@ def format_name(fmt: str) -> str:
     return formats.USER_NAMES[fmt]
 
 
+def a_file(fmt: str) -> str:
+    """"a png file", "an avif file": the format as users name it, in a sentence."""
+    name = format_name(fmt)
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} file"
+
+
 def metadata_lost(image: ImageData, fmt: str) -> str | None:
     """A sentence's end naming what the image carries of EXIF, ICC profile and XMP that `fmt`
     cannot hold (BMP, GIF, Netpbm), or None: a photographer would not expect it to vanish."""
@@ -690,7 +696,7 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
     able = [format_name(f) for f in FORMAT_MODES if f in METADATA_FORMATS]
     what = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
     written = " as denoise writes it" if fmt in SOME_METADATA else ""
-    return (f"a {format_name(fmt)} file{written} holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
+    return (f"{a_file(fmt)}{written} holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
             f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
 
 

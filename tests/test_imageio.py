@@ -715,6 +715,9 @@ def test_a_12_bit_heic_into_a_heic_is_denoised_at_8_bits_and_says_so(identity, t
                         "tiff, jp2, pnm keep its 12)."]
         assert Image.open(tmp_path / f"{name}_denoised.heic").format == "HEIF"
         assert identity.denoise_file(tmp_path / f"{name}.heic", tmp_path / f"{name}.png").warnings == []
+        if features.check("avif"):  # "a avif file" it said
+            assert ": an avif file holds no more (png, tiff, jp2, pnm keep its depth)." in identity.denoise_file(
+                tmp_path / f"{name}.heic", tmp_path / f"{name}.avif").warnings[0]
     decoded = np.array(pillow_heif.open_heif(tmp_path / "gray.heic", convert_hdr_to_8bit=False))
     assert np.array_equal(np.asarray(Image.open(tmp_path / "gray.png")), decoded)  # the PNG keeps every one of the 12 bits
 
@@ -1012,7 +1015,7 @@ def test_a_picture_wider_than_a_format_holds_is_refused_before_work(identity, tm
     after the work (WebP, JPEG), or as 'unexpected OverflowError' (GIF)."""
     src = tmp_path / "panorama.png"
     Image.fromarray(_rng(14).integers(0, 256, size=(2, side + 1), dtype=np.uint8)).save(src)
-    with pytest.raises(DenoiseError, match=rf"panorama.{fmt}: a {'jpeg' if fmt == 'jpg' else fmt} file holds pictures of at most "
+    with pytest.raises(DenoiseError, match=rf"panorama.{fmt}: {'an avif' if fmt == 'avif' else 'a jpeg' if fmt == 'jpg' else 'a ' + fmt} file holds pictures of at most "
                                            rf"{side:,} pixels a side, and this one is {side + 1}x2; choose another format \(png, tiff, bmp, jp2, jxl, pnm\)\.$"):
         identity.denoise_file(src, tmp_path / f"panorama.{fmt}")
     assert not (tmp_path / f"panorama.{fmt}").exists()
