@@ -638,14 +638,14 @@ def at_depth(image: ImageData, bits: int, name: str) -> ImageData:
     """`image` (and its further pages) at 8 or 16 bits per channel, as --depth asks: 8-bit values
     times 257, exactly; 16-bit ones divided by 257 and rounded. A 16-bit output keeps the finer
     steps of the model's output, which 8 bits round away; an 8-bit one is what JPEG and WebP
-    hold. Floats, CMYK and the like keep their type."""
+    hold. Floats, CMYK and the like keep their type (CMYK's 8 bits meet --depth 8)."""
     page = _as_16_bits(image)  # 32-bit integer gray within 0-65535, as a 16-bit PNG holds it
     modes = EIGHT_TO_SIXTEEN if bits == 16 else SIXTEEN_TO_EIGHT
     if page.mode in modes:
         alpha = None if page.alpha is None else _to_bits(page.alpha, bits)
         page = replace(page, planes=_to_bits(page.planes, bits), alpha=alpha, mode=modes[page.mode], scale=SIXTEEN_BIT if bits == 16 else EIGHT_BIT,
                        one_bit=False)
-    elif page.mode not in modes.values():
+    elif page.mode not in modes.values() and not (bits == 8 and page.mode == "CMYK"):  # CMYK is of 8 bits already
         raise DenoiseError(f"{name}: --depth {bits} converts 8- and 16-bit gray and RGB pictures, and this is {_describe(image)}, which keeps its own.")
     return replace(page, bits=None, pages=[at_depth(extra, bits, name) for extra in image.pages])  # a 10-bit HEIC's 16 bits are 16 now
 

@@ -750,6 +750,11 @@ def test_depth_brings_a_picture_to_8_or_16_bits_per_channel(identity, tmp_path):
         identity.denoise_file(tmp_path / "float.tif", tmp_path / "float_out.tif", depth=8)
     with pytest.raises(DenoiseError, match=r"depth 12: 8 or 16 bits per channel\."):
         identity.denoise_file(tmp_path / "scan.png", tmp_path / "x.png", depth=12)
+    Image.fromarray(_rng(43).integers(0, 256, size=(20, 30, 3), dtype=np.uint8)).convert("CMYK").save(tmp_path / "print.jpg")
+    identity.denoise_file(tmp_path / "print.jpg", tmp_path / "print_out.jpg", depth=8)  # 8 bits already: it was refused, failing a batch
+    assert Image.open(tmp_path / "print_out.jpg").mode == "CMYK"
+    with pytest.raises(DenoiseError, match=r"print.jpg: --depth 16 converts 8- and 16-bit gray and RGB pictures, and this is CMYK, which "):
+        identity.denoise_file(tmp_path / "print.jpg", tmp_path / "print_out.tif", depth=16)
 
 
 @pytest.mark.parametrize("source,compression,expected", [
