@@ -43,7 +43,7 @@ ORIENTATIONS: dict[int, Callable[[np.ndarray], np.ndarray]] = {  # EXIF orientat
     5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
     8: lambda a: np.rot90(a, 1),
 }
-TIFF_TEXT_TAGS = (271, 272, 305, 306, 315, 33432)  # make, model, software, date, artist, copyright
+TIFF_TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)  # description, make, model, software, date, artist, copyright
 # EXIF orientation -> the transpose that makes a Pillow image upright (ImageOps.exif_transpose's,
 # without its rewriting of the EXIF, which raises on damaged EXIF that Pillow could read).
 TRANSPOSES = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,

@@ -20,7 +20,8 @@ from PIL import Image
 
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
-from denoise_cli.exif import EXIF_IFD, LAYOUT_TAGS, ORIENTATION_TAG, ORIENTATIONS, RESOLUTION_TAGS, TIFF_TEXT_TAGS, exif_bytes, unresized_camera
+from denoise_cli.exif import (EXIF_IFD, LAYOUT_TAGS, ORIENTATION_TAG, ORIENTATIONS, RESOLUTION_TAGS, TIFF_TEXT_TAGS, describes_layout, exif_bytes,
+                              unresized_camera)
 from denoise_cli.metadata import XMP_TAG, Descriptive, read_descriptive, save_options
 from denoise_cli.pixels import EIGHT_BIT, SIXTEEN_BIT, ImageData, PixelScale, check_size, data_scale
 
@@ -65,7 +66,7 @@ def read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Ima
     turn = ORIENTATIONS.get(exif.get(ORIENTATION_TAG, 1))
     pixels = turn(pixels) if turn is not None else pixels
     descriptive = read_descriptive(img, turned_upright=turn is not None)
-    text = {tag: exif[tag] for tag in TIFF_TEXT_TAGS if isinstance(exif.get(tag), str)}
+    text = _text_tags(exif)
     if set(exif) - set(TIFF_TEXT_TAGS) - LAYOUT_TAGS - RESOLUTION_TAGS - {ORIENTATION_TAG} or exif.get_ifd(EXIF_IFD):
         warnings.append(f"{path}: a 16-bit colour TIFF keeps only its text tags of EXIF (make, model, date, ...), its XMP and its ICC profile.")
     exif_out = Image.Exif()
@@ -74,6 +75,12 @@ def read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Ima
     return ImageData(planes, mode, SIXTEEN_BIT, alpha, "TIFF", exif_out.tobytes() if text else None,
                      img.info.get("icc_profile"), img.info.get("dpi"), warnings, camera, tiff_compression=img.info.get("compression"),
                      descriptive=descriptive)
+
+
+def _text_tags(tags) -> dict[int, str]:
+    """A TIFF's text tags that are carried into the output: not an ImageDescription that records
+    the file's layout (tifffile's JSON shape, which it writes by default; exif.describes_layout)."""
+    return {tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str) and not describes_layout(tags[tag])}
 
 
 def _read_16_bit_png(path: Path, img: Image.Image, warnings: list[str]) -> ImageData:
@@ -299,7 +306,7 @@ def read_with_tifffile(path: Path, max_pixels: int | None) -> ImageData:
     pixels = turn(pixels) if turn is not None else pixels
     mode, planes, alpha, scale = planes_of(pixels)
     text = Image.Exif()
-    text.update({tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str)})
+    text.update(_text_tags(tags))
     xmp = tags.get(XMP_TAG)
     descriptive = Descriptive(xmp=bytes(xmp)) if isinstance(xmp, (bytes, bytearray)) and xmp else Descriptive()
     icc = tags.get(34675)

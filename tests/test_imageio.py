@@ -1157,6 +1157,22 @@ def test_a_48_bit_tiff_keeps_its_depth_alpha_and_header(identity, tmp_path, layo
     assert np.array_equal(read_image(tmp_path / "out.png").planes, np.moveaxis(pixels[..., :3], -1, 0))
 
 
+def test_a_48_bit_tiff_keeps_its_caption_and_drops_tifffile_s_note_of_its_shape(identity, tmp_path):
+    """tifffile writes its array's shape as the ImageDescription by default, and every such
+    16-bit colour TIFF warned that it "keeps only its text tags of EXIF", with no EXIF in it; a
+    caption (ImageDescription) was dropped. Now the shape note goes unsaid and a caption is kept."""
+    tifffile = pytest.importorskip("tifffile")
+    pixels = _rng(44).integers(0, 65536, size=(12, 16, 3)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "plain.tif", pixels, photometric="rgb")  # tifffile's defaults: '{"shape": [12, 16, 3]}'
+    assert identity.denoise_file(tmp_path / "plain.tif", tmp_path / "plain_out.tif").warnings == []
+    with tifffile.TiffFile(tmp_path / "plain_out.tif") as tif:
+        assert "ImageDescription" not in tif.pages[0].tags
+    tifffile.imwrite(tmp_path / "captioned.tif", pixels, photometric="rgb", description="Harbour at dawn, roll 12", metadata=None)
+    assert identity.denoise_file(tmp_path / "captioned.tif", tmp_path / "captioned_out.tif").warnings == []
+    with tifffile.TiffFile(tmp_path / "captioned_out.tif") as tif:
+        assert tif.pages[0].tags["ImageDescription"].value == "Harbour at dawn, roll 12"
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_48_bit_tiff_is_turned_upright_as_pillow_turns_an_8_bit_one(identity, tmp_path, orientation):
     tifffile = pytest.importorskip("tifffile")
