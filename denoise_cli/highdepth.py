@@ -13,6 +13,8 @@ import contextlib
 import os
 import struct
 import zlib
+from collections.abc import Mapping
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +79,7 @@ def read_16_bit_colour(path: Path, img: Image.Image, warnings: list[str]) -> Ima
                      descriptive=descriptive)
 
 
-def _text_tags(tags) -> dict[int, str]:
+def _text_tags(tags: Mapping[int, Any]) -> dict[int, str]:
     """A TIFF's text tags that are carried into the output: not an ImageDescription that records
     the file's layout (tifffile's JSON shape, which it writes by default; exif.describes_layout)."""
     return {tag: tags[tag] for tag in TIFF_TEXT_TAGS if isinstance(tags.get(tag), str) and not describes_layout(tags[tag])}

@@ -263,13 +263,12 @@ def _avif_at_depth(path: Path, image: ImageData, bits: int, output_format: str |
     decodes = decodes_deep_avif()
     if output_format is not None and keeps(output_format) and decodes and (deep := avif_at_full_depth(path, image, bits)) is not None:
         return deep
-    keeping = _formats_keeping(keeps)
     if output_format is None:
         why = ""
     elif not decodes:
         why = ": imagecodecs, with libavif, reads it at its depth (pip install \"denoise-cli[tiff16]\")"
     elif output_format == "AVIF":
-        why = f": an AVIF is written at 8 bits ({keeping} keep its depth)"
+        why = f": an AVIF is written at 8 bits ({_formats_keeping(keeps)} keep its depth)"
     elif keeps(output_format):
         why = ": libavif, through imagecodecs, did not decode it at its depth as the picture Pillow read"
     else:
@@ -294,7 +293,7 @@ def _holds_no_more(fmt: str, keeps: Callable[[str], bool], bits: int) -> str:
     """The end of a deep picture's warning when the output format holds fewer of its bits."""
     if fmt == "HEIF":  # 10 of a 12-bit one's 12: read at 8, as any picture it cannot keep
         return f": a heic file holds {HEIF_BITS} ({_formats_keeping(keeps)} keep its {bits})"
-    return f": {a_file(fmt)} holds no more ({_formats_keeping(keeps)} keep its depth)"
+    return f": {_a_file(fmt)} holds no more ({_formats_keeping(keeps)} keep its depth)"
 
 
 def _pillow_cannot_decode(img: Image.Image) -> bool:
@@ -607,7 +606,7 @@ def check_writable_as(image: ImageData, fmt: str, path: Path) -> None:
     height, width = image.planes.shape[-2:]
     if max(width, height) > MAX_SIDE.get(fmt, max(width, height)):
         able = _formats_holding(image, besides=(*MAX_SIDE, "HEIF"))  # HEIC's encoder has size limits of its own
-        raise DenoiseError(f"{path}: {a_file(fmt)} holds pictures of at most {MAX_SIDE[fmt]:,} pixels a side, and this one "
+        raise DenoiseError(f"{path}: {_a_file(fmt)} holds pictures of at most {MAX_SIDE[fmt]:,} pixels a side, and this one "
                            f"is {width}x{height}; choose another format ({able}).")
 
 
@@ -677,7 +676,7 @@ def format_name(fmt: str) -> str:
     return formats.USER_NAMES[fmt]
 
 
-def a_file(fmt: str) -> str:
+def _a_file(fmt: str) -> str:
     """"a png file", "an avif file": the format as users name it, in a sentence."""
     name = format_name(fmt)
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name} file"
@@ -696,7 +695,7 @@ def metadata_lost(image: ImageData, fmt: str) -> str | None:
     able = [format_name(f) for f in FORMAT_MODES if f in METADATA_FORMATS]
     what = kinds[0] if len(kinds) == 1 else f"{', '.join(kinds[:-1])} and {kinds[-1]}"
     written = " as denoise writes it" if fmt in SOME_METADATA else ""
-    return (f"{a_file(fmt)}{written} holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
+    return (f"{_a_file(fmt)}{written} holds no {' or '.join(kinds)}, so the picture's {what} {'is' if len(kinds) == 1 else 'are'} "
             f"left out ({', '.join(able[:-1])} and {able[-1]} keep {'it' if len(kinds) == 1 else 'them'}).")
 
 
