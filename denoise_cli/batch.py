@@ -7,6 +7,7 @@ summary go to stdout, unless stdout carries the image (stdio.py).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import sys
@@ -400,13 +401,16 @@ class Pipeline:
     def __init__(self, denoiser: Denoiser, options: BatchOptions, reporter: Reporter, stop: StopFlag, make_folders: bool):
         self.denoiser, self.options, self.reporter, self.stop, self.make_folders = denoiser, options, reporter, stop, make_folders
         self.writes: deque[tuple[Job, Future]] = deque()
+        self.made: set[Path] = set()  # the output folders this run created
 
     def _load(self, job: Job) -> LoadedFile:
         if self.make_folders:
+            folder = job.target.parent
+            self.made.update(itertools.takewhile(lambda p: not p.exists(), (folder, *folder.parents)))
             try:
-                job.target.parent.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise DenoiseError(f"{job.target.parent}: cannot create the folder ({exc.strerror or exc}).") from None
+                raise DenoiseError(f"{folder}: cannot create the folder ({exc.strerror or exc}).") from None
         return self.denoiser.load_file(job.source, job.target, overwrite=self.options.overwrite, format=self.options.format,
                                        quality=self.options.quality or DEFAULT_QUALITY, depth=self.options.depth)
 
@@ -475,6 +479,14 @@ class Pipeline:
                     self._drain(keep=1 if small else 0)
             finally:
                 self._drain(keep=0)  # finished writes are reported even after Ctrl-C
+                self._remove_empty_folders()
+
+    def _remove_empty_folders(self) -> None:
+        """The output folders this run created and left empty (every file in them failed, or
+        the run was stopped first), deepest first: a failed batch leaves nothing behind."""
+        for folder in sorted(self.made, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty, or gone: left as it is
+                folder.rmdir()
 
 
 class _done:

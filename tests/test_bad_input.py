@@ -66,6 +66,24 @@ def test_batch_goes_on_and_sums_up(corpus, identity_fixed):
     assert quiet.returncode == 1 and "0 skipped, 4 failed" in quiet.stderr  # --quiet still sums up failures
 
 
+def test_a_batch_that_writes_nothing_leaves_no_empty_output_folder(tmp_path, identity_fixed):
+    """A folder of unreadable files left an empty FOLDER_denoised/ behind, and a sub-folder whose
+    files all failed an empty mirror of it; a folder that was there before is left alone."""
+    (tmp_path / "bad" / "deep" / "deeper").mkdir(parents=True)
+    for name in ("a.png", "deep/b.png", "deep/deeper/c.png"):
+        (tmp_path / "bad" / name).write_text("not an image")
+    result = run_cli(str(tmp_path / "bad"), "-r", "-m", str(identity_fixed))
+    assert result.returncode == 1 and "0 denoised, 0 skipped, 3 failed" in result.stderr
+    assert not (tmp_path / "bad_denoised").exists()
+    _png(tmp_path / "bad" / "good.png")
+    result = run_cli(str(tmp_path / "bad"), "-r", "-o", str(tmp_path / "out" / "new"), "-m", str(identity_fixed))
+    assert result.returncode == 1 and "1 denoised, 0 skipped, 3 failed" in result.stderr
+    assert sorted(p.name for p in (tmp_path / "out" / "new").iterdir()) == ["good.png"]  # no empty deep/ nor deep/deeper/
+    (tmp_path / "kept").mkdir()
+    run_cli(str(tmp_path / "bad" / "deep"), "-o", str(tmp_path / "kept"), "-m", str(identity_fixed))
+    assert (tmp_path / "kept").is_dir()
+
+
 def test_a_file_without_an_image_extension(corpus, identity_fixed):
     """notes.txt is named as no image, not by the output name notes_denoised.txt it would get;
     an image under a foreign extension is told to choose a --format, and then goes through."""
