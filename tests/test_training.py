@@ -1001,3 +1001,20 @@ def test_make_pair_keeps_the_shot_as_taken_and_averages_the_others_for_bench_pai
     raw.write_bytes(shots[0].read_bytes())  # Pillow would read a raw's embedded preview, not its sensor data
     refused_raw = run_train_cli("make-pair", str(raw), *map(str, shots), "-o", str(tmp_path / "raw"))
     assert refused_raw.returncode == 1 and "camera raw file" in refused_raw.stderr
+
+
+def test_make_pair_takes_a_burst_of_a_scene_without_detail_and_says_it_could_not_check_it(tmp_path):
+    """A burst of a grey card or a bare wall, the plainest way to measure a camera's noise, was
+    refused as "moved by 107 px": with nothing in the scene to align, the shift read was the
+    noise's. Now such shots are taken as they are, and the output says they were not checked."""
+    rng = np.random.default_rng(4)
+    shots = []
+    for k in range(4):
+        path = tmp_path / f"card_{k}.png"
+        Image.fromarray(np.clip(np.round(118 + rng.normal(0, 6, (120, 160))), 0, 255).astype(np.uint8)).save(path)
+        shots.append(path)
+    result = run_train_cli("make-pair", *map(str, shots), "-o", str(tmp_path / "pairs" / "card"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "pairs" / "card_real.png").exists() and (tmp_path / "pairs" / "card_mean.png").exists()
+    assert ("warning: 3 of the shots could not be checked for movement: the scene holds too little detail to align them by (a grey card "
+            "or a bare wall, say), so their mean is taken as it is.") in result.stderr

@@ -396,6 +396,9 @@ def make_pair_command(
     typer.echo(f"{pair.shot}: shot {shot} of {len(shots)}, as taken")
     typer.echo(f"{pair.mean}: the mean of the other {pair.shots_averaged} (16-bit gray)")
     typer.echo(f"noise of the shot: {pair.noise:.2f} grey levels (std, in gray); the mean keeps {pair.mean_noise:.2f} of it")
+    if pair.unchecked:
+        typer.echo(f"warning: {pair.unchecked} of the shots could not be checked for movement: the scene holds too little detail to align "
+                   "them by (a grey card or a bare wall, say), so their mean is taken as it is.", err=True)
 
 
 @app.command("before-after")
