@@ -195,6 +195,22 @@ def test_resume_continues_after_the_last_checkpoint(tiny_data, tmp_path):
     assert [h["epoch"] for h in result.metrics["history"]] == [1, 2]
 
 
+def test_a_run_without_resume_does_not_overwrite_an_earlier_run_s_checkpoint(tiny_data, tmp_path):
+    """The same command without --resume (forgotten, or from shell history) started again from
+    the first epoch and overwrote the checkpoint: hours of training gone. It is refused now,
+    before anything is read; --resume with no checkpoint yet starts from the first epoch and says so."""
+    recipe = override(get_recipe("mnist-conv-bn"), epochs=1, batch_size=16)
+    lines = []
+    train(recipe, tiny_data, tmp_path, resume=True, show_progress=False, log=lines.append)
+    assert f"no checkpoint at {tmp_path / 'checkpoint.pt'} yet: training mnist-conv-bn from the first epoch" in lines
+    before = (tmp_path / "checkpoint.pt").read_bytes()
+    with pytest.raises(DenoiseError) as caught:
+        train(override(recipe, epochs=2), tiny_data, tmp_path, show_progress=False, log=lambda *_: None)
+    assert str(caught.value) == (f"{tmp_path / 'checkpoint.pt'} holds epoch 1 of an earlier run of mnist-conv-bn: --resume goes on from it; "
+                                 "remove it, or give another --out, to train from the first epoch.")
+    assert (tmp_path / "checkpoint.pt").read_bytes() == before
+
+
 def test_a_run_resumed_in_its_folded_epochs_ends_as_an_uninterrupted_one(tiny_data, tmp_path):
     """Batch-norm recipes train on after folding their batch norms away: a run stopped there
     and resumed must ship the same network as one that never stopped."""

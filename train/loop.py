@@ -170,6 +170,15 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     write_atomically(path, lambda f: f.write(buffer.getbuffer()), overwrite=True)
 
 
+def _run_held(checkpoint: Path, recipe: Recipe) -> str:
+    """What a checkpoint holds, in words: "epoch 57 of an earlier run of photo", or "an earlier
+    run" where it cannot say (damaged, or another recipe's)."""
+    try:
+        return f"epoch {read_checkpoint(checkpoint, recipe)['epoch']} of an earlier run of {recipe.name}"
+    except DenoiseError:
+        return "an earlier run"
+
+
 def read_checkpoint(path: Path, recipe: Recipe) -> dict:
     """The checkpoint's contents, or one sentence on why they cannot be resumed: a file damaged
     (a full disk, a copy cut short) or not written by this loop would otherwise end the run in a
@@ -208,6 +217,10 @@ def train(
     except OSError as exc:
         raise DenoiseError(f"{out}: cannot create the run's folder ({exc.strerror or exc}).") from None
     check_folder_writable(out / CHECKPOINT, overwrite=True)  # a read-only or full disk: refused before an epoch, not after it
+    checkpoint = out / CHECKPOINT
+    if not resume and checkpoint.exists():  # the command from shell history, --resume forgotten: hours of training
+        raise DenoiseError(f"{checkpoint} holds {_run_held(checkpoint, recipe)}: --resume goes on from it; "
+                           "remove it, or give another --out, to train from the first epoch.")
     net = build_network(recipe.network, recipe.network_args, recipe.init)
     with_levels = level_channels(net) > 0
     if with_levels and level_channels(net) != len(recipe.level_readings):
@@ -219,7 +232,8 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     history: list[dict] = []
     start_epoch, folded = 1, False
-    checkpoint = out / CHECKPOINT
+    if resume and not checkpoint.exists():
+        log(f"no checkpoint at {checkpoint} yet: training {recipe.name} from the first epoch")
     if resume and checkpoint.exists():
         state = read_checkpoint(checkpoint, recipe)
         folded = state.get("folded", False)
