@@ -140,6 +140,11 @@ def test_missing_data_says_what_is_expected(tmp_path, monkeypatch):
     monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
     with pytest.raises(DenoiseError, match="DENOISE_DATA_DIR"):
         datasets.resolve_data_dir(None)
+    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(tmp_path / "gone"))  # set long ago, in a shell profile
+    with pytest.raises(DenoiseError, match=rf"^data directory {re.escape(str(tmp_path / 'gone'))} \(from \$DENOISE_DATA_DIR\) does not exist\.$"):
+        datasets.resolve_data_dir(None)
+    with pytest.raises(DenoiseError, match=r"^data directory \S+ does not exist\.$"):
+        datasets.resolve_data_dir(tmp_path / "typo")
 
 
 def test_recipes_lists_every_recipe_whole_on_80_columns():

@@ -49,7 +49,8 @@ def resolve_data_dir(data_dir: str | os.PathLike | None) -> Path:
         raise DenoiseError(f"no data directory: pass --data-dir DIR or set {DATA_DIR_ENV}.")
     path = Path(chosen).expanduser()
     if not path.is_dir():
-        raise DenoiseError(f"data directory {path} does not exist.")
+        where = "" if data_dir else f" (from ${DATA_DIR_ENV})"  # set long ago, in a shell profile: say where it came from
+        raise DenoiseError(f"data directory {path}{where} does not exist.")
     return path
 
 
