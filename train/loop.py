@@ -234,7 +234,7 @@ def train(
     start_epoch, folded = 1, False
     if resume and not checkpoint.exists():
         log(f"no checkpoint at {checkpoint} yet: training {recipe.name} from the first epoch")
-    if resume and checkpoint.exists():
+    elif resume:
         state = read_checkpoint(checkpoint, recipe)
         folded = state.get("folded", False)
         if folded:  # the checkpoint holds the folded network and its optimizer
