@@ -19,7 +19,7 @@ import numpy as np
 
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
-from denoise_cli.highdepth import colour_planes, interleaved
+from denoise_cli.highdepth import colour_planes, interleaved, on_sixteen_bits, planes_of
 from denoise_cli.metadata import save_options
 from denoise_cli.pixels import SIXTEEN_BIT, ImageData
 
@@ -71,17 +71,12 @@ def avif_at_full_depth(path: Path, eight_bit: ImageData, bits: int) -> ImageData
         return None
     if pixels.dtype != np.uint16:
         return None
-    full = (1 << bits) - 1  # odd: no value falls half-way, so this rounds as np.round would
-    pixels = ((np.minimum(pixels, full).astype(np.uint32) * 65535 + full // 2) // full).astype(np.uint16)
-    if pixels.ndim == 2:
-        mode, planes, alpha = "I;16", pixels[None], None
-    else:
-        mode, planes, alpha = colour_planes(pixels)
+    mode, planes, alpha, _ = planes_of(on_sixteen_bits(pixels, bits))
     way = _way_turned(planes, eight_bit.planes)
     if way is None or (alpha is not None) != (eight_bit.alpha is not None):
         return None
-    planes = _turned(planes, way)
-    alpha = None if alpha is None else _turned(alpha[None], way)[0]
+    planes = np.ascontiguousarray(_turned(planes, way))
+    alpha = None if alpha is None else np.ascontiguousarray(_turned(alpha[None], way)[0])
     return replace(eight_bit, planes=planes, mode=mode, scale=SIXTEEN_BIT, alpha=alpha, bits=bits)
 
 
@@ -89,8 +84,9 @@ WAYS = [(turns, flip) for turns in range(4) for flip in (False, True)]  # the ei
 
 
 def _turned(planes: np.ndarray, way: tuple[int, bool]) -> np.ndarray:
+    """(C, H, W) planes turned one of the eight ways: a view."""
     turns, flip = way
-    return np.ascontiguousarray(np.rot90(planes[:, :, ::-1] if flip else planes, turns, axes=(1, 2)))
+    return np.rot90(planes[:, :, ::-1] if flip else planes, turns, axes=(1, 2))
 
 
 def _way_turned(deep: np.ndarray, eight_bit: np.ndarray) -> tuple[int, bool] | None:
@@ -101,8 +97,8 @@ def _way_turned(deep: np.ndarray, eight_bit: np.ndarray) -> tuple[int, bool] | N
     on average (up to 3.4), and by over 40 turned a wrong way."""
     eight = eight_bit[:, ::3, ::3].astype(np.float32)
     distances = []
-    for turns, flip in WAYS:
-        view = np.rot90(deep[:, :, ::-1] if flip else deep, turns, axes=(1, 2))
+    for way in WAYS:
+        view = _turned(deep, way)
         same = view.shape == eight_bit.shape
         distances.append(float(np.abs(view[:, ::3, ::3].astype(np.float32) / 257 - eight).mean()) if same else np.inf)
     best = int(np.argmin(distances))

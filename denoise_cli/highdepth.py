@@ -142,6 +142,14 @@ def jpeg2000_bits(path: str | os.PathLike) -> int:
     return max(precisions, default=8)
 
 
+def on_sixteen_bits(pixels: np.ndarray, bits: int) -> np.ndarray:
+    """uint16 values of `bits` bits as stored (0-1023 for 10) on the 16-bit scale, each rounded
+    to the nearest, in integers: exact, at half the memory of float64. Values above the top are
+    taken as the top."""
+    full = (1 << bits) - 1  # odd: no value falls half-way, so this rounds as np.round would
+    return ((np.minimum(pixels, full).astype(np.uint32) * 65535 + full // 2) // full).astype(np.uint16)
+
+
 def planes_of(pixels: np.ndarray) -> tuple[str, np.ndarray, np.ndarray | None, PixelScale]:
     """(H, W) gray or (H, W, 2-4) as colour_planes takes it, 8-bit, 16-bit or float -> its mode,
     planes, alpha plane and scale (a float picture's own range, as for any float file)."""

@@ -24,7 +24,7 @@ from PIL import Image
 from denoise_cli.atomic import write_atomically
 from denoise_cli.errors import DenoiseError
 from denoise_cli.exif import ORIENTATION_TAG, exif_bytes, unresized_camera
-from denoise_cli.highdepth import interleaved, planes_of
+from denoise_cli.highdepth import interleaved, on_sixteen_bits, planes_of
 from denoise_cli.metadata import ORIENTATION, Descriptive
 from denoise_cli.pixels import ImageData, check_size
 
@@ -239,7 +239,7 @@ def read_jpegxl(path: Path, max_pixels: int | None) -> ImageData:
     if pixels.dtype.kind == "f":
         pixels = pixels.astype(np.float32)
     elif pixels.dtype == np.uint16 and pixels.max(initial=0) < 1 << header.bits < 65536:  # 10 or 12 bits as stored: to 16
-        pixels = np.round(pixels * (65535 / ((1 << header.bits) - 1))).astype(np.uint16)
+        pixels = on_sixteen_bits(pixels, header.bits)
     mode, planes, alpha, scale = planes_of(pixels)
     expected = ("sRGB", "linear", None) if header.float_samples else ("sRGB", None)  # floats hold linear light, as in a float TIFF
     warnings = [] if header.colours in expected else [
